@@ -1,0 +1,76 @@
+"""Helpers shared by the thin scripts: one-line errors and exit codes.
+
+Scripts define ``main(argv: list[str] | None = None) -> int`` and end with
+``raise SystemExit(main())``. Library code never sees argparse objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from models.errors import ConfigError, ToolkitError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error message and exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def run_guarded(prog: str, body: Callable[[], int]) -> int:
+    """Run a script body, turning toolkit errors into one line on stderr and exit code 2."""
+    try:
+        return body()
+    except ToolkitError as exc:
+        sys.stderr.write(f"{prog}: {exc.kind}: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted; previous outputs left intact\n")
+        return 130
+
+
+def parse_float_list(text: str, *, option: str) -> list[float]:
+    """Parse ``"0,100,180"`` into floats, with a one-line error naming the option."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip() != ""]
+    except ValueError:
+        raise ConfigError(option, found=text, expected="comma-separated numbers, e.g. 0,100,180,365") from None
+    if not values:
+        raise ConfigError(option, found=text, expected="at least one number")
+    return values
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {value}")
+    return value
+
+
+def nonneg_int(text: str) -> int:
+    """argparse type: an integer >= 0 (seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {value}")
+    return value
+
+
+def command_line(argv: Sequence[str] | None, script: str) -> str:
+    """The command line as a user would type it, for manifests."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["python", script, *args])

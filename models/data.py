@@ -1,0 +1,441 @@
+"""The study's data as validated tables.
+
+Three kinds of file, all described in ``data/README.md``:
+
+* ``baseline.csv`` — Table 1 of the letter, one row per patient, printed values kept verbatim.
+* ``published.toml`` — every quantitative result of the letter, one keyed entry each.
+* outcome tables — one row per patient in the schema :data:`OUTCOME_COLUMNS` (days from transplant):
+  reconstructed draws live in ``data/huang2024/reconstructed/``.
+
+Every loader validates and raises :class:`models.errors.DataError` with a one-line message naming
+the file, the row/patient, the field, what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.constants import BASELINE_CSV, DEATH_CAUSES, PUBLISHED_TOML
+from models.errors import DataError
+
+# ----------------------------------------------------------------------------- baseline (Table 1)
+
+#: Table 1 columns in printed order, with the values each may take (None = free text / number).
+BASELINE_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "patient": None,
+    "age": None,
+    "sex": ("Male", "Female"),
+    "diagnosis": (
+        "Ph-negative B-ALL",
+        "Ph-negative B-ALL (secondary to AA)",
+        "Ph-positive B-ALL (CML blast phase)",
+        "B-LBL",
+    ),
+    "molecular_alterations": None,
+    "r_dri": ("Intermediate risk", "High risk"),
+    "cytogenetic_molecular_risk": ("Standard risk", "High risk"),
+    "refractory_relapsed": ("Y", "N"),
+    "disease_status_pre_hsct": (
+        "CR1 with undetectable MRD",
+        "CR2 with undetectable MRD",
+        "CR2 with detectable MRD",
+        "NR",
+    ),
+    "molecular_alterations_pre_hsct": ("Negative", "Positive", "NA"),
+    "donor_type": ("MUD", "HID", "MSD"),
+    "days_diagnosis_to_hsct": None,
+}
+
+#: Named populations the published figures refer to, computed from printed Table 1 columns.
+POPULATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "cohort": lambda b: pd.Series(True, index=b.index),
+    "cr1_undetectable_mrd": lambda b: b["disease_status_pre_hsct"] == "CR1 with undetectable MRD",
+    "refractory_relapsed": lambda b: b["refractory_relapsed"] == "Y",
+    "non_refractory_relapsed": lambda b: b["refractory_relapsed"] == "N",
+}
+
+
+def _patient_sort_key(pid: str) -> tuple[str, int]:
+    digits = "".join(ch for ch in pid if ch.isdigit())
+    return (pid.rstrip("0123456789"), int(digits) if digits else -1)
+
+
+def _read_csv_text(path: Path, kind: type[DataError] = DataError) -> pd.DataFrame:
+    if not path.exists():
+        raise kind(path, found="no such file", expected="an existing CSV file")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise kind(path, found=f"unreadable CSV ({str(exc).splitlines()[0]})", expected="a comma-separated table with a header row") from None
+    return df
+
+
+def _check_columns(df: pd.DataFrame, path: Path, expected: list[str], *, allow_extra: bool = False) -> None:
+    cols = list(df.columns)
+    missing = [c for c in expected if c not in cols]
+    if missing:
+        raise DataError(path, where="header", field=missing[0], found=f"columns {cols}", expected=f"columns {expected}")
+    extra = [c for c in cols if c not in expected]
+    if extra and not allow_extra:
+        raise DataError(path, where="header", field=extra[0], found="an unexpected column", expected=f"only columns {expected}")
+    dup = [c for c in cols if cols.count(c) > 1]
+    if dup:
+        raise DataError(path, where="header", field=dup[0], found="a duplicated column", expected="each column once")
+
+
+def _check_patients(df: pd.DataFrame, path: Path) -> None:
+    for i, pid in enumerate(df["patient"], start=2):
+        if not pid.strip():
+            raise DataError(path, where=f"row {i}", field="patient", found="an empty ID", expected="a patient ID such as P1")
+    dups = df["patient"][df["patient"].duplicated()].tolist()
+    if dups:
+        row = int(np.flatnonzero(df["patient"].duplicated())[0]) + 2
+        raise DataError(path, where=f"row {row} (patient {dups[0]})", field="patient", found="a duplicated patient ID", expected="unique patient IDs")
+
+
+def _parse_int(value: str, path: Path, where: str, field: str, *, minimum: int = 0, allow_empty: bool = False) -> int | None:
+    if value == "" and allow_empty:
+        return None
+    try:
+        num = int(value)
+    except ValueError:
+        raise DataError(path, where=where, field=field, found=value, expected=f"a whole number >= {minimum}" + (" or empty" if allow_empty else "")) from None
+    if num < minimum:
+        raise DataError(path, where=where, field=field, found=num, expected=f"a whole number >= {minimum}")
+    return num
+
+
+def load_baseline(path: str | os.PathLike[str] = BASELINE_CSV) -> pd.DataFrame:
+    """Load and validate Table 1.
+
+    Returns a DataFrame with printed strings kept as printed, ``age`` as int and
+    ``days_diagnosis_to_hsct`` as a nullable integer (empty where the table prints no value, as for
+    P18–P21 in the continued table), plus the derived flags of :func:`baseline_flags`.
+    """
+    path = Path(path)
+    df = _read_csv_text(path)
+    _check_columns(df, path, list(BASELINE_COLUMNS))
+    _check_patients(df, path)
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        where = f"row {i} (patient {row.patient})"
+        for col, allowed in BASELINE_COLUMNS.items():
+            value = getattr(row, col)
+            if allowed is not None and value not in allowed:
+                raise DataError(path, where=where, field=col, found=value, expected=f"one of {list(allowed)}")
+            if col in ("molecular_alterations",) and value == "":
+                raise DataError(path, where=where, field=col, found="empty", expected="the printed text (NA where printed NA)")
+        _parse_int(row.age, path, where, "age", minimum=0)
+        _parse_int(row.days_diagnosis_to_hsct, path, where, "days_diagnosis_to_hsct", minimum=0, allow_empty=True)
+    out = df.copy()
+    out["age"] = out["age"].astype(int)
+    out["days_diagnosis_to_hsct"] = pd.array(
+        [None if v == "" else int(v) for v in out["days_diagnosis_to_hsct"]], dtype="Int64"
+    )
+    return pd.concat([out, baseline_flags(out)], axis=1)
+
+
+def baseline_flags(baseline: pd.DataFrame) -> pd.DataFrame:
+    """Flags derived from printed Table 1 columns (never typed in by hand).
+
+    ``cr1_undetectable_mrd``: disease status pre-HSCT is "CR1 with undetectable MRD" (15 patients);
+    ``refractory_relapsed``: the R/R column is "Y" (9); ``ph_positive``: diagnosis names
+    Ph-positive (1); ``haploidentical``: donor type HID (17); ``aged_18_or_under`` (3).
+    """
+    return pd.DataFrame(
+        {
+            "is_cr1_undetectable_mrd": POPULATIONS["cr1_undetectable_mrd"](baseline),
+            "is_refractory_relapsed": POPULATIONS["refractory_relapsed"](baseline),
+            "is_ph_positive": baseline["diagnosis"].str.startswith("Ph-positive"),
+            "is_haploidentical": baseline["donor_type"] == "HID",
+            "is_aged_18_or_under": baseline["age"].astype(int) <= 18,
+        },
+        index=baseline.index,
+    )
+
+
+def population_mask(baseline: pd.DataFrame, population: str, *, source: str = "population") -> pd.Series:
+    """Boolean mask of the patients in a named population (see :data:`POPULATIONS`)."""
+    if population not in POPULATIONS:
+        raise DataError(source, field="population", found=population, expected=f"one of {sorted(POPULATIONS)}")
+    return POPULATIONS[population](baseline).astype(bool)
+
+
+# ----------------------------------------------------------------------------- published figures
+
+STATISTICS = ("count", "proportion", "km_survival", "cumulative_incidence", "median", "total")
+UNITS = ("patients", "percent", "days", "courses", "deaths")
+FIGURE_KEYS = {
+    "statistic", "value", "unit", "ci", "range", "denominator", "population", "endpoint",
+    "landmark_days", "anchor", "patients", "decimals", "quote", "note", "count",
+}
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    """One published number with its provenance (an entry of ``published.toml``)."""
+
+    key: str
+    statistic: str
+    value: float
+    unit: str
+    quote: str
+    population: str = "cohort"
+    ci: tuple[float, float] | None = None
+    range: tuple[float, float] | None = None
+    denominator: int | None = None
+    endpoint: str | None = None
+    landmark_days: float | None = None
+    anchor: str | None = None
+    patients: tuple[str, ...] = ()
+    decimals: int | None = None
+    count: int | None = None
+    note: str | None = None
+
+    @property
+    def tolerance(self) -> float:
+        """Half a unit of the last printed decimal: a value reproduces the figure if it rounds to it."""
+        return 0.5 * 10.0 ** (-(self.decimals if self.decimals is not None else 0))
+
+
+@dataclass(frozen=True)
+class Published:
+    """The letter's study-level facts and all its published figures."""
+
+    study: Mapping[str, Any]
+    figures: Mapping[str, PublishedFigure]
+    path: Path
+
+    def __getitem__(self, key: str) -> PublishedFigure:
+        return self.figures[key]
+
+    def select(self, **match: Any) -> list[PublishedFigure]:
+        """Figures whose attributes equal all of ``match`` (e.g. ``statistic="km_survival"``)."""
+        return [f for f in self.figures.values() if all(getattr(f, k) == v for k, v in match.items())]
+
+
+def _load_toml(path: Path, kind: type[DataError] = DataError) -> dict[str, Any]:
+    if not path.exists():
+        raise kind(path, found="no such file", expected="an existing TOML file")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise kind(path, found=f"malformed TOML ({exc})", expected="valid TOML") from None
+    except UnicodeDecodeError:
+        raise kind(path, found="bytes that are not UTF-8", expected="a UTF-8 TOML file") from None
+
+
+def _pair(value: Any, path: Path, key: str, field: str) -> tuple[float, float]:
+    ok = isinstance(value, list) and len(value) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    if not ok or value[0] > value[1]:
+        raise DataError(path, where=f"figure.{key}", field=field, found=value, expected="[lower, upper] with lower <= upper")
+    return float(value[0]), float(value[1])
+
+
+def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
+    """Load and validate ``published.toml`` (schema in the file's header and ``data/README.md``)."""
+    path = Path(path)
+    doc = _load_toml(path)
+    unknown = set(doc) - {"study", "figure"}
+    if unknown:
+        raise DataError(path, where=sorted(unknown)[0], found="an unknown table", expected="only [study] and [figure.<key>] tables")
+    if not isinstance(doc.get("study"), dict):
+        raise DataError(path, where="study", found="missing", expected="a [study] table")
+    if not isinstance(doc.get("figure"), dict) or not doc["figure"]:
+        raise DataError(path, where="figure", found="missing", expected="[figure.<key>] entries")
+    figures: dict[str, PublishedFigure] = {}
+    for key, entry in doc["figure"].items():
+        where = f"figure.{key}"
+        if not isinstance(entry, dict):
+            raise DataError(path, where=where, found=type(entry).__name__, expected="a table")
+        extra = set(entry) - FIGURE_KEYS
+        if extra:
+            raise DataError(path, where=where, field=sorted(extra)[0], found="an unknown key", expected=f"keys among {sorted(FIGURE_KEYS)}")
+        for req in ("statistic", "value", "unit", "quote"):
+            if req not in entry:
+                raise DataError(path, where=where, field=req, found="missing", expected="a value (every figure needs statistic, value, unit and quote)")
+        if entry["statistic"] not in STATISTICS:
+            raise DataError(path, where=where, field="statistic", found=entry["statistic"], expected=f"one of {list(STATISTICS)}")
+        if entry["unit"] not in UNITS:
+            raise DataError(path, where=where, field="unit", found=entry["unit"], expected=f"one of {list(UNITS)}")
+        value = entry["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise DataError(path, where=where, field="value", found=value, expected="a finite number >= 0")
+        if not isinstance(entry["quote"], str) or len(entry["quote"].strip()) < 10:
+            raise DataError(path, where=where, field="quote", found=entry["quote"], expected="the verbatim text locating the number")
+        population = entry.get("population", "cohort")
+        if population not in POPULATIONS:
+            raise DataError(path, where=where, field="population", found=population, expected=f"one of {sorted(POPULATIONS)}")
+        ci = _pair(entry["ci"], path, key, "ci") if "ci" in entry else None
+        if ci is not None and not (ci[0] <= value <= ci[1]):
+            raise DataError(path, where=where, field="ci", found=list(ci), expected=f"an interval containing the estimate {value}")
+        rng = _pair(entry["range"], path, key, "range") if "range" in entry else None
+        if rng is not None and not (rng[0] <= value <= rng[1]):
+            raise DataError(path, where=where, field="range", found=list(rng), expected=f"a range containing the median {value}")
+        if entry["unit"] == "percent" and value > 100:
+            raise DataError(path, where=where, field="value", found=value, expected="a percentage in [0, 100]")
+        for intkey in ("denominator", "decimals", "count"):
+            v = entry.get(intkey)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise DataError(path, where=where, field=intkey, found=v, expected="a whole number >= 0")
+        lm = entry.get("landmark_days")
+        if lm is not None and (isinstance(lm, bool) or not isinstance(lm, int | float) or lm <= 0):
+            raise DataError(path, where=where, field="landmark_days", found=lm, expected="a positive number of days")
+        if entry["statistic"] == "km_survival" and lm is None:
+            raise DataError(path, where=where, field="landmark_days", found="missing", expected="the time point of the survival estimate")
+        patients = entry.get("patients", [])
+        if not isinstance(patients, list) or not all(isinstance(p, str) and p for p in patients):
+            raise DataError(path, where=where, field="patients", found=patients, expected="a list of patient IDs")
+        figures[key] = PublishedFigure(
+            key=key,
+            statistic=entry["statistic"],
+            value=float(value),
+            unit=entry["unit"],
+            quote=entry["quote"],
+            population=population,
+            ci=ci,
+            range=rng,
+            denominator=entry.get("denominator"),
+            endpoint=entry.get("endpoint"),
+            landmark_days=None if lm is None else float(lm),
+            anchor=entry.get("anchor"),
+            patients=tuple(patients),
+            decimals=entry.get("decimals"),
+            count=entry.get("count"),
+            note=entry.get("note"),
+        )
+    return Published(study=doc["study"], figures=figures, path=path)
+
+
+# ----------------------------------------------------------------------------- outcome tables
+
+#: The per-patient outcome schema (days from transplant; empty = did not happen).
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "patient",
+    "entry_day",
+    "relapse_day",
+    "gvhd_day",
+    "death_day",
+    "death_cause",
+    "last_followup_day",
+)
+_TIME_COLUMNS = ("entry_day", "relapse_day", "gvhd_day", "death_day", "last_followup_day")
+_REQUIRED_TIMES = ("entry_day", "last_followup_day")
+
+
+def _parse_time(value: str, path: str, where: str, field: str) -> float:
+    if value.strip() == "":
+        if field in _REQUIRED_TIMES:
+            raise DataError(path, where=where, field=field, found="empty", expected="a number of days from transplant (required)")
+        return math.nan
+    try:
+        t = float(value)
+    except ValueError:
+        raise DataError(path, where=where, field=field, found=value, expected="a number of days from transplant, or empty") from None
+    if not math.isfinite(t):
+        raise DataError(path, where=where, field=field, found=value, expected="a finite number of days")
+    if t < 0:
+        raise DataError(path, where=where, field=field, found=t, expected="days >= 0 (day 0 = transplant)")
+    return t
+
+
+def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.DataFrame:
+    """Validate an outcome table given as strings or numbers; return it with float day columns.
+
+    Rules (each failure is a :class:`DataError` naming source, row, patient and field):
+
+    * exactly the columns :data:`OUTCOME_COLUMNS`; unique, non-empty patient IDs;
+    * times finite and >= 0; ``entry_day`` and ``last_followup_day`` present;
+    * ``entry_day <= relapse_day, gvhd_day, death_day <= last_followup_day``;
+    * ``death_day``, when present, equals ``last_followup_day`` and has a ``death_cause`` in
+      :data:`DEATH_CAUSES`; no cause without a death;
+    * a ``relapse`` death has a relapse on or before it; an ``nrm`` death has no relapse.
+    """
+    path = Path(source)
+    _check_columns(df, path, list(OUTCOME_COLUMNS))
+    sdf = df.astype(str).replace({"nan": "", "None": "", "<NA>": ""})
+    _check_patients(sdf, path)
+    if len(sdf) == 0:
+        raise DataError(source, found="no patient rows", expected="one row per patient")
+    rows = []
+    for i, row in enumerate(sdf.to_dict("records"), start=2):
+        where = f"row {i} (patient {row['patient']})"
+        t = {c: _parse_time(row[c], source, where, c) for c in _TIME_COLUMNS}
+        entry, last = t["entry_day"], t["last_followup_day"]
+        if entry > last:
+            raise DataError(source, where=where, field="entry_day", found=entry, expected=f"<= last_followup_day ({last:g})")
+        for c in ("relapse_day", "gvhd_day", "death_day"):
+            v = t[c]
+            if math.isnan(v):
+                continue
+            if v < entry:
+                raise DataError(source, where=where, field=c, found=v, expected=f">= entry_day ({entry:g}): no event before entering follow-up")
+            if v > last:
+                raise DataError(source, where=where, field=c, found=v, expected=f"<= last_followup_day ({last:g})")
+        cause = row["death_cause"].strip()
+        if not math.isnan(t["death_day"]):
+            if t["death_day"] != last:
+                raise DataError(source, where=where, field="death_day", found=t["death_day"], expected=f"equal to last_followup_day ({last:g}) for a patient who died")
+            if cause not in DEATH_CAUSES:
+                raise DataError(source, where=where, field="death_cause", found=cause or "empty", expected=f"one of {list(DEATH_CAUSES)} for a patient who died")
+        elif cause:
+            raise DataError(source, where=where, field="death_cause", found=cause, expected="empty when death_day is empty")
+        if cause == "relapse" and math.isnan(t["relapse_day"]):
+            raise DataError(source, where=where, field="relapse_day", found="empty", expected="a relapse day for a death caused by relapse")
+        if cause == "nrm" and not math.isnan(t["relapse_day"]):
+            raise DataError(source, where=where, field="death_cause", found="nrm", expected="'relapse' (a death after relapse is not non-relapse mortality)")
+        rows.append({"patient": row["patient"], **t, "death_cause": cause})
+    out = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    return out
+
+
+def load_outcomes(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate one per-patient outcome CSV (schema :data:`OUTCOME_COLUMNS`)."""
+    path = Path(path)
+    return validate_outcomes(_read_csv_text(path), str(path))
+
+
+def outcome_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The outcome CSVs a path denotes: the file itself, or a folder's ``draw_*.csv`` sorted."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("draw_*.csv"))
+        if not files:
+            raise DataError(path, found="no draw_*.csv files", expected="a folder of reconstructed outcome tables")
+        return files
+    if not path.exists():
+        raise DataError(path, found="no such file or folder", expected="an outcome CSV or a folder of draw_*.csv")
+    return [path]
+
+
+def load_outcome_draws(path: str | os.PathLike[str]) -> list[pd.DataFrame]:
+    """Load every outcome table a file or folder holds (validated)."""
+    return [load_outcomes(f) for f in outcome_files(path)]
+
+
+def check_outcomes_match_baseline(outcomes: pd.DataFrame, baseline: pd.DataFrame, source: str = "outcome table") -> None:
+    """The outcome table holds exactly the baseline's patients."""
+    got, want = set(outcomes["patient"]), set(baseline["patient"])
+    if got != want:
+        missing = sorted(want - got, key=_patient_sort_key)
+        extra = sorted(got - want, key=_patient_sort_key)
+        what = f"missing {missing}" if missing else f"unknown {extra}"
+        raise DataError(source, field="patient", found=what, expected="exactly the patients of baseline.csv")
+
+
+def format_outcomes(df: pd.DataFrame) -> pd.DataFrame:
+    """An outcome table as strings for writing: whole days without '.0', empty for missing."""
+    out = df.loc[:, list(OUTCOME_COLUMNS)].copy()
+    for c in _TIME_COLUMNS:
+        out[c] = [("" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v)))) for v in df[c]]
+    out["death_cause"] = df["death_cause"].fillna("").astype(str)
+    return out

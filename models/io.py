@@ -1,0 +1,147 @@
+"""Atomic output writing, input hashing and run manifests.
+
+Nothing partial is ever left behind: files are written to a temporary sibling and renamed, and
+multi-file outputs are assembled in a temporary folder that replaces the target folder only once
+everything has been written. Posterior files (InferenceData) are read and written only by
+:mod:`models.posterior_io`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TRACKED_PACKAGES = ("numpy", "scipy", "pandas", "pymc", "pytensor", "arviz", "lifelines", "matplotlib")
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_paths(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
+    """Hashes of several files (folders expanded to their sorted files), keyed by path."""
+    out: dict[str, str] = {}
+    for p in paths:
+        p = Path(p)
+        files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        for f in files:
+            out[str(f)] = sha256_file(f)
+    return out
+
+
+def sha256_frame(df: pd.DataFrame) -> str:
+    """Order-sensitive hash of a table's values (used to tag posteriors with their data)."""
+    payload = df.to_csv(index=False, lineterminator="\n").encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, the platform and the numerical stack."""
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    try:
+        out["txbayes"] = metadata.version("txbayes")
+    except metadata.PackageNotFoundError:
+        out["txbayes"] = "not installed"
+    return out
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write bytes to ``path`` via a temporary sibling and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(path: str | os.PathLike[str], df: pd.DataFrame, *, float_format: str | None = None) -> Path:
+    text = df.to_csv(index=False, lineterminator="\n", float_format=float_format)
+    return atomic_write_text(path, text)
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder; on success it atomically replaces ``target``.
+
+    On any exception the temporary folder is removed and ``target`` (with the outputs of the
+    previous run, if any) is left untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old.{os.getpid()}")
+        os.replace(target, old)
+    os.replace(stage, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def manifest(
+    *,
+    command: str,
+    seed: int | None,
+    inputs: Iterable[str | os.PathLike[str]],
+    outputs: Iterable[str],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A run manifest: command line, seed, versions, input hashes and the files written."""
+    doc: dict[str, Any] = {
+        "created_utc": utc_now(),
+        "command": command,
+        "seed": seed,
+        "versions": versions(),
+        "inputs_sha256": sha256_paths(inputs),
+        "outputs": sorted(outputs),
+    }
+    if extra:
+        doc.update(extra)
+    return doc
