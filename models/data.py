@@ -75,7 +75,11 @@ def _read_csv_text(path: Path, kind: type[DataError] = DataError) -> pd.DataFram
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise kind(path, found=f"unreadable CSV ({str(exc).splitlines()[0]})", expected="a comma-separated table with a header row") from None
+        raise kind(
+            path,
+            found=f"unreadable CSV ({str(exc).splitlines()[0]})",
+            expected="a comma-separated table with a header row",
+        ) from None
     return df
 
 
@@ -86,7 +90,9 @@ def _check_columns(df: pd.DataFrame, path: Path, expected: list[str], *, allow_e
         raise DataError(path, where="header", field=missing[0], found=f"columns {cols}", expected=f"columns {expected}")
     extra = [c for c in cols if c not in expected]
     if extra and not allow_extra:
-        raise DataError(path, where="header", field=extra[0], found="an unexpected column", expected=f"only columns {expected}")
+        raise DataError(
+            path, where="header", field=extra[0], found="an unexpected column", expected=f"only columns {expected}"
+        )
     dup = [c for c in cols if cols.count(c) > 1]
     if dup:
         raise DataError(path, where="header", field=dup[0], found="a duplicated column", expected="each column once")
@@ -95,20 +101,36 @@ def _check_columns(df: pd.DataFrame, path: Path, expected: list[str], *, allow_e
 def _check_patients(df: pd.DataFrame, path: Path) -> None:
     for i, pid in enumerate(df["patient"], start=2):
         if not pid.strip():
-            raise DataError(path, where=f"row {i}", field="patient", found="an empty ID", expected="a patient ID such as P1")
+            raise DataError(
+                path, where=f"row {i}", field="patient", found="an empty ID", expected="a patient ID such as P1"
+            )
     dups = df["patient"][df["patient"].duplicated()].tolist()
     if dups:
         row = int(np.flatnonzero(df["patient"].duplicated())[0]) + 2
-        raise DataError(path, where=f"row {row} (patient {dups[0]})", field="patient", found="a duplicated patient ID", expected="unique patient IDs")
+        raise DataError(
+            path,
+            where=f"row {row} (patient {dups[0]})",
+            field="patient",
+            found="a duplicated patient ID",
+            expected="unique patient IDs",
+        )
 
 
-def _parse_int(value: str, path: Path, where: str, field: str, *, minimum: int = 0, allow_empty: bool = False) -> int | None:
+def _parse_int(
+    value: str, path: Path, where: str, field: str, *, minimum: int = 0, allow_empty: bool = False
+) -> int | None:
     if value == "" and allow_empty:
         return None
     try:
         num = int(value)
     except ValueError:
-        raise DataError(path, where=where, field=field, found=value, expected=f"a whole number >= {minimum}" + (" or empty" if allow_empty else "")) from None
+        raise DataError(
+            path,
+            where=where,
+            field=field,
+            found=value,
+            expected=f"a whole number >= {minimum}" + (" or empty" if allow_empty else ""),
+        ) from None
     if num < minimum:
         raise DataError(path, where=where, field=field, found=num, expected=f"a whole number >= {minimum}")
     return num
@@ -132,7 +154,9 @@ def load_baseline(path: str | os.PathLike[str] = BASELINE_CSV) -> pd.DataFrame:
             if allowed is not None and value not in allowed:
                 raise DataError(path, where=where, field=col, found=value, expected=f"one of {list(allowed)}")
             if col in ("molecular_alterations",) and value == "":
-                raise DataError(path, where=where, field=col, found="empty", expected="the printed text (NA where printed NA)")
+                raise DataError(
+                    path, where=where, field=col, found="empty", expected="the printed text (NA where printed NA)"
+                )
         _parse_int(row.age, path, where, "age", minimum=0)
         _parse_int(row.days_diagnosis_to_hsct, path, where, "days_diagnosis_to_hsct", minimum=0, allow_empty=True)
     out = df.copy()
@@ -174,8 +198,21 @@ def population_mask(baseline: pd.DataFrame, population: str, *, source: str = "p
 STATISTICS = ("count", "proportion", "km_survival", "cumulative_incidence", "median", "total")
 UNITS = ("patients", "percent", "days", "courses", "deaths")
 FIGURE_KEYS = {
-    "statistic", "value", "unit", "ci", "range", "denominator", "population", "endpoint",
-    "landmark_days", "anchor", "patients", "decimals", "quote", "note", "count",
+    "statistic",
+    "value",
+    "unit",
+    "ci",
+    "range",
+    "denominator",
+    "population",
+    "endpoint",
+    "landmark_days",
+    "anchor",
+    "patients",
+    "decimals",
+    "quote",
+    "note",
+    "count",
 }
 
 
@@ -235,9 +272,15 @@ def _load_toml(path: Path, kind: type[DataError] = DataError) -> dict[str, Any]:
 
 
 def _pair(value: Any, path: Path, key: str, field: str) -> tuple[float, float]:
-    ok = isinstance(value, list) and len(value) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    )
     if not ok or value[0] > value[1]:
-        raise DataError(path, where=f"figure.{key}", field=field, found=value, expected="[lower, upper] with lower <= upper")
+        raise DataError(
+            path, where=f"figure.{key}", field=field, found=value, expected="[lower, upper] with lower <= upper"
+        )
     return float(value[0]), float(value[1])
 
 
@@ -247,7 +290,9 @@ def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
     doc = _load_toml(path)
     unknown = set(doc) - {"study", "figure"}
     if unknown:
-        raise DataError(path, where=sorted(unknown)[0], found="an unknown table", expected="only [study] and [figure.<key>] tables")
+        raise DataError(
+            path, where=sorted(unknown)[0], found="an unknown table", expected="only [study] and [figure.<key>] tables"
+        )
     if not isinstance(doc.get("study"), dict):
         raise DataError(path, where="study", found="missing", expected="a [study] table")
     if not isinstance(doc.get("figure"), dict) or not doc["figure"]:
@@ -259,28 +304,50 @@ def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
             raise DataError(path, where=where, found=type(entry).__name__, expected="a table")
         extra = set(entry) - FIGURE_KEYS
         if extra:
-            raise DataError(path, where=where, field=sorted(extra)[0], found="an unknown key", expected=f"keys among {sorted(FIGURE_KEYS)}")
+            raise DataError(
+                path,
+                where=where,
+                field=sorted(extra)[0],
+                found="an unknown key",
+                expected=f"keys among {sorted(FIGURE_KEYS)}",
+            )
         for req in ("statistic", "value", "unit", "quote"):
             if req not in entry:
-                raise DataError(path, where=where, field=req, found="missing", expected="a value (every figure needs statistic, value, unit and quote)")
+                raise DataError(
+                    path,
+                    where=where,
+                    field=req,
+                    found="missing",
+                    expected="a value (every figure needs statistic, value, unit and quote)",
+                )
         if entry["statistic"] not in STATISTICS:
-            raise DataError(path, where=where, field="statistic", found=entry["statistic"], expected=f"one of {list(STATISTICS)}")
+            raise DataError(
+                path, where=where, field="statistic", found=entry["statistic"], expected=f"one of {list(STATISTICS)}"
+            )
         if entry["unit"] not in UNITS:
             raise DataError(path, where=where, field="unit", found=entry["unit"], expected=f"one of {list(UNITS)}")
         value = entry["value"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise DataError(path, where=where, field="value", found=value, expected="a finite number >= 0")
         if not isinstance(entry["quote"], str) or len(entry["quote"].strip()) < 10:
-            raise DataError(path, where=where, field="quote", found=entry["quote"], expected="the verbatim text locating the number")
+            raise DataError(
+                path, where=where, field="quote", found=entry["quote"], expected="the verbatim text locating the number"
+            )
         population = entry.get("population", "cohort")
         if population not in POPULATIONS:
-            raise DataError(path, where=where, field="population", found=population, expected=f"one of {sorted(POPULATIONS)}")
+            raise DataError(
+                path, where=where, field="population", found=population, expected=f"one of {sorted(POPULATIONS)}"
+            )
         ci = _pair(entry["ci"], path, key, "ci") if "ci" in entry else None
         if ci is not None and not (ci[0] <= value <= ci[1]):
-            raise DataError(path, where=where, field="ci", found=list(ci), expected=f"an interval containing the estimate {value}")
+            raise DataError(
+                path, where=where, field="ci", found=list(ci), expected=f"an interval containing the estimate {value}"
+            )
         rng = _pair(entry["range"], path, key, "range") if "range" in entry else None
         if rng is not None and not (rng[0] <= value <= rng[1]):
-            raise DataError(path, where=where, field="range", found=list(rng), expected=f"a range containing the median {value}")
+            raise DataError(
+                path, where=where, field="range", found=list(rng), expected=f"a range containing the median {value}"
+            )
         if entry["unit"] == "percent" and value > 100:
             raise DataError(path, where=where, field="value", found=value, expected="a percentage in [0, 100]")
         for intkey in ("denominator", "decimals", "count"):
@@ -291,7 +358,13 @@ def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
         if lm is not None and (isinstance(lm, bool) or not isinstance(lm, int | float) or lm <= 0):
             raise DataError(path, where=where, field="landmark_days", found=lm, expected="a positive number of days")
         if entry["statistic"] == "km_survival" and lm is None:
-            raise DataError(path, where=where, field="landmark_days", found="missing", expected="the time point of the survival estimate")
+            raise DataError(
+                path,
+                where=where,
+                field="landmark_days",
+                found="missing",
+                expected="the time point of the survival estimate",
+            )
         patients = entry.get("patients", [])
         if not isinstance(patients, list) or not all(isinstance(p, str) and p for p in patients):
             raise DataError(path, where=where, field="patients", found=patients, expected="a list of patient IDs")
@@ -335,12 +408,16 @@ _REQUIRED_TIMES = ("entry_day", "last_followup_day")
 def _parse_time(value: str, path: str, where: str, field: str) -> float:
     if value.strip() == "":
         if field in _REQUIRED_TIMES:
-            raise DataError(path, where=where, field=field, found="empty", expected="a number of days from transplant (required)")
+            raise DataError(
+                path, where=where, field=field, found="empty", expected="a number of days from transplant (required)"
+            )
         return math.nan
     try:
         t = float(value)
     except ValueError:
-        raise DataError(path, where=where, field=field, found=value, expected="a number of days from transplant, or empty") from None
+        raise DataError(
+            path, where=where, field=field, found=value, expected="a number of days from transplant, or empty"
+        ) from None
     if not math.isfinite(t):
         raise DataError(path, where=where, field=field, found=value, expected="a finite number of days")
     if t < 0:
@@ -362,7 +439,9 @@ def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.Dat
     """
     path = Path(source)
     _check_columns(df, path, list(OUTCOME_COLUMNS))
-    sdf = df.astype(str).replace({"nan": "", "None": "", "<NA>": ""})
+    sdf = df.apply(
+        lambda col: col.map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+    )
     _check_patients(sdf, path)
     if len(sdf) == 0:
         raise DataError(source, found="no patient rows", expected="one row per patient")
@@ -372,27 +451,61 @@ def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.Dat
         t = {c: _parse_time(row[c], source, where, c) for c in _TIME_COLUMNS}
         entry, last = t["entry_day"], t["last_followup_day"]
         if entry > last:
-            raise DataError(source, where=where, field="entry_day", found=entry, expected=f"<= last_followup_day ({last:g})")
+            raise DataError(
+                source, where=where, field="entry_day", found=entry, expected=f"<= last_followup_day ({last:g})"
+            )
         for c in ("relapse_day", "gvhd_day", "death_day"):
             v = t[c]
             if math.isnan(v):
                 continue
             if v < entry:
-                raise DataError(source, where=where, field=c, found=v, expected=f">= entry_day ({entry:g}): no event before entering follow-up")
+                raise DataError(
+                    source,
+                    where=where,
+                    field=c,
+                    found=v,
+                    expected=f">= entry_day ({entry:g}): no event before entering follow-up",
+                )
             if v > last:
                 raise DataError(source, where=where, field=c, found=v, expected=f"<= last_followup_day ({last:g})")
         cause = row["death_cause"].strip()
         if not math.isnan(t["death_day"]):
             if t["death_day"] != last:
-                raise DataError(source, where=where, field="death_day", found=t["death_day"], expected=f"equal to last_followup_day ({last:g}) for a patient who died")
+                raise DataError(
+                    source,
+                    where=where,
+                    field="death_day",
+                    found=t["death_day"],
+                    expected=f"equal to last_followup_day ({last:g}) for a patient who died",
+                )
             if cause not in DEATH_CAUSES:
-                raise DataError(source, where=where, field="death_cause", found=cause or "empty", expected=f"one of {list(DEATH_CAUSES)} for a patient who died")
+                raise DataError(
+                    source,
+                    where=where,
+                    field="death_cause",
+                    found=cause or "empty",
+                    expected=f"one of {list(DEATH_CAUSES)} for a patient who died",
+                )
         elif cause:
-            raise DataError(source, where=where, field="death_cause", found=cause, expected="empty when death_day is empty")
+            raise DataError(
+                source, where=where, field="death_cause", found=cause, expected="empty when death_day is empty"
+            )
         if cause == "relapse" and math.isnan(t["relapse_day"]):
-            raise DataError(source, where=where, field="relapse_day", found="empty", expected="a relapse day for a death caused by relapse")
+            raise DataError(
+                source,
+                where=where,
+                field="relapse_day",
+                found="empty",
+                expected="a relapse day for a death caused by relapse",
+            )
         if cause == "nrm" and not math.isnan(t["relapse_day"]):
-            raise DataError(source, where=where, field="death_cause", found="nrm", expected="'relapse' (a death after relapse is not non-relapse mortality)")
+            raise DataError(
+                source,
+                where=where,
+                field="death_cause",
+                found="nrm",
+                expected="'relapse' (a death after relapse is not non-relapse mortality)",
+            )
         rows.append({"patient": row["patient"], **t, "death_cause": cause})
     out = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
     return out
@@ -422,7 +535,9 @@ def load_outcome_draws(path: str | os.PathLike[str]) -> list[pd.DataFrame]:
     return [load_outcomes(f) for f in outcome_files(path)]
 
 
-def check_outcomes_match_baseline(outcomes: pd.DataFrame, baseline: pd.DataFrame, source: str = "outcome table") -> None:
+def check_outcomes_match_baseline(
+    outcomes: pd.DataFrame, baseline: pd.DataFrame, source: str = "outcome table"
+) -> None:
     """The outcome table holds exactly the baseline's patients."""
     got, want = set(outcomes["patient"]), set(baseline["patient"])
     if got != want:

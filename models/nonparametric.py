@@ -35,7 +35,9 @@ class Estimate:
 def kaplan_meier(duration, event, entry=None) -> KaplanMeierFitter:
     """Fit lifelines' KaplanMeierFitter (``entry`` for delayed entry)."""
     kmf = KaplanMeierFitter()
-    kmf.fit(np.asarray(duration, float), np.asarray(event) > 0, entry=None if entry is None else np.asarray(entry, float))
+    kmf.fit(
+        np.asarray(duration, float), np.asarray(event) > 0, entry=None if entry is None else np.asarray(entry, float)
+    )
     return kmf
 
 
@@ -85,8 +87,12 @@ def aalen_johansen(duration, event, cause: int, entry=None) -> pd.DataFrame:
     ajf = AalenJohansenFitter(calculate_variance=False, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ajf.fit(np.asarray(duration, float), np.asarray(event, int), event_of_interest=cause,
-                entry=None if entry is None else np.asarray(entry, float))
+        ajf.fit(
+            np.asarray(duration, float),
+            np.asarray(event, int),
+            event_of_interest=cause,
+            entry=None if entry is None else np.asarray(entry, float),
+        )
     cif = ajf.cumulative_density_.iloc[:, 0]
     return pd.DataFrame({"time": cif.index.to_numpy(float), "estimate": cif.to_numpy(float)})
 
