@@ -1,0 +1,158 @@
+"""Figures of the PWE fit. Every function takes data and an optional ``ax`` and returns the Axes;
+nothing here saves a file (scripts do).
+
+Conventions: x axis in days from transplant; probabilities on [0, 1] shown as percent; posterior
+median line with a 95% equal-tailed band; nonparametric estimates as thin grey steps (one per
+reconstructed table); published estimates as black points with 95% CI bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
+from scipy.stats import gaussian_kde
+
+from models.constants import CI_LEVEL
+
+#: One colour per quantity, used by every figure.
+COLOURS: dict[str, str] = {
+    "relapse_cif": "#b2182b",
+    "nrm_cif": "#2166ac",
+    "efs": "#1b7837",
+    "os": "#762a83",
+    "grfs": "#e08214",
+    "prior": "#7f7f7f",
+}
+LABELS: dict[str, str] = {
+    "relapse_cif": "Cumulative incidence of relapse",
+    "nrm_cif": "Non-relapse mortality",
+    "efs": "Event-free survival",
+    "os": "Overall survival",
+    "grfs": "GvHD-free, relapse-free survival",
+}
+STEP_COLOUR = "#4d4d4d"
+
+
+def _ax(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 3.8))
+    return ax
+
+
+def _style(ax: Axes, ylabel: str, xmax: float) -> None:
+    ax.set_xlabel("Days from transplant")
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(0, xmax)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def plot_posterior_curve(
+    curves: pd.DataFrame,
+    quantity: str,
+    *,
+    steps: Sequence[pd.DataFrame] = (),
+    step_label: str = "Nonparametric (reconstructed data)",
+    published: Sequence[tuple[float, float, float, float]] = (),
+    published_label: str = "Published 1-year estimate (95% CI)",
+    scale: str = "from_transplant",
+    ylim: tuple[float, float] | None = None,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Posterior median and 95% band of one quantity over nonparametric steps.
+
+    Parameters
+    ----------
+    curves
+        Daily bands (:func:`models.derived.curve_table`): quantity, scale, day, median, lower, upper.
+    quantity
+        One of :data:`models.derived.QUANTITIES`.
+    steps
+        Nonparametric step functions (columns ``time``, ``estimate``), e.g. Aalen–Johansen or
+        Kaplan–Meier per reconstructed table.
+    published
+        Points ``(day, value, lower, upper)`` as proportions.
+    """
+    ax = _ax(ax)
+    colour = COLOURS[quantity]
+    c = curves[(curves["quantity"] == quantity) & (curves["scale"] == scale)]
+    for i, st in enumerate(steps):
+        ax.step(st["time"], st["estimate"], where="post", color=STEP_COLOUR, lw=0.7,
+                alpha=max(0.15, 1.0 / max(1, len(steps)) ** 0.5), label=step_label if i == 0 else None,
+                zorder=2)
+    ax.fill_between(c["day"], c["lower"], c["upper"], color=colour, alpha=0.22, lw=0,
+                    label=f"{int(CI_LEVEL * 100)}% credible band", zorder=1)
+    ax.plot(c["day"], c["median"], color=colour, lw=1.8, label="Posterior median (PWE model)", zorder=3)
+    for i, (day, val, lo, hi) in enumerate(published):
+        ax.errorbar([day], [val], yerr=[[val - lo], [hi - val]], fmt="o", color="black", ms=4,
+                    capsize=3, lw=1, label=published_label if i == 0 else None, zorder=4)
+    _style(ax, LABELS[quantity], float(c["day"].max()) if len(c) else 1.0)
+    if ylim is None and len(c):
+        ylim = (0.0, min(1.02, 1.05 * float(c["upper"].max())))
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if legend:
+        ax.legend(frameon=False, fontsize=7.5, loc="best")
+    return ax
+
+
+def add_at_risk(
+    ax: Axes, entry: np.ndarray, exit_: np.ndarray, times: Sequence[float], *, label: str = "At risk",
+    y: float = -0.24,
+) -> Axes:
+    """Write the number at risk (entered before and still followed at each time) under the x axis.
+
+    With several reconstructed tables pass the first; the count uses ``entry < t <= exit``.
+    """
+    e = np.asarray(entry, float)
+    x = np.asarray(exit_, float)
+    counts = [int(np.sum((e < t) & (x >= t))) if t > 0 else int(np.sum((e <= 0) & (x >= 0))) for t in times]
+    trans = ax.get_xaxis_transform()
+    ax.text(-0.03, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=7.5)
+    for t, n in zip(times, counts, strict=True):
+        ax.text(t, y, str(n), transform=trans, ha="center", va="center", fontsize=7.5)
+    return ax
+
+
+def _bounded_kde(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Density on [0, 1] by a Gaussian KDE reflected at both bounds (no mass leaks outside)."""
+    v = np.asarray(values, float)
+    kde = gaussian_kde(v)
+    return kde(grid) + kde(-grid) + kde(2.0 - grid)
+
+
+def plot_prior_posterior(
+    prior: np.ndarray,
+    posterior: np.ndarray,
+    *,
+    xlabel: str = "1-year cumulative incidence of relapse",
+    benchmark: float | None = None,
+    benchmark_label: str = "No-maintenance benchmark (placeholder)",
+    ax: Axes | None = None,
+) -> Axes:
+    """Prior and posterior densities of a probability (e.g. 1-year relapse incidence)."""
+    ax = _ax(ax)
+    grid = np.linspace(0.0, 1.0, 801)
+    fp = _bounded_kde(prior, grid)
+    fq = _bounded_kde(posterior, grid)
+    ax.fill_between(grid, fp, color=COLOURS["prior"], alpha=0.25, lw=0)
+    ax.plot(grid, fp, color=COLOURS["prior"], lw=1.4, label="Prior")
+    ax.fill_between(grid, fq, color=COLOURS["relapse_cif"], alpha=0.25, lw=0)
+    ax.plot(grid, fq, color=COLOURS["relapse_cif"], lw=1.8, label="Posterior")
+    if benchmark is not None:
+        ax.axvline(benchmark, color="black", lw=0.9, ls="--", label=benchmark_label)
+    upper = float(np.quantile(np.concatenate([posterior, prior]), 0.995))
+    ax.set_xlim(0, min(1.0, max(0.3, upper)))
+    ax.set_ylim(0, None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Density")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False, fontsize=8)
+    return ax

@@ -1,0 +1,300 @@
+r"""Priors on the piecewise-constant transition hazards, as data with provenance.
+
+Three prior families (hazards :math:`\lambda_j` per day on interval :math:`j` of a transition):
+
+:class:`GammaMixture`
+    :math:`\lambda_j \sim \sum_k w_k\,\mathrm{Gamma}(a_k, b_k)` (shape :math:`a_k`, rate
+    :math:`b_k` per day; a single gamma is a one-component mixture). Conjugate for the Poisson
+    exposure likelihood: the exact engine applies.
+:class:`LogNormalHazard`
+    :math:`\log\lambda_j \sim \mathcal N(\mu, \sigma^2)`, independently per interval.
+:class:`RandomWalkLogHazard`
+    for a whole transition: :math:`\log\lambda_1 \sim \mathcal N(\mu_0, \sigma_0^2)`,
+    :math:`\log\lambda_{j+1} - \log\lambda_j \sim \mathcal N(0, \sigma_{\text{step}}^2)` — smoothing
+    across intervals (Gamerman 1991's dynamic PWE model).
+
+A :class:`PriorSet` names one prior per transition (or one per interval of it), with a description
+and citation. Users override a default by the one rule of :meth:`PriorSet.with_transition`.
+Prior sets are looked up by name in :func:`get_prior_set` (the one place a prior library adds
+entries).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Union
+
+import numpy as np
+
+from models.errors import PriorError
+from models.intervals import TRANSITIONS
+
+
+def _finite_positive(values: Sequence[float], name: str, source: str) -> tuple[float, ...]:
+    out = tuple(float(v) for v in values)
+    for v in out:
+        if not math.isfinite(v) or v <= 0:
+            raise PriorError(source, field=name, found=list(out), expected="finite numbers > 0")
+    return out
+
+
+@dataclass(frozen=True)
+class GammaMixture:
+    """Mixture of gammas on a hazard per day: weights, shapes :math:`a_k`, rates :math:`b_k` (per day).
+
+    The mean hazard is :math:`\\sum_k w_k a_k / b_k`; a component worth :math:`a_k` events in
+    :math:`b_k` days of exposure.
+    """
+
+    weights: tuple[float, ...]
+    shapes: tuple[float, ...]
+    rates: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        src = "GammaMixture"
+        w = _finite_positive(self.weights, "weights", src)
+        a = _finite_positive(self.shapes, "shapes", src)
+        b = _finite_positive(self.rates, "rates", src)
+        if not (len(w) == len(a) == len(b)) or not w:
+            raise PriorError(src, field="weights", found=f"{len(w)} weights, {len(a)} shapes, {len(b)} rates",
+                             expected="one weight, shape and rate per component")
+        total = sum(w)
+        object.__setattr__(self, "weights", tuple(x / total for x in w))
+        object.__setattr__(self, "shapes", a)
+        object.__setattr__(self, "rates", b)
+
+    @classmethod
+    def single(cls, shape: float, rate: float) -> GammaMixture:
+        """One gamma, Gamma(shape, rate per day)."""
+        return cls((1.0,), (shape,), (rate,))
+
+    @property
+    def n_components(self) -> int:
+        return len(self.weights)
+
+    @property
+    def mean(self) -> float:
+        return float(sum(w * a / b for w, a, b in zip(self.weights, self.shapes, self.rates, strict=True)))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        k = rng.choice(self.n_components, size=size, p=np.asarray(self.weights))
+        a, b = np.asarray(self.shapes)[k], np.asarray(self.rates)[k]
+        return rng.gamma(a, 1.0 / b)
+
+    def params(self) -> dict[str, object]:
+        return {"family": "gamma_mixture", "weights": list(self.weights), "shapes": list(self.shapes),
+                "rates_per_day": list(self.rates)}
+
+
+@dataclass(frozen=True)
+class LogNormalHazard:
+    """:math:`\\log\\lambda \\sim N(\\mu, \\sigma^2)` with :math:`\\lambda` per day."""
+
+    mu: float
+    sigma: float
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.mu):
+            raise PriorError("LogNormalHazard", field="mu", found=self.mu, expected="a finite log hazard per day")
+        _finite_positive([self.sigma], "sigma", "LogNormalHazard")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.exp(rng.normal(self.mu, self.sigma, size))
+
+    def params(self) -> dict[str, object]:
+        return {"family": "lognormal", "mu": self.mu, "sigma": self.sigma}
+
+
+@dataclass(frozen=True)
+class RandomWalkLogHazard:
+    """Gaussian random walk on the log hazards of one transition across its intervals."""
+
+    mu0: float
+    sigma0: float
+    sigma_step: float
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.mu0):
+            raise PriorError("RandomWalkLogHazard", field="mu0", found=self.mu0, expected="a finite log hazard per day")
+        _finite_positive([self.sigma0, self.sigma_step], "sigma0/sigma_step", "RandomWalkLogHazard")
+
+    def sample(self, rng: np.random.Generator, size: int, n_intervals: int) -> np.ndarray:
+        steps = rng.normal(0.0, self.sigma_step, (size, n_intervals - 1))
+        first = rng.normal(self.mu0, self.sigma0, (size, 1))
+        return np.exp(np.cumsum(np.concatenate([first, steps], axis=1), axis=1))
+
+    def params(self) -> dict[str, object]:
+        return {"family": "random_walk_log_hazard", "mu0": self.mu0, "sigma0": self.sigma0,
+                "sigma_step": self.sigma_step}
+
+
+IntervalPrior = Union[GammaMixture, LogNormalHazard]  # noqa: UP007 (used at runtime in isinstance)
+TransitionPrior = Union[IntervalPrior, RandomWalkLogHazard, Sequence[IntervalPrior]]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """A named prior for every transition.
+
+    Parameters
+    ----------
+    name
+        Short identifier (used by ``--prior``).
+    transitions
+        ``{transition: prior}`` for every transition in :data:`models.intervals.TRANSITIONS`; a prior
+        is one :class:`GammaMixture` or :class:`LogNormalHazard` shared by all intervals, a list with
+        one per interval, or a :class:`RandomWalkLogHazard` for the whole transition.
+    description
+        What the prior says, in clinical terms.
+    citation
+        Where its numbers come from.
+    """
+
+    name: str
+    transitions: Mapping[str, TransitionPrior]
+    description: str = ""
+    citation: str = ""
+    source: str = field(default="prior set", compare=False)
+
+    def __post_init__(self) -> None:
+        src = f"prior set '{self.name}'"
+        missing = [k for k in TRANSITIONS if k not in self.transitions]
+        if missing:
+            raise PriorError(src, where="transitions", field=missing[0], found="missing",
+                             expected=f"a prior for each of {list(TRANSITIONS)}")
+        extra = [k for k in self.transitions if k not in TRANSITIONS]
+        if extra:
+            raise PriorError(src, where="transitions", field=extra[0], found="an unknown transition",
+                             expected=f"only {list(TRANSITIONS)}")
+        for k, p in self.transitions.items():
+            items = [p] if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard) else list(p)
+            if not items:
+                raise PriorError(src, where=k, found="an empty list", expected="one prior per interval")
+            for it in items:
+                if not isinstance(it, GammaMixture | LogNormalHazard | RandomWalkLogHazard):
+                    raise PriorError(src, where=k, found=type(it).__name__,
+                                     expected="GammaMixture, LogNormalHazard or RandomWalkLogHazard")
+                if isinstance(it, RandomWalkLogHazard) and len(items) > 1:
+                    raise PriorError(src, where=k, found="a random walk inside a per-interval list",
+                                     expected="a RandomWalkLogHazard alone for the whole transition")
+
+    def validate(self, n_intervals: Mapping[str, int]) -> None:
+        """Check per-interval lists against the number of intervals of each transition."""
+        for k in TRANSITIONS:
+            self.per_interval(k, n_intervals[k])
+
+    def per_interval(self, transition: str, n_intervals: int) -> list[IntervalPrior] | RandomWalkLogHazard:
+        """The prior of each interval of ``transition`` (or its random walk)."""
+        p = self.transitions[transition]
+        if isinstance(p, RandomWalkLogHazard):
+            return p
+        if isinstance(p, GammaMixture | LogNormalHazard):
+            return [p] * n_intervals
+        if len(p) != n_intervals:
+            raise PriorError(f"prior set '{self.name}'", where=transition, found=f"{len(p)} interval priors",
+                             expected=f"{n_intervals} (one per interval of the cut points), or one prior for all")
+        return list(p)
+
+    @property
+    def conjugate(self) -> bool:
+        """True when every hazard has a gamma(-mixture) prior: the exact engine applies."""
+        for p in self.transitions.values():
+            items = [p] if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard) else list(p)
+            if not all(isinstance(it, GammaMixture) for it in items):
+                return False
+        return True
+
+    def with_transition(self, transition: str, prior: TransitionPrior) -> PriorSet:
+        """The one override rule: a copy with ``transition``'s prior replaced."""
+        return replace(self, transitions={**self.transitions, transition: prior},
+                       name=f"{self.name}+{transition}")
+
+    def params(self) -> dict[str, object]:
+        """A JSON-ready description (stored in posterior files and manifests)."""
+        def one(p: TransitionPrior) -> object:
+            if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard):
+                return p.params()
+            return [it.params() for it in p]
+        return {"name": self.name, "description": self.description, "citation": self.citation,
+                "transitions": {k: one(v) for k, v in self.transitions.items()}}
+
+
+#: Shape and rate (per day) of the default weakly informative gamma prior on every hazard.
+VAGUE_SHAPE: float = 0.5
+VAGUE_RATE_PER_DAY: float = 0.5 * 365.0
+
+
+def vague() -> PriorSet:
+    r"""The default weakly informative prior: Gamma(0.5, 182.5 days) on every interval hazard.
+
+    Each hazard :math:`\lambda_j \sim \mathrm{Gamma}(a = 0.5, b = 182.5\ \text{days})`: prior mean
+    one event per patient-year, carrying the information of half an event in half a patient-year
+    of follow-up per interval (the shape 1/2 is that of Jeffreys' prior for a Poisson rate,
+    made proper by the small rate). On the clinical scale, with the same prior on relapse and NRM
+    (default cut points), the implied 1-year relapse incidence from transplant has prior median
+    ≈ 37% and 95% interval ≈ (4%, 85%) (:func:`prior_landmarks`, 20,000 draws): nearly flat over
+    every value a clinician would consider, yet it rules out hazards of many events per day that a
+    flat prior on a 0–100 day interval with few patients at risk would allow. The 21-patient cohort
+    has ≈ 13 patient-years at risk, so the prior weighs 3–8% of the exposure of each interval with
+    follow-up; intervals with almost no follow-up (the open last interval, the first days after
+    transplant under delayed entry) remain prior-driven, which the report shows.
+    """
+    g = GammaMixture.single(VAGUE_SHAPE, VAGUE_RATE_PER_DAY)
+    return PriorSet(
+        name="vague",
+        transitions={k: g for k in TRANSITIONS},
+        description="weakly informative Gamma(0.5, 182.5 days) on every interval hazard: mean 1 event "
+        "per patient-year, worth half an event in half a patient-year per interval",
+        citation="default of this toolkit; Jeffreys-type shape 1/2 "
+        "(Gelman et al., Bayesian Data Analysis, 3rd ed., 2013, sec. 2.8)",
+    )
+
+
+#: Registered prior sets by name (a prior library adds its entries here).
+PRIOR_SETS: dict[str, Callable[[], PriorSet]] = {"vague": vague}
+
+
+def get_prior_set(name: str, *, option: str = "--prior") -> PriorSet:
+    """Look up a prior set by name (the one lookup the prior library extends)."""
+    if name not in PRIOR_SETS:
+        raise PriorError(option, found=name, expected=f"one of {sorted(PRIOR_SETS)}")
+    return PRIOR_SETS[name]()
+
+
+def sample_prior_hazards(
+    prior: PriorSet, n_intervals: Mapping[str, int], n: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """``n`` draws of every transition's hazards from the prior: ``{transition: (n, J)}``."""
+    out: dict[str, np.ndarray] = {}
+    for k in TRANSITIONS:
+        spec = prior.per_interval(k, n_intervals[k])
+        if isinstance(spec, RandomWalkLogHazard):
+            out[k] = spec.sample(rng, n, n_intervals[k])
+        else:
+            out[k] = np.column_stack([p.sample(rng, n) for p in spec])
+    return out
+
+
+def prior_landmarks(
+    prior: PriorSet,
+    cuts: Sequence[float],
+    relapse_death_cuts: Sequence[float],
+    *,
+    day: int = 365,
+    n: int = 20_000,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Prior-implied draws of relapse and NRM incidence, EFS, OS and GRFS at ``day`` (simulation)."""
+    from models.derived import QUANTITIES, curves  # derived quantities do not depend on priors
+
+    rng = np.random.default_rng(seed)
+    nint = {k: len(cuts) for k in TRANSITIONS} | {"death_after_relapse": len(relapse_death_cuts)}
+    hz = sample_prior_hazards(prior, nint, n, rng)
+    out = {q: np.empty(n) for q in QUANTITIES}
+    for lo in range(0, n, 5000):
+        cv = curves({k: v[lo:lo + 5000] for k, v in hz.items()}, cuts, relapse_death_cuts, day)
+        for q in QUANTITIES:
+            out[q][lo:lo + 5000] = cv.get(q)[:, day]
+    return out

@@ -1,0 +1,327 @@
+r"""Posterior relapse, NRM, EFS, OS and GRFS after blinatumomab maintenance (Huang et al. 2024).
+
+Question
+    What do the 21 patients of Huang et al. (Blood Cancer Journal 2024;14:109) say about relapse,
+    non-relapse mortality and survival after allogeneic transplant with blinatumomab maintenance,
+    once the immortal time before maintenance is handled and the uncertainty of the reconstructed
+    per-patient data is carried through?
+Data
+    Reconstructed per-patient outcome tables (``data/huang2024/reconstructed/draw_*.csv``; one row
+    per patient, days from transplant), or any outcome CSV (``--data``).
+Model
+    Piecewise-exponential illness–death model (remission → relapse → death; remission → NRM; GvHD
+    for GRFS) with delayed entry at the start of maintenance, fitted to each reconstructed table and
+    pooled with equal weight (:mod:`models.pwe`, :mod:`models.derived`). Engines: ``exact``
+    (conjugate gamma / gamma-mixture priors) and ``nuts`` (PyMC or nutpie, any prior).
+Outputs (``--out``, default ``results/fit/``, written all-or-nothing)
+    summary.csv, curves.csv, claims.csv, diagnostics.csv, reconstruction_variance.csv,
+    exposure.csv, posterior.nc, manifest.json and figures (also copied to ``figures/fit/``).
+References
+    Friedman M. Ann Stat 1982;10:101–13. Andersen PK, Keiding N. Stat Methods Med Res
+    2002;11:91–115. Putter H, Fiocco M, Geskus RB. Stat Med 2007;26:2389–430.
+
+Exit status: 0 success; 1 convergence checks failed with ``--strict``; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import math
+import shutil
+import time
+
+from models.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ArgumentParser,
+    command_line,
+    nonneg_int,
+    parse_float_list,
+    positive_int,
+    run_guarded,
+)
+from models.constants import (
+    DEFAULT_CUTS,
+    DEFAULT_SEED,
+    FIGURES_DIR,
+    LANDMARK_DAYS,
+    PUBLISHED_TOML,
+    RECONSTRUCTED_DIR,
+    RESULTS_DIR,
+)
+from models.errors import ConfigError
+
+PROG = "fit.py"
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(RECONSTRUCTED_DIR),
+                   help="an outcome CSV or a folder of reconstructed draw_*.csv (default: %(default)s)")
+    p.add_argument("--prior", default="vague", help="prior set name (default: %(default)s)")
+    p.add_argument("--cuts", default=None,
+                   help="cut points in days from transplant, e.g. 0,100,180,365,730 (default)")
+    p.add_argument("--relapse-death-cuts", default=None,
+                   help="cut points in days since relapse for death after relapse (default 0,90,365)")
+    p.add_argument("--engine", choices=["exact", "nuts"], default="exact")
+    p.add_argument("--sampler", choices=["auto", "pymc", "nutpie"], default="auto",
+                   help="NUTS implementation (auto: PyMC for one table, nutpie for several when installed)")
+    p.add_argument("--draws", type=positive_int, default=1000, help="draws per chain and table")
+    p.add_argument("--tune", type=nonneg_int, default=1000, help="NUTS tuning steps per chain")
+    p.add_argument("--chains", type=positive_int, default=4)
+    p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED)
+    p.add_argument("--out", default=str(RESULTS_DIR / "fit"), help="output folder (replaced on success)")
+    p.add_argument("--figures-dir", default=str(FIGURES_DIR / "fit"),
+                   help="where figures are copied (default: %(default)s)")
+    p.add_argument("--from-transplant", action="store_true",
+                   help="at risk from day 0 (published convention) instead of from the start of maintenance")
+    p.add_argument("--landmark-day", type=nonneg_int, default=None,
+                   help="condition on alive in remission at this day (default: published median start "
+                        "of maintenance, 102)")
+    p.add_argument("--benchmark", type=float, default=None,
+                   help="no-maintenance 1-year relapse incidence (default 0.20, a placeholder)")
+    p.add_argument("--relapse-threshold", type=float, default=0.10)
+    p.add_argument("--nrm-threshold", type=float, default=0.10)
+    p.add_argument("--os-threshold", type=float, default=0.80)
+    p.add_argument("--max-summary-draws", type=positive_int, default=4000,
+                   help="pooled draws used for curves and summaries (equal per table)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if convergence checks fail")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr and no report")
+    p.add_argument("--no-figures", action="store_true")
+    return p
+
+
+def _probability(value: float, option: str) -> float:
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise ConfigError(option, found=value, expected="a proportion strictly between 0 and 1, e.g. 0.10")
+    return value
+
+
+def _landmark_default() -> int:
+    from models.data import load_published
+
+    return round(load_published(PUBLISHED_TOML)["transplant_to_blinatumomab"].value)
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def _legend(fig, ax) -> None:
+    """One legend for both panels; model colours shown in neutral grey (each panel has its own)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    neutral = []
+    for h, lab in zip(handles, labels, strict=True):
+        if lab.startswith("Posterior median"):
+            h = Line2D([], [], color="#555555", lw=1.8)
+        elif "credible band" in lab:
+            h = Patch(color="#555555", alpha=0.25, lw=0)
+        neutral.append(h)
+    fig.legend(neutral, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+
+
+def _figures(args, model, curve_df, idata_prior, post_rel, benchmark, stage: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from models.data import load_published
+    from models.endpoints import derive
+    from models.nonparametric import aalen_johansen, km_curve
+    from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior
+
+    pub = load_published(PUBLISHED_TOML)
+    ft = model.from_transplant
+    xmax = float(curve_df["day"].max())
+    ticks = [t for t in (0, 180, 365, 545, 730) if t <= xmax]
+    entry_note = "at risk from transplant" if ft else "at risk from start of maintenance"
+    rel = [derive(t, "relapse", from_transplant=ft) for t in model.tables]
+    written: list[Path] = []
+
+    def save(fig, name: str) -> None:
+        for ext in ("png", "svg"):
+            path = stage / "figures" / f"{name}.{ext}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=200, bbox_inches="tight")
+            written.append(path)
+        plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
+    for ax, q, cause in ((axes[0], "relapse_cif", 1), (axes[1], "nrm_cif", 2)):
+        steps = [aalen_johansen(r["duration"], r["event"], cause, entry=r["entry"]) for r in rel]
+        plot_posterior_curve(curve_df, q, steps=steps, ax=ax, legend=False,
+                             step_label=f"Aalen–Johansen, {len(steps)} table(s), {entry_note}")
+        ax.set_xticks(ticks)
+        add_at_risk(ax, rel[0]["entry"].to_numpy(), rel[0]["duration"].to_numpy(), ticks)
+    _legend(fig, axes[0])
+    save(fig, "incidence_relapse_nrm")
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
+    for ax, q, key in ((axes[0], "efs", "efs_1y"), (axes[1], "os", "os_1y")):
+        ends = [derive(t, q, from_transplant=ft) for t in model.tables]
+        steps = [km_curve(e["duration"], e["event"], e["entry"]) for e in ends]
+        f = pub[key]
+        published = [(f.landmark_days, f.value / 100, f.ci[0] / 100, f.ci[1] / 100)] if f.ci else []
+        plot_posterior_curve(curve_df, q, steps=steps, published=published, ylim=(0, 1.02), ax=ax,
+                             legend=False,
+                             step_label=f"Kaplan–Meier, {len(steps)} table(s), {entry_note}",
+                             published_label="Published 1-year estimate (95% CI; at risk from transplant)")
+        ax.set_xticks(ticks)
+        add_at_risk(ax, ends[0]["entry"].to_numpy(), ends[0]["duration"].to_numpy(), ticks)
+    _legend(fig, axes[0])
+    save(fig, "survival_efs_os")
+
+    fig, ax = plt.subplots(figsize=(5.2, 3.8), layout="constrained")
+    plot_prior_posterior(idata_prior, post_rel, benchmark=benchmark, ax=ax,
+                         xlabel="1-year cumulative incidence of relapse (from transplant)")
+    save(fig, "prior_posterior_relapse_1y")
+    return written
+
+
+def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed) -> str:
+    n_div = int(diag.groupby("table")["divergences"].first().sum())
+    lines = [
+        f"PWE illness–death fit: {len(model.tables)} table(s) of {len(model.tables[0])} patients; "
+        f"engine {engine} ({sampler}); prior '{model.priors.name}'; "
+        f"{'at risk from transplant' if model.from_transplant else 'delayed entry at start of maintenance'}",
+        f"convergence: {'ok' if diag['ok'].all() else 'FAILED'} (max R-hat {diag['r_hat'].max():.3f}, "
+        f"min bulk ESS {diag['ess_bulk'].min():.0f}, divergences {n_div})",
+    ]
+    scales = (("from_transplant", "from transplant"), ("conditional", f"alive in remission at day {landmark}"))
+    for scale, title in scales:
+        s = summary[(summary["scale"] == scale) & (summary["day"] == 365)]
+        if len(s):
+            parts = [f"{r.quantity} {100 * r.median:.1f}% ({100 * r.lower:.1f}–{100 * r.upper:.1f})"
+                     for r in s.itertuples()]
+            lines.append(f"1 year, {title}: " + "; ".join(parts))
+    c = claims[claims["scale"] == "from_transplant"]
+    lines.append("P(claim), from transplant: " + "; ".join(
+        f"{r.claim} [{r.operator} {r.threshold:g}] {r.probability:.3f}" for r in c.itertuples()))
+    if len(model.tables) > 1:
+        r = rv[(rv["scale"] == "from_transplant") & (rv["day"] == 365)]
+        lines.append("share of posterior variance from reconstruction at 1 year: " + "; ".join(
+            f"{x.quantity} {100 * x.between_share:.1f}%" for x in r.itertuples()))
+    lines.append(f"elapsed {elapsed:.1f} s")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, argv: list[str] | None) -> int:
+    t0 = time.perf_counter()
+    import pandas as pd
+
+    from models.data import load_outcomes, outcome_files
+    from models.derived import (
+        claims_table,
+        conditional_curves,
+        curve_table,
+        curves,
+        default_claims,
+        reconstruction_variance,
+        summary_table,
+    )
+    from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, validate_cuts
+    from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
+    from models.posterior_io import save_posterior
+    from models.priors import get_prior_set, prior_landmarks
+    from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok, hazard_draws
+
+    cuts = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts") if args.cuts else DEFAULT_CUTS
+    rcuts = (validate_cuts(parse_float_list(args.relapse_death_cuts, option="--relapse-death-cuts"),
+                           option="--relapse-death-cuts")
+             if args.relapse_death_cuts else DEFAULT_RELAPSE_DEATH_CUTS)
+    benchmark = _probability(0.20 if args.benchmark is None else args.benchmark, "--benchmark")
+    thresholds = {o: _probability(v, o) for o, v in (("--relapse-threshold", args.relapse_threshold),
+                                                     ("--nrm-threshold", args.nrm_threshold),
+                                                     ("--os-threshold", args.os_threshold))}
+    prior = get_prior_set(args.prior)
+    landmark = _landmark_default() if args.landmark_day is None else args.landmark_day
+    files = outcome_files(args.data)
+    _say(args, f"{PROG}: reading {len(files)} outcome table(s) from {args.data}")
+    tables = [load_outcomes(f) for f in files]
+    model = Model(tables, priors=prior, cuts=cuts, relapse_death_cuts=rcuts,
+                  from_transplant=args.from_transplant, sources=[str(f) for f in files])
+    horizon = int(max(max(LANDMARK_DAYS), landmark + 1,
+                      math.ceil(max(float(t["last_followup_day"].max()) for t in model.tables))))
+    if landmark >= horizon:
+        raise ConfigError("--landmark-day", found=landmark, expected=f"a day before the end of follow-up ({horizon})")
+    sampler = None
+    if args.engine == "nuts":
+        sampler = args.sampler if args.sampler != "auto" else ("pymc" if len(tables) == 1 else default_sampler())
+    _say(args, f"{PROG}: fitting {len(tables)} table(s), engine {args.engine}"
+               + (f" ({sampler}, {args.chains} chains x {args.draws} draws)" if sampler else ""))
+    idata = model.fit(engine=args.engine, draws=args.draws, chains=args.chains, tune=args.tune,
+                      seed=args.seed, sampler=sampler, progress=not args.quiet)
+    _say(args, f"{PROG}: deriving curves, summaries and diagnostics")
+    hz, table_index = hazard_draws(idata, max_draws=args.max_summary_draws)
+    cv = curves(hz, model.cuts, model.relapse_death_cuts, horizon)
+    by_scale = {"from_transplant": cv, "conditional": conditional_curves(cv, landmark)}
+    summary = summary_table(by_scale)
+    curve_df = curve_table(by_scale)
+    claims = claims_table(by_scale, default_claims(relapse_max=thresholds["--relapse-threshold"],
+                                                   benchmark=benchmark, nrm_max=thresholds["--nrm-threshold"],
+                                                   os_min=thresholds["--os-threshold"]))
+    rv = reconstruction_variance(by_scale, table_index)
+    diag = diagnostics(idata)
+    ok = diagnostics_ok(diag)
+    exposure = []
+    for i, td in enumerate(model.stats):
+        t = td.table()
+        t.insert(0, "table", i)
+        exposure.append(t)
+    exposure_df = pd.concat(exposure, ignore_index=True)
+    idata.posterior.attrs["landmark_day"] = int(landmark)
+    idata.posterior.attrs["convergence_ok"] = int(ok)
+
+    out = Path(args.out)
+    with staged_directory(out) as stage:
+        written: list[Path] = []
+        for name, df in (("summary.csv", summary), ("curves.csv", curve_df), ("claims.csv", claims),
+                         ("diagnostics.csv", diag), ("reconstruction_variance.csv", rv),
+                         ("exposure.csv", exposure_df)):
+            written.append(atomic_write_csv(stage / name, df, float_format="%.6g"))
+        written.append(save_posterior(idata, stage / "posterior.nc"))
+        if not args.no_figures:
+            _say(args, f"{PROG}: drawing figures")
+            pri = prior_landmarks(prior, model.cuts, model.relapse_death_cuts, day=365, n=20_000, seed=args.seed)
+            written += _figures(args, model, curve_df, pri["relapse_cif"],
+                                cv.relapse_cif[:, 365], benchmark, stage)
+        rel = sorted(str(p.relative_to(stage)) for p in written)
+        doc = manifest(command=command_line(argv, "scripts/fit.py"), seed=args.seed, inputs=files,
+                       outputs=[*rel, "manifest.json"],
+                       extra={"engine": args.engine, "sampler": sampler or "closed-form",
+                              "prior_set": prior.name, "cuts": [float(c) for c in model.cuts],
+                              "relapse_death_cuts": [float(c) for c in model.relapse_death_cuts],
+                              "from_transplant": model.from_transplant, "landmark_day": int(landmark),
+                              "data_sha256": model.data_hashes, "convergence_ok": ok})
+        atomic_write_json(stage / "manifest.json", doc)
+    if not args.no_figures:
+        fig_dir = Path(args.figures_dir)
+        with staged_directory(fig_dir) as fstage:
+            for f in sorted((out / "figures").iterdir()):
+                shutil.copy2(f, fstage / f.name)
+    if not args.quiet:
+        print(_report(model, args.engine, sampler or "closed form", summary, claims, diag, rv, landmark,
+                      time.perf_counter() - t0))
+        print(f"outputs: {out}" + ("" if ok else "  (convergence checks FAILED: see diagnostics.csv)"))
+    return EXIT_FAILED if (args.strict and not ok) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_guarded(PROG, lambda: run(args, argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
