@@ -1,0 +1,739 @@
+r"""Literature prior library: discounting, MAP priors, commensurate priors, ESS and conflict checks.
+
+Every informative prior starts from pseudo-data :math:`(d_{sj}, E_{sj})` — events and exposure
+(days) that source :math:`s` implies on interval :math:`j` (:mod:`models.prior_sources`) — and an
+initial weakly informative prior :math:`\pi_0 = \mathrm{Gamma}(a_v, b_v) = \mathrm{Gamma}(0.5,
+182.5\ \text{days})` (:func:`models.priors.vague`). Intervals no source informs keep :math:`\pi_0`.
+
+Power prior (Ibrahim & Chen 2000)
+    :math:`\pi(\lambda_j) \propto \pi_0(\lambda_j)\prod_s L_s(\lambda_j)^{a_{0s}}` with the Poisson
+    kernel :math:`L_s = \lambda^{d_{sj}} e^{-\lambda E_{sj}}` gives exactly
+    :math:`\mathrm{Gamma}(a_v + \sum_s a_{0s} d_{sj},\ b_v + \sum_s a_{0s} E_{sj})`, :math:`a_{0s}\in[0,1]`.
+Robust mixture (Schmidli et al. 2014)
+    :math:`\pi_R = w\,\pi_I + (1-w)\,\pi_0` (:func:`robustify`). After :math:`D` events in exposure
+    :math:`E` each component :math:`c` updates to :math:`\mathrm{Gamma}(a_c + D, b_c + E)` with weight
+    :math:`\propto w_c\, m_c(D)`, :math:`m_c(D) = \frac{\Gamma(a_c + D)}{\Gamma(a_c)\,D!}
+    \big(\frac{b_c}{b_c+E}\big)^{a_c}\big(\frac{E}{b_c+E}\big)^{D}` the negative-binomial marginal
+    likelihood (:func:`mixture_posterior`); the exact engine does this for any :class:`GammaMixture`.
+Meta-analytic-predictive prior (Neuenschwander et al. 2010; Schmidli et al. 2014)
+    :math:`d_{sj} \sim \mathrm{Poisson}(\lambda_{sj} E_{sj})` (kernel, pseudo-counts may be fractional),
+    :math:`\log\lambda_{sj} = \mu_j + \tau_j z_{sj}`, :math:`z_{sj}\sim\mathcal N(0,1)`,
+    :math:`\mu_j \sim \mathcal N(\log(1/365), 2^2)` (one event per patient-year, 95% range ×/÷ 50),
+    :math:`\tau_j \sim \mathrm{HalfNormal}(s_\tau)` (default :math:`s_\tau = 0.5`, "moderate"
+    between-study heterogeneity). The predictive :math:`\lambda_{\star j} = \exp(\mu_j + \tau_j z_\star)`
+    is approximated by a gamma mixture fitted by EM to its draws (:func:`fit_gamma_mixture`); the
+    number of components (1–3) minimises BIC; fit quality is the KS distance and relative quantile
+    errors (:func:`mixture_fit_quality`), required below :data:`MAP_KS_TOL` / :data:`MAP_QUANTILE_TOL`.
+Commensurate prior (Hobbs et al. 2011)
+    :class:`CommensuratePrior`: :math:`\lambda_{hj} \sim \mathrm{Gamma}(a_v + d_{hj}, b_v + E_{hj})`
+    (the historical posterior), :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
+    :math:`\sigma \sim \mathrm{HalfNormal}(s_\sigma)` shared by the intervals of the transition: the
+    current data decide how much to borrow (NUTS engine only).
+
+Effective sample size (ESS). A prior on :math:`\lambda_j` is moment-matched to one gamma,
+:math:`a^* = m^2/v`, :math:`b^* = m/v` (exact for a single gamma: ESS = shape events, rate days of
+exposure). Moment matching rather than ELIR (Neuenschwander et al. 2020) because ELIR is not finite
+for components with shape < 1 (the vague component); it is conservative for robust mixtures.
+ESS in patients = :math:`\sum_j b^*_j / \sum_j u_j` over the intervals of the first year, with
+:math:`u_j` the at-risk days of one patient of the source(s) in interval :math:`j`
+(:math:`E_{sj}/n_s`, averaged over sources weighted by :math:`n_s`), or the interval's length where no
+source informs it.
+
+Prior–data conflict (Box 1980; Evans & Moshonov 2006). For a transition with observed :math:`D =
+\sum_j D_j` events in exposures :math:`E_j`, the prior predictive of :math:`D` is the sum of
+independent negative-binomial mixtures (exact, by convolution) or simulated for other priors.
+Reported: :math:`p_{\le} = P(D^{rep} \le D)`, :math:`p_{\ge} = P(D^{rep} \ge D)` and the two-sided
+:math:`p = \min\{1, 2\min(p_\le, p_\ge)\}`, flagged when :math:`p < 0.05`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED
+from models.errors import PriorError
+from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, interval_labels
+from models.prior_sources import (
+    SETS_TOML,
+    PseudoData,
+    SetSpec,
+    Sources,
+    TransitionSpec,
+    load_sources,
+    parse_sets,
+    read_toml,
+    remission_pseudo_data,
+    survival_pseudo_data,
+)
+from models.priors import (
+    PRIOR_SETS,
+    VAGUE_RATE_PER_DAY,
+    VAGUE_SHAPE,
+    GammaMixture,
+    LogNormalHazard,
+    PriorSet,
+    RandomWalkLogHazard,
+    vague,
+)
+
+#: Tolerances the MAP mixture must meet against the hierarchical model's predictive draws.
+MAP_KS_TOL: float = 0.03
+MAP_QUANTILE_TOL: float = 0.10
+MAP_QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+CONFLICT_ALPHA: float = 0.05
+ONE_YEAR: float = 365.0
+
+
+def vague_gamma() -> GammaMixture:
+    """The initial / robust component :math:`\\mathrm{Gamma}(0.5, 182.5\\ \\text{days})`."""
+    return GammaMixture.single(VAGUE_SHAPE, VAGUE_RATE_PER_DAY)
+
+
+# ----------------------------------------------------------------------------- discounting
+
+
+def power_prior(events: float, exposure: float, a0: float = 1.0, initial: GammaMixture | None = None) -> GammaMixture:
+    """Power prior :math:`\\mathrm{Gamma}(a_v + a_0 d, b_v + a_0 E)` (Ibrahim & Chen 2000)."""
+    if not 0.0 <= a0 <= 1.0:
+        raise PriorError("power prior", field="a0", found=a0, expected="a weight in [0, 1]")
+    if events < 0 or exposure < 0:
+        raise PriorError("power prior", found=(events, exposure), expected="events and exposure >= 0")
+    g = initial or vague_gamma()
+    if g.n_components != 1:
+        raise PriorError("power prior", field="initial", found=g.n_components, expected="a single gamma")
+    return GammaMixture.single(g.shapes[0] + a0 * events, g.rates[0] + a0 * exposure)
+
+
+def robustify(mixture: GammaMixture, w: float, vague: GammaMixture | None = None) -> GammaMixture:
+    """Robust mixture :math:`w\\,\\pi_I + (1-w)\\,\\pi_0` (Schmidli et al. 2014); ``w = 1`` returns ``mixture``."""
+    if not 0.0 < w <= 1.0:
+        raise PriorError("robust mixture", field="w", found=w, expected="a weight in (0, 1]")
+    if w == 1.0:
+        return mixture
+    v = vague or vague_gamma()
+    return GammaMixture(tuple(w * x for x in mixture.weights) + tuple((1 - w) * x for x in v.weights),
+                        mixture.shapes + v.shapes, mixture.rates + v.rates)
+
+
+def log_marginal_nb(shape: np.ndarray, rate: np.ndarray, events: float, exposure: float) -> np.ndarray:
+    """Log negative-binomial marginal likelihood of ``events`` in ``exposure`` under Gamma(shape, rate)."""
+    a, b = np.asarray(shape, float), np.asarray(rate, float)
+    return (special.gammaln(a + events) - special.gammaln(a) - special.gammaln(events + 1.0)
+            + a * np.log(b / (b + exposure)) + events * np.log(exposure / (b + exposure) if exposure > 0 else 1.0))
+
+
+def mixture_posterior(prior: GammaMixture, events: float, exposure: float) -> GammaMixture:
+    """Exact conjugate update of a gamma mixture by Poisson data (weights by marginal likelihood)."""
+    a, b = np.asarray(prior.shapes), np.asarray(prior.rates)
+    lw = np.log(prior.weights) + log_marginal_nb(a, b, events, exposure)
+    w = np.exp(lw - lw.max())
+    w = np.maximum(w / w.sum(), 1e-300)
+    return GammaMixture(tuple(w), tuple(a + events), tuple(b + exposure))
+
+
+# ----------------------------------------------------------------------------- gamma-mixture fitting
+
+
+def _gamma_mle(x: np.ndarray, r: np.ndarray) -> tuple[float, float]:
+    """Weighted gamma MLE (Minka 2002 start + Newton on the shape)."""
+    sw = r.sum()
+    m = float((r * x).sum() / sw)
+    s = math.log(m) - float((r * np.log(x)).sum() / sw)
+    s = max(s, 1e-8)
+    a = (3 - s + math.sqrt((s - 3) ** 2 + 24 * s)) / (12 * s)
+    for _ in range(20):
+        g = math.log(a) - special.digamma(a) - s
+        a_new = a - g / (1 / a - special.polygamma(1, a))
+        a = a_new if a_new > 0 else a / 2
+        if abs(g) < 1e-10:
+            break
+    return a, a / m
+
+
+def _gamma_logpdf(x: np.ndarray, lx: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Log densities of draws ``x`` (log ``lx``) under gammas ``(a_k, b_k)``: shape ``(n, K)``."""
+    return a * np.log(b) - special.gammaln(a) + (a - 1.0) * lx[:, None] - b * x[:, None]
+
+
+def fit_gamma_mixture(draws: np.ndarray, n_components: int, *, iters: int = 200, tol: float = 1e-6) -> GammaMixture:
+    r"""EM for a ``n_components`` gamma mixture to positive draws (components started at quantile bands).
+
+    E-step: responsibilities :math:`r_{ik} \propto w_k\,\mathrm{Gamma}(x_i; a_k, b_k)`; M-step: weights
+    :math:`\bar r_k` and the weighted gamma MLE of each component (exact, Newton on the shape).
+    """
+    x = np.asarray(draws, float)
+    lx = np.log(x)
+    edges = np.quantile(lx, np.linspace(0, 1, n_components + 1))
+    lab = np.clip(np.searchsorted(edges, lx, side="right") - 1, 0, n_components - 1)
+    resp = np.eye(n_components)[lab] * 0.9 + 0.1 / n_components
+    prev = -np.inf
+    for _ in range(iters):
+        w = resp.mean(axis=0)
+        ab = np.array([_gamma_mle(x, resp[:, k]) for k in range(n_components)])
+        logp = np.log(w) + _gamma_logpdf(x, lx, ab[:, 0], ab[:, 1])
+        ll = special.logsumexp(logp, axis=1)
+        resp = np.exp(logp - ll[:, None])
+        total = float(ll.sum())
+        if total - prev < tol * abs(total):
+            break
+        prev = total
+    w = resp.mean(axis=0)
+    ab = [_gamma_mle(x, resp[:, k]) for k in range(n_components)]
+    return GammaMixture(tuple(w), tuple(a for a, _ in ab), tuple(b for _, b in ab))
+
+
+def mixture_cdf(mix: GammaMixture, x: np.ndarray) -> np.ndarray:
+    return sum(w * stats.gamma.cdf(x, a, scale=1 / b) for w, a, b in zip(mix.weights, mix.shapes, mix.rates,
+                                                                          strict=True))
+
+
+def mixture_quantile(mix: GammaMixture, p: float) -> float:
+    from scipy.optimize import brentq
+
+    lo, hi = 1e-14, max(stats.gamma.ppf(1 - 1e-9, a, scale=1 / b) for a, b in zip(mix.shapes, mix.rates, strict=True))
+    return float(brentq(lambda v: float(mixture_cdf(mix, np.array([v]))[0]) - p, lo, hi, xtol=1e-14, rtol=1e-10))
+
+
+def mixture_fit_quality(mix: GammaMixture, draws: np.ndarray) -> dict[str, float]:
+    """KS distance and the largest relative quantile error (:data:`MAP_QUANTILES`) of ``mix`` vs ``draws``."""
+    x = np.sort(np.asarray(draws, float))
+    n = x.size
+    cdf = mixture_cdf(mix, x)
+    ks = float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
+    errs = {f"q{p:g}": abs(mixture_quantile(mix, p) / np.quantile(x, p) - 1.0) for p in MAP_QUANTILES}
+    return {"ks": ks, "max_quantile_rel_error": float(max(errs.values())), **errs}
+
+
+def best_gamma_mixture(draws: np.ndarray, max_components: int = 3, *, n_fit: int = 6000,
+                       seed: int = 0) -> tuple[GammaMixture, dict[str, float]]:
+    """The BIC-best EM fit with 1..``max_components`` components, and its fit quality against ``draws``.
+
+    EM runs on a random subset of ``n_fit`` draws (speed); the quality is measured on all draws.
+    """
+    best, best_bic = None, np.inf
+    full = np.asarray(draws, float)
+    x = np.random.default_rng(seed).choice(full, n_fit, replace=False) if full.size > n_fit else full
+    lx = np.log(x)
+    for k in range(1, max_components + 1):
+        mix = fit_gamma_mixture(x, k)
+        logp = np.log(mix.weights) + _gamma_logpdf(x, lx, np.asarray(mix.shapes), np.asarray(mix.rates))
+        bic = -2 * float(special.logsumexp(logp, axis=1).sum()) + (3 * k - 1) * math.log(x.size)
+        if bic < best_bic:
+            best, best_bic = mix, bic
+    return best, mixture_fit_quality(best, full)
+
+
+# ----------------------------------------------------------------------------- MAP prior
+
+
+@dataclass(frozen=True)
+class MapFit:
+    """MAP prior per interval: the gamma mixtures, the predictive draws and the fit quality."""
+
+    mixtures: tuple[GammaMixture | None, ...]
+    draws: tuple[np.ndarray | None, ...]
+    quality: tuple[dict[str, float] | None, ...]
+    tau_scale: float
+
+
+@functools.lru_cache(maxsize=32)
+def _map_fit_cached(events: tuple, exposure: tuple, tau_scale: float, seed: int, draws: int,
+                    max_components: int) -> MapFit:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    d = np.asarray(events, float)
+    e = np.asarray(exposure, float)
+    n_s, n_j = d.shape
+    mask = (e > 0).astype(float)
+    with pm.Model():
+        mu = pm.Normal("mu", math.log(1 / 365.0), 2.0, shape=n_j)
+        tau = pm.HalfNormal("tau", tau_scale, shape=n_j)
+        z = pm.Normal("z", 0.0, 1.0, shape=(n_s, n_j))
+        log_lam = mu[None, :] + tau[None, :] * z
+        pm.Potential("poisson_kernel", pt.sum(mask * (d * log_lam - pt.exp(log_lam) * e)))
+        idata = pm.sample(draws=draws, tune=1000, chains=2, cores=1, random_seed=seed, progressbar=False,
+                          compute_convergence_checks=False, target_accept=0.95)
+    post = idata.posterior
+    mu_d = post["mu"].values.reshape(-1, n_j)
+    tau_d = post["tau"].values.reshape(-1, n_j)
+    rng = np.random.default_rng(seed)
+    reps = 10
+    mixtures, preds, qual = [], [], []
+    for j in range(n_j):
+        if mask[:, j].sum() == 0:
+            mixtures.append(None)
+            preds.append(None)
+            qual.append(None)
+            continue
+        lam = np.exp(np.repeat(mu_d[:, j], reps) + np.repeat(tau_d[:, j], reps) * rng.standard_normal(mu_d.shape[0]
+                                                                                                          * reps))
+        mix, q = best_gamma_mixture(lam, max_components)
+        mixtures.append(mix)
+        preds.append(lam)
+        qual.append(q)
+    return MapFit(tuple(mixtures), tuple(preds), tuple(qual), tau_scale)
+
+
+def fit_map(events: np.ndarray, exposure: np.ndarray, *, tau_scale: float = 0.5, seed: int = DEFAULT_SEED,
+            draws: int = 1000, max_components: int = 3) -> MapFit:
+    """Fit the hierarchical Poisson model (sources × intervals) and approximate each predictive by a mixture.
+
+    ``events`` and ``exposure`` have shape ``(n_sources, n_intervals)``; an interval with no exposure in
+    any source gets ``None`` (the caller keeps the vague prior there). Results are cached per input.
+    """
+    d, e = np.atleast_2d(events).astype(float), np.atleast_2d(exposure).astype(float)
+    if d.shape != e.shape or np.any(d < 0) or np.any(e < 0):
+        raise PriorError("MAP prior", found=(d.shape, e.shape), expected="events and exposure >= 0 of equal shape")
+    return _map_fit_cached(tuple(map(tuple, np.round(d, 10))), tuple(map(tuple, np.round(e, 8))), float(tau_scale),
+                           int(seed), int(draws), int(max_components))
+
+
+# ----------------------------------------------------------------------------- commensurate prior
+
+
+@dataclass(frozen=True)
+class CommensuratePrior:
+    r"""Commensurate prior on a transition's interval hazards (Hobbs et al. 2011); NUTS engine.
+
+    .. math::
+        \lambda_{hj} \sim \mathrm{Gamma}(a_v + d_{hj},\, b_v + E_{hj}),\qquad
+        \log\lambda_j = \log\lambda_{hj} + \sigma z_j,\ z_j\sim\mathcal N(0,1),\qquad
+        \sigma \sim \mathrm{HalfNormal}(s_\sigma).
+
+    Small :math:`\sigma` (commensurate data) borrows the historical hazards almost fully; a
+    conflict between current and historical data pushes :math:`\sigma` up and the borrowing down.
+
+    Parameters
+    ----------
+    hist_events, hist_exposure
+        Historical pseudo-data :math:`d_{hj}`, :math:`E_{hj}` (days) per interval.
+    scale
+        :math:`s_\sigma`, the half-normal scale of the commensurability sd on the log-hazard scale.
+    """
+
+    hist_events: tuple[float, ...]
+    hist_exposure: tuple[float, ...]
+    scale: float = 1.0
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        d, e = np.asarray(self.hist_events, float), np.asarray(self.hist_exposure, float)
+        if d.shape != e.shape or d.ndim != 1 or d.size == 0:
+            raise PriorError("CommensuratePrior", found=(d.shape, e.shape), expected="equal-length 1-D pseudo-data")
+        if np.any(~np.isfinite(d)) or np.any(d < 0) or np.any(~np.isfinite(e)) or np.any(e < 0):
+            raise PriorError("CommensuratePrior", field="hist_events/hist_exposure", found=list(d),
+                             expected="finite counts and exposures >= 0")
+        if not (math.isfinite(self.scale) and self.scale > 0):
+            raise PriorError("CommensuratePrior", field="scale", found=self.scale, expected="a number > 0")
+
+    @property
+    def n_intervals(self) -> int:
+        return len(self.hist_events)
+
+    @property
+    def historical(self) -> tuple[np.ndarray, np.ndarray]:
+        """Shapes and rates of the historical posteriors :math:`\\lambda_{hj}`."""
+        return (VAGUE_SHAPE + np.asarray(self.hist_events, float), VAGUE_RATE_PER_DAY + np.asarray(self.hist_exposure,
+                                                                                                   float))
+
+    def sample(self, rng: np.random.Generator, size: int, n_intervals: int | None = None) -> np.ndarray:
+        """Prior draws of the hazards, shape ``(size, n_intervals)``."""
+        self._check_n(n_intervals or self.n_intervals)
+        a, b = self.historical
+        lam_h = rng.gamma(a, 1.0 / b, (size, a.size))
+        sigma = np.abs(rng.normal(0.0, self.scale, (size, 1)))
+        return lam_h * np.exp(sigma * rng.standard_normal((size, a.size)))
+
+    def build_pymc(self, name: str, n_intervals: int):
+        """Inside an active ``pm.Model``: create the prior's variables and return the hazard tensor."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        self._check_n(n_intervals)
+        a, b = self.historical
+        lam_h = pm.Gamma(f"{name}_historical_hazard", alpha=a, beta=b, shape=a.size)
+        sigma = pm.HalfNormal(f"{name}_commensurability_sd", self.scale)
+        z = pm.Normal(f"{name}_commensurate_z", 0.0, 1.0, shape=a.size)
+        return pt.exp(pt.log(lam_h) + sigma * z)
+
+    def _check_n(self, n: int) -> None:
+        if n != self.n_intervals:
+            raise PriorError(f"commensurate prior {self.label}".strip(), found=f"{self.n_intervals} intervals",
+                             expected=f"{n} (the pseudo-data were built for other cut points)")
+
+    def moments(self, n: int = 40_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        x = self.sample(np.random.default_rng(seed), n)
+        return x.mean(axis=0), x.var(axis=0)
+
+    def params(self) -> dict[str, object]:
+        return {"family": "commensurate", "hist_events": list(self.hist_events),
+                "hist_exposure_days": list(self.hist_exposure), "scale": self.scale, "label": self.label}
+
+
+# ----------------------------------------------------------------------------- prior sets with provenance
+
+
+@dataclass(frozen=True)
+class TransitionProvenance:
+    """How a transition's prior was built: method, sources, discounting and reference follow-up."""
+
+    method: str
+    sources: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    a0: tuple[float, ...] = ()
+    w: float | None = None
+    followup_per_patient: tuple[float, ...] = ()
+    note: str = ""
+    map_quality: tuple[dict[str, float] | None, ...] = ()
+
+
+def _items(p: Any) -> list[Any]:
+    return [p] if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard | CommensuratePrior) else list(p)
+
+
+@dataclass(frozen=True)
+class LibraryPriorSet(PriorSet):
+    """A :class:`PriorSet` that also records provenance and accepts :class:`CommensuratePrior`."""
+
+    provenance: Mapping[str, TransitionProvenance] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        shadow = {k: (vague_gamma() if isinstance(v, CommensuratePrior) else v) for k, v in self.transitions.items()}
+        PriorSet(self.name, shadow)  # the base checks, with commensurate priors standing in as gammas
+
+    def per_interval(self, transition: str, n_intervals: int):
+        p = self.transitions[transition]
+        if isinstance(p, CommensuratePrior):
+            p._check_n(n_intervals)
+            return p
+        return super().per_interval(transition, n_intervals)
+
+    @property
+    def conjugate(self) -> bool:
+        return not any(isinstance(p, CommensuratePrior) for p in self.transitions.values()) and super().conjugate
+
+    def params(self) -> dict[str, object]:
+        out = super().params() if not any(isinstance(p, CommensuratePrior) for p in self.transitions.values()) else {
+            "name": self.name, "description": self.description, "citation": self.citation,
+            "transitions": {k: (v.params() if hasattr(v, "params") else [it.params() for it in v])
+                            for k, v in self.transitions.items()}}
+        out["provenance"] = {k: {"method": v.method, "sources": list(v.sources), "figures": list(v.figures),
+                                 "a0": list(v.a0), "w": v.w} for k, v in self.provenance.items()}
+        return out
+
+
+def sample_hazards(prior: PriorSet, n_intervals: Mapping[str, int], n: int,
+                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Prior draws ``{transition: (n, J)}`` for any prior set, commensurate priors included."""
+    out = {}
+    for k in TRANSITIONS:
+        spec = prior.per_interval(k, n_intervals[k])
+        if isinstance(spec, RandomWalkLogHazard | CommensuratePrior):
+            out[k] = spec.sample(rng, n, n_intervals[k])
+        else:
+            out[k] = np.column_stack([p.sample(rng, n) for p in spec])
+    return out
+
+
+def prior_landmarks(prior: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
+                    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *, day: int = 365,
+                    n: int = 20_000, seed: int = 0) -> dict[str, np.ndarray]:
+    """Prior-implied landmark draws: :func:`models.priors.prior_landmarks`, extended to commensurate priors."""
+    from models import priors as base
+    from models.derived import QUANTITIES, curves
+
+    if not any(isinstance(p, CommensuratePrior) for p in prior.transitions.values()):
+        return base.prior_landmarks(prior, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
+    rng = np.random.default_rng(seed)
+    nint = {k: len(cuts) for k in TRANSITIONS} | {"death_after_relapse": len(relapse_death_cuts)}
+    hz = sample_hazards(prior, nint, n, rng)
+    cv = curves(hz, cuts, relapse_death_cuts, day)
+    return {q: cv.get(q)[:, day] for q in QUANTITIES}
+
+
+# ----------------------------------------------------------------------------- ESS and conflict
+
+
+def moments(p: Any) -> tuple[float, float]:
+    """Mean and variance of an interval prior on the hazard (per day)."""
+    if isinstance(p, GammaMixture):
+        w, a, b = (np.asarray(x) for x in (p.weights, p.shapes, p.rates))
+        m = float((w * a / b).sum())
+        return m, float((w * (a / b**2 + (a / b) ** 2)).sum() - m**2)
+    if isinstance(p, LogNormalHazard):
+        return math.exp(p.mu + p.sigma**2 / 2), (math.exp(p.sigma**2) - 1) * math.exp(2 * p.mu + p.sigma**2)
+    raise PriorError("ESS", found=type(p).__name__, expected="a GammaMixture or LogNormalHazard")
+
+
+def ess_gamma(p: Any) -> tuple[float, float]:
+    """ESS by moment matching to one gamma: (events :math:`a^*`, exposure days :math:`b^*`)."""
+    m, v = moments(p)
+    return m * m / v, m / v
+
+
+def _interval_moments(prior: PriorSet, k: str, n: int, seed: int = 0) -> list[tuple[float, float, float, float]]:
+    """Per interval: mean, variance, and the component-weighted shape and rate (moment-matched if not gamma)."""
+    spec = prior.per_interval(k, n)
+    if isinstance(spec, CommensuratePrior | RandomWalkLogHazard):
+        x = spec.sample(np.random.default_rng(seed), 40_000, n)
+        mv = list(zip(x.mean(0), x.var(0), strict=True))
+        return [(float(m), float(v), m * m / v, m / v) for m, v in mv]
+    out = []
+    for p in spec:
+        m, v = moments(p)
+        if isinstance(p, GammaMixture):
+            w = np.asarray(p.weights)
+            out.append((m, v, float(w @ np.asarray(p.shapes)), float(w @ np.asarray(p.rates))))
+        else:
+            out.append((m, v, m * m / v, m / v))
+    return out
+
+
+def ess_table(prior_set: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
+              relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS) -> pd.DataFrame:
+    r"""ESS per transition and interval, in events, exposure days and patients.
+
+    Columns: transition, interval, first_year (the interval starts before day 365),
+    prior_mean_per_year, ess_events and ess_exposure_days (moment matching: :math:`a^*, b^*`),
+    ess_events_components and ess_exposure_components_days (:math:`\sum_c w_c a_c`,
+    :math:`\sum_c w_c b_c`: what a mixture is worth when the data support its components in
+    proportion to their prior weights; equal to the moment-matched values for a single gamma),
+    ref_days_per_patient (:math:`u_j`), ess_patients and ess_patients_components
+    (:math:`b/u_j`). First-year totals per transition: :func:`ess_summary`.
+    """
+    rows = []
+    prov = getattr(prior_set, "provenance", {})
+    for k in TRANSITIONS:
+        c = np.asarray(relapse_death_cuts if k == "death_after_relapse" else cuts, float)
+        hi = np.append(c[1:], np.inf)
+        length = np.clip(np.minimum(hi, ONE_YEAR) - c, 0, None)
+        u = np.asarray(prov[k].followup_per_patient) if k in prov and prov[k].followup_per_patient else length
+        u = np.where(u > 0, u, length)
+        for j, ((m, v, a_c, b_c), lab) in enumerate(zip(_interval_moments(prior_set, k, c.size), interval_labels(c),
+                                                        strict=True)):
+            a_s, b_s = m * m / v, m / v
+            rows.append({"transition": k, "interval": lab, "first_year": bool(c[j] < ONE_YEAR),
+                         "prior_mean_per_year": m * 365.0, "ess_events": a_s, "ess_exposure_days": b_s,
+                         "ess_events_components": a_c, "ess_exposure_components_days": b_c,
+                         "ref_days_per_patient": float(u[j]),
+                         "ess_patients": b_s / u[j] if u[j] > 0 else np.nan,
+                         "ess_patients_components": b_c / u[j] if u[j] > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def ess_summary(table: pd.DataFrame) -> pd.DataFrame:
+    r"""First-year totals per transition: events :math:`\sum_j a_j`, patients :math:`\sum_j b_j / \sum_j u_j`."""
+    t = table[table["first_year"]]
+    g = t.groupby("transition", sort=False)
+    u = g["ref_days_per_patient"].sum()
+    return pd.DataFrame({"ess_events": g["ess_events"].sum(), "ess_patients": g["ess_exposure_days"].sum() / u,
+                         "ess_events_components": g["ess_events_components"].sum(),
+                         "ess_patients_components": g["ess_exposure_components_days"].sum() / u}).reset_index()
+
+
+def _nb_mixture_pmf(p: GammaMixture, exposure: float, kmax: int) -> np.ndarray:
+    k = np.arange(kmax + 1)
+    if exposure <= 0:
+        out = np.zeros(kmax + 1)
+        out[0] = 1.0
+        return out
+    return sum(w * stats.nbinom.pmf(k, a, b / (b + exposure)) for w, a, b in zip(p.weights, p.shapes, p.rates,
+                                                                                 strict=True))
+
+
+def predictive_pmf(priors: Sequence[GammaMixture], exposure: Sequence[float], kmax: int) -> np.ndarray:
+    """Exact prior-predictive pmf of the total count over intervals (convolution of NB mixtures)."""
+    pmf = np.array([1.0])
+    for p, e in zip(priors, exposure, strict=True):
+        pmf = np.convolve(pmf, _nb_mixture_pmf(p, float(e), kmax))[: kmax + 1]
+    return pmf
+
+
+def conflict_pvalue(pmf_or_draws: np.ndarray, observed: float, *, draws: bool = False) -> tuple[float, float, float]:
+    """:math:`(p_\\le, p_\\ge, p)` with :math:`p = \\min\\{1, 2\\min(p_\\le, p_\\ge)\\}`."""
+    y = round(observed)
+    if draws:
+        x = np.asarray(pmf_or_draws)
+        lo, hi = float(np.mean(x <= y)), float(np.mean(x >= y))
+    else:
+        pmf = np.asarray(pmf_or_draws)
+        lo = float(pmf[: y + 1].sum())
+        hi = float(1.0 - pmf[:y].sum())
+    return lo, hi, min(1.0, 2.0 * min(lo, hi))
+
+
+def conflict_table(prior_set: PriorSet, transition_data: TransitionData, *, n_sim: int = 200_000,
+                   seed: int = 0) -> pd.DataFrame:
+    """Box's prior-predictive check per transition (see the module docstring).
+
+    Columns: transition, observed_events, exposure_days, prior_predictive_mean, p_le, p_ge, p_value,
+    conflict (``p_value < 0.05``), method (``exact`` for gamma mixtures, ``simulation`` otherwise).
+    """
+    rows = []
+    rng = np.random.default_rng(seed)
+    for k in TRANSITIONS:
+        d = np.asarray(transition_data.events[k], float)
+        e = np.asarray(transition_data.exposure[k], float)
+        spec = prior_set.per_interval(k, d.size)
+        obs = float(d.sum())
+        if isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec):
+            mean = float(sum(p.mean * x for p, x in zip(spec, e, strict=True)))
+            var = float(sum(x * moments(p)[0] + x * x * moments(p)[1] for p, x in zip(spec, e, strict=True)))
+            kmax = int(max(obs, mean + 60 * math.sqrt(var) + 60))
+            lo, hi, p = conflict_pvalue(predictive_pmf(spec, e, kmax), obs)
+            method = "exact"
+        else:
+            lam = sample_hazards(prior_set, {t: (d.size if t == k else len(transition_data.cuts[t]))
+                                             for t in TRANSITIONS}, n_sim, rng)[k]
+            counts = rng.poisson(lam @ e)
+            mean = float((lam @ e).mean())
+            lo, hi, p = conflict_pvalue(counts, obs, draws=True)
+            method = "simulation"
+        rows.append({"transition": k, "observed_events": obs, "exposure_days": float(e.sum()),
+                     "prior_predictive_mean": mean, "p_le": lo, "p_ge": hi, "p_value": p,
+                     "conflict": bool(p < CONFLICT_ALPHA), "method": method})
+    return pd.DataFrame(rows)
+
+
+def landmark_summary(prior_set: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
+                     relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *, day: int = 365,
+                     n: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """Prior median and 95% interval of the 1-year incidences and survivals (via :func:`prior_landmarks`)."""
+    lm = prior_landmarks(prior_set, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
+    q = (1 - CI_LEVEL) / 2
+    return pd.DataFrame([{"quantity": k, "median": float(np.median(v)), "lower": float(np.quantile(v, q)),
+                          "upper": float(np.quantile(v, 1 - q))} for k, v in lm.items()])
+
+
+
+# ----------------------------------------------------------------------------- building named sets
+
+
+def _source_pseudo(spec: TransitionSpec, sources: Sources, cuts: Sequence[float], src: str) -> list[PseudoData]:
+    out = []
+    for i, s in enumerate(spec.sources):
+        figs = [sources.figures[f] for f in s.figures]
+        fu = sources.studies[figs[0].study].followup_months
+        where = f"{spec.transition}.sources[{i}]"
+        if spec.transition == "death_after_relapse":
+            pd_ = survival_pseudo_data(figs, cuts, followup_months=fu, src=src, where=where)
+        else:
+            pd_ = remission_pseudo_data(figs, cuts, followup_months=fu, all_events_relapse=s.all_events_relapse,
+                                        src=src, where=where)
+        out.append(pd_.scaled(s.a0) if spec.method == "power" else pd_)
+    return out
+
+
+def build_transition(spec: TransitionSpec, sources: Sources, cuts: Sequence[float], *, src: str = "prior set",
+                     seed: int = DEFAULT_SEED) -> tuple[Any, TransitionProvenance]:
+    """The prior of one transition (per interval) and its provenance, from a checked :class:`TransitionSpec`."""
+    n = len(cuts)
+    if spec.method == "vague":
+        return vague_gamma(), TransitionProvenance("vague", note=spec.note)
+    if spec.method == "gamma":
+        if len(spec.shape) not in (1, n):
+            raise PriorError(src, where=spec.transition, field="shape", found=f"{len(spec.shape)} values",
+                             expected=f"1 or {n} (one per interval)")
+        gs = [GammaMixture.single(a, b) for a, b in zip(spec.shape, spec.rate, strict=True)]
+        gs = [robustify(g, spec.robust_weight) if spec.robust_weight else g for g in gs]
+        return (gs[0] if len(gs) == 1 else gs), TransitionProvenance("gamma", w=spec.robust_weight,
+                                                                      note=f"{spec.provenance} {spec.note}".strip())
+    cause = {"relapse": "relapse", "nrm": "nrm", "death_after_relapse": "death"}[spec.transition]
+    pseudo = _source_pseudo(spec, sources, cuts, src)
+    d = np.array([p.events[cause] for p in pseudo])
+    e = np.array([p.exposure for p in pseudo])
+    n_pat = sum(p.n for p in pseudo)
+    u = np.array([p.exposure / p.a0 for p in pseudo if p.a0 > 0]).sum(axis=0) / n_pat if n_pat else np.zeros(n)
+    prov = dict(sources=tuple(p.label for p in pseudo), figures=tuple(f for p in pseudo for f in p.figures),
+                a0=tuple(s.a0 for s in spec.sources), w=spec.robust_weight, followup_per_patient=tuple(u),
+                note=spec.note)
+    if spec.method == "commensurate":
+        cp = CommensuratePrior(tuple(d.sum(0)), tuple(e.sum(0)), spec.commensurability_scale,
+                               label=f"{spec.transition}: " + ", ".join(prov["sources"]))
+        return cp, TransitionProvenance("commensurate", **prov)
+    if spec.method == "power":
+        priors = [power_prior(float(d[:, j].sum()), float(e[:, j].sum())) if e[:, j].sum() > 0 else vague_gamma()
+                  for j in range(n)]
+        quality: tuple = ()
+    else:
+        fit = fit_map(d, e, tau_scale=spec.tau_scale, seed=seed, max_components=spec.max_components)
+        priors = [m if m is not None else vague_gamma() for m in fit.mixtures]
+        quality = fit.quality
+    informed = e.sum(0) > 0
+    if spec.robust_weight is not None:
+        priors = [robustify(p, spec.robust_weight) if informed[j] else p for j, p in enumerate(priors)]
+    return priors, TransitionProvenance(spec.method, map_quality=quality, **prov)
+
+
+def build_prior_set(spec: SetSpec, sources: Sources, cuts: Sequence[float] = DEFAULT_CUTS,
+                    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *,
+                    seed: int = DEFAULT_SEED) -> PriorSet:
+    """Build a :class:`LibraryPriorSet` (or the built-in :func:`models.priors.vague`) from a set spec.
+
+    A transition the spec leaves out gets the vague prior.
+    """
+    if spec.builtin == "vague":
+        v = vague()
+        return LibraryPriorSet(spec.name, v.transitions, spec.description or v.description, v.citation,
+                               provenance={k: TransitionProvenance("vague") for k in TRANSITIONS})
+    transitions, prov = {}, {}
+    for k in TRANSITIONS:
+        c = relapse_death_cuts if k == "death_after_relapse" else cuts
+        if k in spec.transitions:
+            transitions[k], prov[k] = build_transition(spec.transitions[k], sources, c, src=spec.path, seed=seed)
+        else:
+            transitions[k], prov[k] = vague_gamma(), TransitionProvenance("vague", note="not specified: vague")
+    used = sorted({sources.figures[f].study for t in spec.transitions.values() for s in t.sources for f in s.figures})
+    citation = spec.citation or "; ".join(sources.studies[s].citation for s in used)
+    return LibraryPriorSet(spec.name, transitions, spec.description, citation, source=spec.path, provenance=prov)
+
+
+def read_sets(path: str | Path = SETS_TOML, sources: Sources | None = None) -> dict[str, SetSpec]:
+    """Parse and check a prior-set file against the sources."""
+    return parse_sets(read_toml(path), str(path), sources or load_sources())
+
+
+def set_names(path: str | Path = SETS_TOML) -> list[str]:
+    """Names of the shipped prior sets."""
+    return list(read_sets(path))
+
+
+def load_prior_set(name_or_path: str | Path, cuts: Sequence[float] = DEFAULT_CUTS,
+                   relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *,
+                   sources: Sources | None = None, seed: int = DEFAULT_SEED) -> PriorSet:
+    """A prior set by name (looked up in ``data/priors/sets.toml``) or from a TOML file with one set.
+
+    The per-interval priors are built for ``cuts`` / ``relapse_death_cuts``: use the same cut points
+    for fitting. Any problem is a one-line :class:`~models.errors.PriorError` naming file and key.
+    """
+    sources = sources or load_sources()
+    shipped = read_sets(SETS_TOML, sources)
+    if str(name_or_path) in shipped:
+        return build_prior_set(shipped[str(name_or_path)], sources, cuts, relapse_death_cuts, seed=seed)
+    path = Path(name_or_path)
+    if not path.exists():
+        raise PriorError("--prior", found=str(name_or_path),
+                         expected=f"one of {sorted(shipped)} or a prior-set TOML file")
+    specs = read_sets(path, sources)
+    if len(specs) != 1:
+        raise PriorError(path, found=f"{len(specs)} sets {sorted(specs)}", expected="exactly one [set.<name>] table")
+    return build_prior_set(next(iter(specs.values())), sources, cuts, relapse_death_cuts, seed=seed)
+
+
+def register_library() -> list[str]:
+    """Add the shipped sets to :data:`models.priors.PRIOR_SETS` (built lazily, default cut points)."""
+    names = set_names()
+    for name in names:
+        if name != "vague":
+            PRIOR_SETS[name] = functools.partial(load_prior_set, name)
+    return names
