@@ -1,0 +1,312 @@
+"""Sensitivity analysis: closed-form tipping point, power scaling, grid plumbing, resume, errors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, optimize, special, stats
+
+from models.derived import curves
+from models.errors import ConfigError
+from models.priors import GammaMixture, PriorSet, vague
+from models.sensitivity import (
+    _cjs,
+    build_scenarios,
+    centred_prior,
+    landmark_values,
+    load_config,
+    power_discount,
+    power_scaling,
+    robust_weight,
+    run_grid,
+    tipping_points,
+)
+
+AV, BV = vague().transitions["relapse"].shapes[0], vague().transitions["relapse"].rates[0]
+
+
+def _table(n: int = 10, relapse_at: float = 200.0, last: float = 400.0) -> pd.DataFrame:
+    """n patients at risk from day 0 to ``last``; patient 1 relapses at ``relapse_at`` (alive)."""
+    rows = [
+        {
+            "patient": f"P{i + 1}",
+            "entry_day": 0.0,
+            "relapse_day": np.nan,
+            "gvhd_day": np.nan,
+            "death_day": np.nan,
+            "death_cause": "",
+            "last_followup_day": last,
+        }
+        for i in range(n)
+    ]
+    rows[0]["relapse_day"] = relapse_at
+    return pd.DataFrame(rows)
+
+
+def _near_zero_nrm_prior() -> PriorSet:
+    v = vague()
+    tiny = GammaMixture.single(1e4, 1e4 / 1e-12)  # NRM hazard ~1e-12 per day: no competing deaths
+    return PriorSet("test", {**v.transitions, "nrm": tiny}, "test prior", "test")
+
+
+def _write_config(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "grid.toml"
+    p.write_text(body)
+    return p
+
+
+SINGLE_INTERVAL = """
+[base]
+prior = "test"
+cuts = [0]
+relapse_death_cuts = [0]
+draws_per_table = 4000
+seed = 11
+decision_thresholds = [0.9, 0.95]
+
+[[claims]]
+name = "relapse_below_20"
+quantity = "relapse_cif"
+day = 365
+op = "<"
+threshold = 0.20
+
+[grid]
+claim = "relapse_below_20"
+centres = [0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.22, 0.24]
+weights = [5, 20, 60]
+"""
+
+
+def test_tipping_point_matches_closed_form_single_interval(tmp_path):
+    """One interval, no competing risk: P(claim) = P(lambda < lambda_b) under
+    Gamma(a_v + lambda_c E0 + D, b_v + E0 + E) with E0 = 365 m; the tipping centre solves
+    P = threshold exactly (brentq on the gamma CDF)."""
+    cfg = load_config(_write_config(tmp_path, SINGLE_INTERVAL))
+    table = _table()
+    d_obs, e_obs = 1.0, 9 * 400.0 + 200.0
+    res = run_grid(cfg, [table], progress=False, priors={"test": _near_zero_nrm_prior()})
+    lam_b = -math.log(1 - 0.20) / 365
+
+    def p_exact(centre: float, m: float) -> float:
+        lam_c = -math.log1p(-centre) / 365
+        e0 = 365 * m
+        return float(special.gammainc(AV + lam_c * e0 + d_obs, (BV + e0 + e_obs) * lam_b))
+
+    grid = res.table[res.table["kind"] == "grid"]
+    for _, r in grid.iterrows():
+        p = p_exact(r["centre"], r["weight"])
+        se = math.sqrt(max(p * (1 - p), 1e-4) / cfg.draws_per_table)
+        assert abs(r["P[relapse_below_20]"] - p) < 4 * se + 1e-3, (r["centre"], r["weight"])
+    for _, r in res.tipping.iterrows():
+        f = lambda c, w=r["weight"], t=r["threshold"]: p_exact(c, w) - t  # noqa: E731
+        if f(0.02) * f(0.24) > 0:
+            assert r["side"] != "crosses" or not np.isfinite(r["tipping_centre"])
+            continue
+        exact = optimize.brentq(f, 0.02, 0.24)
+        # tolerance: 4 Monte Carlo standard errors of P turned into centre units by the local slope
+        # dP/dc at the root, plus the linear-interpolation error between centres 0.02 apart (0.003)
+        slope = abs(f(exact + 1e-4) - f(exact - 1e-4)) / 2e-4
+        se = math.sqrt(r["threshold"] * (1 - r["threshold"]) / cfg.draws_per_table)
+        tol = 4 * se / slope + 0.003
+        assert abs(r["tipping_centre"] - exact) < tol, (r["weight"], r["threshold"], exact, tol)
+    assert res.tipping["tipping_centre"].notna().sum() >= 4
+
+
+def test_tipping_points_interpolate_exactly_on_linear_input():
+    from models.sensitivity import GridSpec, SensitivityConfig
+
+    cfg = SensitivityConfig(
+        "x", (0.0,), (0.0,), False, 10, 1, 365, (), (0.9,), (), GridSpec("c", (0.1, 0.2, 0.3), (1.0,))
+    )
+    table = pd.DataFrame(
+        {"kind": "grid", "status": "ok", "weight": 1.0, "centre": [0.1, 0.2, 0.3], "P[c]": [0.95, 0.85, 0.75]}
+    )
+    tip = tipping_points(table, cfg)
+    assert tip["tipping_centre"].iloc[0] == pytest.approx(0.15)
+    assert tip["side"].iloc[0] == "crosses"
+
+
+def test_landmark_values_equal_daily_curves():
+    rng = np.random.default_rng(3)
+    hz = {k: rng.gamma(2, 1 / 2000, size=(300, 5)) for k in ("relapse", "nrm", "gvhd")}
+    hz["death_after_relapse"] = rng.gamma(2, 1 / 200, size=(300, 3))
+    cuts, rd = [0, 100, 180, 365, 730], [0, 90, 365]
+    cv = curves(hz, cuts, rd, 400)
+    lm = landmark_values(hz, cuts, rd, [1, 180, 365, 400])
+    for q in ("relapse_cif", "nrm_cif", "efs", "os", "grfs"):
+        for d in (1, 180, 365, 400):
+            np.testing.assert_allclose(lm[q][d], cv.get(q)[:, d], atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- prior transformations
+
+
+def test_power_discount_is_exact_power_prior_and_robust_weight_mixes_vague():
+    inf = GammaMixture.single(AV + 6.0, BV + 4000.0)  # vague + 6 events in 4000 days
+    v = vague()
+    ps = PriorSet("inf", {**v.transitions, "relapse": inf}, "", "")
+    half = power_discount(ps, 0.5).transitions["relapse"]
+    assert half.shapes[0] == pytest.approx(AV + 3.0) and half.rates[0] == pytest.approx(BV + 2000.0)
+    assert power_discount(ps, 0.0).transitions["relapse"].shapes[0] == pytest.approx(AV)
+    rob = robust_weight(ps, 0.8).transitions["relapse"]
+    assert rob.weights == pytest.approx((0.8, 0.2)) and rob.shapes[1] == pytest.approx(AV)
+
+
+def test_centred_prior_is_worth_m_patient_years():
+    p = centred_prior(vague(), 0.2, 10, [0, 100, 180, 365, 730])
+    rel = p.transitions["relapse"]
+    lam = -math.log(0.8) / 365
+    exposures = [g.rates[0] - BV for g in rel[:3]]
+    assert exposures == pytest.approx([1000, 800, 1850])
+    assert sum(g.shapes[0] - AV for g in rel[:3]) == pytest.approx(10 * 365 * lam)
+    assert rel[3] == vague().transitions["relapse"]  # after one year: base prior
+
+
+# ----------------------------------------------------------------------------- power scaling
+
+
+def _exact_cjs(a1: float, b1: float, a2: float, b2: float) -> float:
+    """The CJS distance of two gamma distributions by numerical integration of their CDFs."""
+    hi = stats.gamma.ppf(1 - 1e-10, max(a1, a2), scale=1 / min(b1, b2))
+
+    def part(sign: int) -> float:
+        def cdfs(x):
+            if sign > 0:
+                return stats.gamma.cdf(x, a1, scale=1 / b1), stats.gamma.cdf(x, a2, scale=1 / b2)
+            return stats.gamma.sf(x, a1, scale=1 / b1), stats.gamma.sf(x, a2, scale=1 / b2)
+
+        def f(x, which):
+            p, q = cdfs(x)
+            m = 0.5 * (p + q)
+            a = p if which == 0 else q
+            return a * (math.log2(a) - math.log2(m)) if a > 0 else 0.0
+
+        pi = integrate.quad(lambda x: cdfs(x)[0], 0, hi, limit=200)[0]
+        qi = integrate.quad(lambda x: cdfs(x)[1], 0, hi, limit=200)[0]
+        pq = integrate.quad(f, 0, hi, args=(0,), limit=200)[0] + 0.5 / math.log(2) * (qi - pi)
+        qp = integrate.quad(f, 0, hi, args=(1,), limit=200)[0] + 0.5 / math.log(2) * (pi - qi)
+        return math.sqrt(max(pq + qp, 0) / (pi + qi))
+
+    return max(part(1), part(-1))
+
+
+def test_power_scaling_matches_analytic_gamma_case():
+    """Gamma(a, b) prior, Poisson data (D, E): the prior-scaled posterior is
+    Gamma(alpha (a - 1) + 1 + D, alpha b + E) — the importance-weighted CJS must match."""
+    a, b, d, e = 3.0, 2000.0, 2.0, 3000.0
+    rng = np.random.default_rng(5)
+    lam = rng.gamma(a + d, 1 / (b + e), 40_000)
+    log_prior = stats.gamma.logpdf(lam, a, scale=1 / b)
+    log_lik = d * np.log(lam) - lam * e
+    eps = 0.01
+    out = power_scaling(log_prior, log_lik, {"lam": lam}, epsilon=eps)
+    exact_prior = np.mean(
+        [_exact_cjs(a + d, b + e, al * (a - 1) + 1 + d, al * b + e) for al in (1 + eps, 1 / (1 + eps))]
+    ) / math.log2(1 + eps)
+    exact_lik = np.mean(
+        [_exact_cjs(a + d, b + e, a + al * d, b + al * e) for al in (1 + eps, 1 / (1 + eps))]
+    ) / math.log2(1 + eps)
+    assert out["prior_sensitivity"].iloc[0] == pytest.approx(exact_prior, rel=0.15)
+    assert out["likelihood_sensitivity"].iloc[0] == pytest.approx(exact_lik, rel=0.15)
+
+
+def test_cjs_is_zero_for_equal_weights_and_grows_with_shift():
+    x = np.random.default_rng(1).normal(size=2000)
+    w = np.full(x.size, 1 / x.size)
+    assert _cjs(x, w, w) == pytest.approx(0.0, abs=1e-12)
+    small = _cjs(x, w, np.exp(0.1 * x) / np.exp(0.1 * x).sum())
+    large = _cjs(x, w, np.exp(0.5 * x) / np.exp(0.5 * x).sum())
+    assert 0 < small < large < 1
+
+
+# ----------------------------------------------------------------------------- grid plumbing
+
+
+FULL = (
+    SINGLE_INTERVAL.replace("cuts = [0]\n", "cuts = [0, 180, 365]\n")
+    .replace(
+        "[grid]",
+        """[[factors]]
+name = "power-prior weight"
+kind = "a0"
+levels = [0.0, 1.0]
+
+[[factors]]
+name = "time origin"
+kind = "from_transplant"
+levels = [false, true]
+
+[[factors]]
+name = "reconstruction"
+kind = "table"
+levels = "each"
+
+[grid]""",
+    )
+    .replace("draws_per_table = 4000", "draws_per_table = 200")
+)
+
+
+def test_grid_expands_every_factor_and_reuses_identical_analyses(tmp_path, monkeypatch):
+    cfg = load_config(_write_config(tmp_path, FULL))
+    scen = build_scenarios(cfg, 3)
+    assert len(scen) == 1 + 2 + 2 + 3 + 12 * 3
+    tables = [_table(relapse_at=150 + 20 * m) for m in range(3)]
+    cache = tmp_path / "cache"
+    res = run_grid(
+        cfg, tables, progress=False, cache_dir=cache, data_digest="x", priors={"test": _near_zero_nrm_prior()}
+    )
+    assert (res.table["status"] == "ok").all()
+    assert set(res.table["factor"]) >= {"base", "power-prior weight", "time origin", "reconstruction", "grid"}
+    assert (
+        res.table.loc[res.table["level"] == "delayed entry", "relapse_cif_median"].iloc[0]
+        == res.table.loc[res.table["kind"] == "base", "relapse_cif_median"].iloc[0]
+    )
+    # resume: a second run reads every scenario from the cache and computes none
+    import models.sensitivity as sens
+
+    monkeypatch.setattr(sens, "_run_scenario", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    again = run_grid(
+        cfg, tables, progress=False, cache_dir=cache, data_digest="x", priors={"test": _near_zero_nrm_prior()}
+    )
+    pd.testing.assert_frame_equal(res.table, again.table)
+
+
+def test_failed_scenarios_are_reported_not_dropped(tmp_path):
+    body = FULL.replace('kind = "a0"', 'kind = "prior"').replace(
+        "levels = [0.0, 1.0]", 'levels = ["test", "no_such_set"]'
+    )
+    cfg = load_config(_write_config(tmp_path, body))
+    res = run_grid(cfg, [_table()], progress=False, priors={"test": _near_zero_nrm_prior()})
+    bad = res.table[res.table["level"] == "no_such_set"]
+    assert len(bad) == 1 and bad["status"].iloc[0].startswith("failed:") and "no_such_set" in bad["status"].iloc[0]
+    assert any("FAILED scenario prior=no_such_set" in line for line in res.verdict)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ("seed = 11", "seed = 11\ncolour = 1", "field 'colour'"),
+        ("cuts = [0]", "cuts = [5, 10]", "cut"),
+        ('op = "<"', 'op = "<="', "field 'op'"),
+        ("threshold = 0.20", "threshold = 1.5", "field 'threshold'"),
+        ('claim = "relapse_below_20"', 'claim = "nope"', "field 'claim'"),
+        ("weights = [5, 20, 60]", "weights = [5]", "at least 2 of each"),
+        ("decision_thresholds = [0.9, 0.95]", "decision_thresholds = [1.2]", "decision_thresholds"),
+        ("[grid]", "[grid\n", "malformed TOML"),
+        ("[grid]", '[[factors]]\nkind = "a0"\nlevels = [1.5]\n[grid]', "field 'levels'"),
+        ("[grid]", '[[factors]]\nkind = "colour"\nlevels = [1]\n[grid]', "field 'kind'"),
+        ("[grid]", '[[factors]]\nkind = "table"\nlevels = [1]\n[grid]', "each"),
+    ],
+)
+def test_bad_configs_are_one_line_errors(tmp_path, old, new, fragment):
+    assert old in SINGLE_INTERVAL
+    p = _write_config(tmp_path, SINGLE_INTERVAL.replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert fragment in str(err.value) and "\n" not in str(err.value) and "grid.toml" in str(err.value)
