@@ -74,7 +74,8 @@ from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import _competing_cifs, cumulative_hazard
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
-from models.priors import GammaMixture, PriorSet, get_prior_set, vague
+from models.prior_library import conflict_pvalue, ess_summary, ess_table, load_prior_set, predictive_pmf
+from models.priors import GammaMixture, PriorSet, vague
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
 
@@ -364,15 +365,11 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
 # ----------------------------------------------------------------------------- prior variations
 
 
-def resolve_prior(name: str, *, source: str = "prior") -> PriorSet:
-    """A prior set by name or TOML path, through the prior library when it is installed."""
-    try:
-        from models import prior_library
-    except ImportError:  # the library is optional for the vague-only toolkit
-        prior_library = None  # type: ignore[assignment]
-    if prior_library is not None and hasattr(prior_library, "load_prior_set"):
-        return prior_library.load_prior_set(name)
-    return get_prior_set(name, option=source)
+def resolve_prior(
+    name: str, cuts: Sequence[float] = DEFAULT_CUTS, relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS
+) -> PriorSet:
+    """A prior set by name or TOML path from the prior library, built for ``cuts``."""
+    return load_prior_set(name, cuts, relapse_death_cuts)
 
 
 def _vague_component() -> tuple[float, float]:
@@ -537,11 +534,17 @@ def build_scenarios(cfg: SensitivityConfig, n_tables: int) -> list[Scenario]:
     return out
 
 
-def scenario_prior(sc: Scenario, cache: dict[str, PriorSet], day: int = 365) -> PriorSet:
-    """The prior of a scenario: its named set, then a0, w or the grid's centre and weight applied."""
-    if sc.prior_name not in cache:
-        cache[sc.prior_name] = resolve_prior(sc.prior_name)
-    p = cache[sc.prior_name]
+def scenario_prior(sc: Scenario, cache: dict, relapse_death_cuts: Sequence[float], day: int = 365) -> PriorSet:
+    """The prior of a scenario: its named set built for the scenario's cuts, then a0, w or the grid's
+    centre and weight applied. ``cache`` maps a name, or (name, cuts), to a prior set."""
+    key = (sc.prior_name, sc.cuts)
+    if key not in cache:
+        cache[key] = (
+            cache[sc.prior_name]
+            if sc.prior_name in cache
+            else resolve_prior(sc.prior_name, sc.cuts, relapse_death_cuts)
+        )
+    p = cache[key]
     if sc.a0 is not None:
         p = power_discount(p, sc.a0)
     if sc.w is not None:
@@ -717,50 +720,36 @@ def _quantity_summary(values: np.ndarray, prefix: str) -> dict[str, float]:
     }
 
 
-def _ess(prior: PriorSet, n_intervals: Mapping[str, int], transition: str) -> float:
-    """Prior effective sample size in events of ``transition``: moment-matched gamma shape, summed
-    over intervals, minus the vague prior's (so the vague prior is worth 0)."""
-    try:
-        from models import prior_library
+def _ess_and_conflict(
+    prior: PriorSet,
+    stats: Sequence[TransitionData],
+    cuts: Sequence[float],
+    relapse_death_cuts: Sequence[float],
+    memo: dict | None = None,
+) -> dict[str, float]:
+    r"""First-year prior ESS (events, patients) and Box's conflict p-value (median over tables) of
+    relapse and NRM, from the prior library.
 
-        if hasattr(prior_library, "ess_events"):
-            return float(prior_library.ess_events(prior, transition, n_intervals[transition]))
-    except ImportError:
-        pass
-    av, _ = _vague_component()
-    total = 0.0
-    for p in prior.per_interval(transition, n_intervals[transition]):  # type: ignore[union-attr]
-        w, a, b = (np.asarray(x, float) for x in (p.weights, p.shapes, p.rates))
-        mean = np.sum(w * a / b)
-        var = np.sum(w * (a / b**2 + (a / b) ** 2)) - mean**2
-        total += max(mean**2 / var - av, 0.0)
-    return float(total)
-
-
-def _conflict(
-    prior: PriorSet, stats: Sequence[TransitionData], n_intervals: Mapping[str, int], transition: str
-) -> float:
-    """Box's prior-predictive p-value of the observed events of ``transition`` (median over tables):
-    ``P(D_rep >= D_obs)`` under the gamma-mixture prior's negative-binomial predictive, summed over
-    intervals by simulation of the total."""
-    try:
-        from models import prior_library
-
-        if hasattr(prior_library, "box_p_value"):
-            return float(np.median([prior_library.box_p_value(prior, td, transition) for td in stats]))
-    except ImportError:
-        pass
-    rng = np.random.default_rng(0)
-    ps = []
-    for td in stats:
-        spec = prior.per_interval(transition, n_intervals[transition])
-        tot = np.zeros(20_000)
-        for j, p in enumerate(spec):  # type: ignore[arg-type]
-            lam = p.sample(rng, 20_000)
-            tot += rng.poisson(lam * td.exposure[transition][j])
-        obs = td.events[transition].sum()
-        ps.append(min(np.mean(tot >= obs), np.mean(tot <= obs)))
-    return float(np.median(ps))
+    The p-value :math:`\min\{1, 2\min(P(D \le d), P(D \ge d))\}` needs the exact negative-binomial
+    (mixture) predictive pmf only up to the observed count :math:`d`, so the convolution is truncated
+    there; results are memoised per (transition prior, data) because grid cells share most priors.
+    """
+    memo = {} if memo is None else memo
+    out: dict[str, float] = {}
+    for k in ("relapse", "nrm"):
+        spec = prior.per_interval(k, len(cuts))
+        key = (k, repr(spec), tuple(id(td) for td in stats))
+        if key not in memo:
+            one = PriorSet("one", {t: spec if t == k else vague().transitions[t] for t in TRANSITIONS})
+            ess = ess_summary(ess_table(one, cuts, relapse_death_cuts)).set_index("transition")
+            pvals = []
+            for td in stats:
+                d = round(float(np.sum(td.events[k])))
+                pmf = predictive_pmf(spec, td.exposure[k], max(d, 1))  # type: ignore[arg-type]
+                pvals.append(conflict_pvalue(pmf, d)[2])
+            memo[key] = (float(ess.loc[k, "ess_events"]), float(ess.loc[k, "ess_patients"]), float(np.median(pvals)))
+        out[f"ess_events_{k}"], out[f"ess_patients_{k}"], out[f"conflict_p_{k}"] = memo[key]
+    return out
 
 
 def _cache_path(cache_dir: Path | None, cfg: SensitivityConfig, sc: Scenario, data_digest: str) -> Path | None:
@@ -785,9 +774,10 @@ def run_grid(
     t0 = time.perf_counter()
     scenarios = build_scenarios(cfg, len(tables))
     stats_cache: dict[tuple, list[TransitionData]] = {}
-    prior_cache: dict[str, PriorSet] = dict(priors or {})
+    prior_cache: dict = dict(priors or {})
     rows = []
     memo: dict[str, dict[str, Any]] = {}
+    conflict_memo: dict = {}
     for i, sc in enumerate(scenarios):
         identity: dict[str, Any] = {
             "scenario": sc.id,
@@ -809,7 +799,7 @@ def run_grid(
         elif cpath is not None and cpath.exists():
             result = json.loads(cpath.read_text())
         else:
-            result = _run_scenario(cfg, sc, tables, stats_cache, prior_cache)
+            result = _run_scenario(cfg, sc, tables, stats_cache, prior_cache, conflict_memo)
             if cpath is not None:
                 cpath.parent.mkdir(parents=True, exist_ok=True)
                 tmp = cpath.with_suffix(".tmp")
@@ -833,7 +823,8 @@ def _run_scenario(
     sc: Scenario,
     tables: Sequence[pd.DataFrame],
     stats_cache: dict[tuple, list[TransitionData]],
-    prior_cache: dict[str, PriorSet],
+    prior_cache: dict,
+    conflict_memo: dict | None = None,
 ) -> dict[str, Any]:
     """Summaries of one scenario; a failure is returned as its status, never raised."""
     result: dict[str, Any] = {}
@@ -845,7 +836,7 @@ def _run_scenario(
             ]
         stats = [stats_cache[skey][m] for m in sc.tables]
         nint = {k: len(cfg.relapse_death_cuts) if k == "death_after_relapse" else len(sc.cuts) for k in TRANSITIONS}
-        prior = scenario_prior(sc, prior_cache, cfg.day)
+        prior = scenario_prior(sc, prior_cache, cfg.relapse_death_cuts, cfg.day)
         prior.validate(nint)
         # common random numbers: every scenario starts from the same stream, so differences between
         # scenarios reflect the priors and data, not Monte Carlo noise (smooth tipping contours)
@@ -859,9 +850,7 @@ def _run_scenario(
             result.update(_quantity_summary(lm[q][cfg.day], q))
         for c in cfg.claims:
             result[f"P[{c.name}]"] = float(np.mean(c.holds(lm[c.quantity][c.day])))
-        for k in ("relapse", "nrm"):
-            result[f"ess_events_{k}"] = _ess(prior, nint, k)
-            result[f"conflict_p_{k}"] = _conflict(prior, stats, nint, k)
+        result.update(_ess_and_conflict(prior, stats, sc.cuts, cfg.relapse_death_cuts, conflict_memo))
         result["status"] = "ok"
     except ToolkitError as exc:
         result["status"] = f"failed: {exc}"
@@ -877,7 +866,7 @@ def base_power_scaling(
     likelihood per table), averaged over tables."""
     prior_cache = {} if prior_cache is None else prior_cache
     base = Scenario("base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, tuple(range(len(tables))))
-    prior = scenario_prior(base, prior_cache)
+    prior = scenario_prior(base, prior_cache, cfg.relapse_death_cuts, cfg.day)
     nint = {k: len(cfg.relapse_death_cuts) if k == "death_after_relapse" else len(cfg.cuts) for k in TRANSITIONS}
     frames = []
     for m, t in enumerate(tables):
