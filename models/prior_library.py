@@ -22,7 +22,7 @@ Meta-analytic-predictive prior (Neuenschwander et al. 2010; Schmidli et al. 2014
     :math:`\tau_j \sim \mathrm{HalfNormal}(s_\tau)` (default :math:`s_\tau = 0.5`, "moderate"
     between-study heterogeneity). The predictive :math:`\lambda_{\star j} = \exp(\mu_j + \tau_j z_\star)`
     is approximated by a gamma mixture fitted by EM to its draws (:func:`fit_gamma_mixture`); the
-    number of components (1–3) minimises BIC; fit quality is the KS distance and relative quantile
+    number of components (1–4) is the fewest that meets the tolerances; fit quality is the KS distance and relative quantile
     errors (:func:`mixture_fit_quality`), required below :data:`MAP_KS_TOL` / :data:`MAP_QUANTILE_TOL`.
 Commensurate prior (Hobbs et al. 2011)
     :class:`CommensuratePrior`: :math:`\lambda_{hj} \sim \mathrm{Gamma}(a_v + d_{hj}, b_v + E_{hj})`
@@ -120,15 +120,23 @@ def robustify(mixture: GammaMixture, w: float, vague: GammaMixture | None = None
     if w == 1.0:
         return mixture
     v = vague or vague_gamma()
-    return GammaMixture(tuple(w * x for x in mixture.weights) + tuple((1 - w) * x for x in v.weights),
-                        mixture.shapes + v.shapes, mixture.rates + v.rates)
+    return GammaMixture(
+        tuple(w * x for x in mixture.weights) + tuple((1 - w) * x for x in v.weights),
+        mixture.shapes + v.shapes,
+        mixture.rates + v.rates,
+    )
 
 
 def log_marginal_nb(shape: np.ndarray, rate: np.ndarray, events: float, exposure: float) -> np.ndarray:
     """Log negative-binomial marginal likelihood of ``events`` in ``exposure`` under Gamma(shape, rate)."""
     a, b = np.asarray(shape, float), np.asarray(rate, float)
-    return (special.gammaln(a + events) - special.gammaln(a) - special.gammaln(events + 1.0)
-            + a * np.log(b / (b + exposure)) + events * np.log(exposure / (b + exposure) if exposure > 0 else 1.0))
+    return (
+        special.gammaln(a + events)
+        - special.gammaln(a)
+        - special.gammaln(events + 1.0)
+        + a * np.log(b / (b + exposure))
+        + events * np.log(exposure / (b + exposure) if exposure > 0 else 1.0)
+    )
 
 
 def mixture_posterior(prior: GammaMixture, events: float, exposure: float) -> GammaMixture:
@@ -192,8 +200,9 @@ def fit_gamma_mixture(draws: np.ndarray, n_components: int, *, iters: int = 200,
 
 
 def mixture_cdf(mix: GammaMixture, x: np.ndarray) -> np.ndarray:
-    return sum(w * stats.gamma.cdf(x, a, scale=1 / b) for w, a, b in zip(mix.weights, mix.shapes, mix.rates,
-                                                                          strict=True))
+    return sum(
+        w * stats.gamma.cdf(x, a, scale=1 / b) for w, a, b in zip(mix.weights, mix.shapes, mix.rates, strict=True)
+    )
 
 
 def mixture_quantile(mix: GammaMixture, p: float) -> float:
@@ -213,23 +222,25 @@ def mixture_fit_quality(mix: GammaMixture, draws: np.ndarray) -> dict[str, float
     return {"ks": ks, "max_quantile_rel_error": float(max(errs.values())), **errs}
 
 
-def best_gamma_mixture(draws: np.ndarray, max_components: int = 3, *, n_fit: int = 6000,
+def best_gamma_mixture(draws: np.ndarray, max_components: int = 4, *, n_fit: int = 6000,
                        seed: int = 0) -> tuple[GammaMixture, dict[str, float]]:
-    """The BIC-best EM fit with 1..``max_components`` components, and its fit quality against ``draws``.
+    """The fewest-component EM fit (1..``max_components``) meeting the MAP tolerances, and its quality.
 
-    EM runs on a random subset of ``n_fit`` draws (speed); the quality is measured on all draws.
+    EM runs on a random subset of ``n_fit`` draws (speed); the quality (:func:`mixture_fit_quality`)
+    is measured on all draws. If no fit meets :data:`MAP_KS_TOL` and :data:`MAP_QUANTILE_TOL`, the
+    one with the smallest largest-quantile error is returned (its quality says so).
     """
-    best, best_bic = None, np.inf
     full = np.asarray(draws, float)
     x = np.random.default_rng(seed).choice(full, n_fit, replace=False) if full.size > n_fit else full
-    lx = np.log(x)
+    best, best_q = None, None
     for k in range(1, max_components + 1):
         mix = fit_gamma_mixture(x, k)
-        logp = np.log(mix.weights) + _gamma_logpdf(x, lx, np.asarray(mix.shapes), np.asarray(mix.rates))
-        bic = -2 * float(special.logsumexp(logp, axis=1).sum()) + (3 * k - 1) * math.log(x.size)
-        if bic < best_bic:
-            best, best_bic = mix, bic
-    return best, mixture_fit_quality(best, full)
+        q = mixture_fit_quality(mix, full)
+        if best_q is None or q["max_quantile_rel_error"] < best_q["max_quantile_rel_error"]:
+            best, best_q = mix, q
+        if q["ks"] < MAP_KS_TOL and q["max_quantile_rel_error"] < MAP_QUANTILE_TOL:
+            return mix, q
+    return best, best_q
 
 
 # ----------------------------------------------------------------------------- MAP prior
@@ -246,8 +257,9 @@ class MapFit:
 
 
 @functools.lru_cache(maxsize=32)
-def _map_fit_cached(events: tuple, exposure: tuple, tau_scale: float, seed: int, draws: int,
-                    max_components: int) -> MapFit:
+def _map_fit_cached(
+    events: tuple, exposure: tuple, tau_scale: float, seed: int, draws: int, max_components: int
+) -> MapFit:
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -261,8 +273,16 @@ def _map_fit_cached(events: tuple, exposure: tuple, tau_scale: float, seed: int,
         z = pm.Normal("z", 0.0, 1.0, shape=(n_s, n_j))
         log_lam = mu[None, :] + tau[None, :] * z
         pm.Potential("poisson_kernel", pt.sum(mask * (d * log_lam - pt.exp(log_lam) * e)))
-        idata = pm.sample(draws=draws, tune=1000, chains=2, cores=1, random_seed=seed, progressbar=False,
-                          compute_convergence_checks=False, target_accept=0.95)
+        idata = pm.sample(
+            draws=draws,
+            tune=1000,
+            chains=2,
+            cores=1,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            target_accept=0.95,
+        )
     post = idata.posterior
     mu_d = post["mu"].values.reshape(-1, n_j)
     tau_d = post["tau"].values.reshape(-1, n_j)
@@ -275,8 +295,9 @@ def _map_fit_cached(events: tuple, exposure: tuple, tau_scale: float, seed: int,
             preds.append(None)
             qual.append(None)
             continue
-        lam = np.exp(np.repeat(mu_d[:, j], reps) + np.repeat(tau_d[:, j], reps) * rng.standard_normal(mu_d.shape[0]
-                                                                                                          * reps))
+        lam = np.exp(
+            np.repeat(mu_d[:, j], reps) + np.repeat(tau_d[:, j], reps) * rng.standard_normal(mu_d.shape[0] * reps)
+        )
         mix, q = best_gamma_mixture(lam, max_components)
         mixtures.append(mix)
         preds.append(lam)
@@ -284,8 +305,15 @@ def _map_fit_cached(events: tuple, exposure: tuple, tau_scale: float, seed: int,
     return MapFit(tuple(mixtures), tuple(preds), tuple(qual), tau_scale)
 
 
-def fit_map(events: np.ndarray, exposure: np.ndarray, *, tau_scale: float = 0.5, seed: int = DEFAULT_SEED,
-            draws: int = 1000, max_components: int = 3) -> MapFit:
+def fit_map(
+    events: np.ndarray,
+    exposure: np.ndarray,
+    *,
+    tau_scale: float = 0.5,
+    seed: int = DEFAULT_SEED,
+    draws: int = 1000,
+    max_components: int = 4,
+) -> MapFit:
     """Fit the hierarchical Poisson model (sources × intervals) and approximate each predictive by a mixture.
 
     ``events`` and ``exposure`` have shape ``(n_sources, n_intervals)``; an interval with no exposure in
@@ -294,8 +322,14 @@ def fit_map(events: np.ndarray, exposure: np.ndarray, *, tau_scale: float = 0.5,
     d, e = np.atleast_2d(events).astype(float), np.atleast_2d(exposure).astype(float)
     if d.shape != e.shape or np.any(d < 0) or np.any(e < 0):
         raise PriorError("MAP prior", found=(d.shape, e.shape), expected="events and exposure >= 0 of equal shape")
-    return _map_fit_cached(tuple(map(tuple, np.round(d, 10))), tuple(map(tuple, np.round(e, 8))), float(tau_scale),
-                           int(seed), int(draws), int(max_components))
+    return _map_fit_cached(
+        tuple(map(tuple, np.round(d, 10))),
+        tuple(map(tuple, np.round(e, 8))),
+        float(tau_scale),
+        int(seed),
+        int(draws),
+        int(max_components),
+    )
 
 
 # ----------------------------------------------------------------------------- commensurate prior
@@ -331,8 +365,12 @@ class CommensuratePrior:
         if d.shape != e.shape or d.ndim != 1 or d.size == 0:
             raise PriorError("CommensuratePrior", found=(d.shape, e.shape), expected="equal-length 1-D pseudo-data")
         if np.any(~np.isfinite(d)) or np.any(d < 0) or np.any(~np.isfinite(e)) or np.any(e < 0):
-            raise PriorError("CommensuratePrior", field="hist_events/hist_exposure", found=list(d),
-                             expected="finite counts and exposures >= 0")
+            raise PriorError(
+                "CommensuratePrior",
+                field="hist_events/hist_exposure",
+                found=list(d),
+                expected="finite counts and exposures >= 0",
+            )
         if not (math.isfinite(self.scale) and self.scale > 0):
             raise PriorError("CommensuratePrior", field="scale", found=self.scale, expected="a number > 0")
 
@@ -343,8 +381,10 @@ class CommensuratePrior:
     @property
     def historical(self) -> tuple[np.ndarray, np.ndarray]:
         """Shapes and rates of the historical posteriors :math:`\\lambda_{hj}`."""
-        return (VAGUE_SHAPE + np.asarray(self.hist_events, float), VAGUE_RATE_PER_DAY + np.asarray(self.hist_exposure,
-                                                                                                   float))
+        return (
+            VAGUE_SHAPE + np.asarray(self.hist_events, float),
+            VAGUE_RATE_PER_DAY + np.asarray(self.hist_exposure, float),
+        )
 
     def sample(self, rng: np.random.Generator, size: int, n_intervals: int | None = None) -> np.ndarray:
         """Prior draws of the hazards, shape ``(size, n_intervals)``."""
@@ -368,16 +408,24 @@ class CommensuratePrior:
 
     def _check_n(self, n: int) -> None:
         if n != self.n_intervals:
-            raise PriorError(f"commensurate prior {self.label}".strip(), found=f"{self.n_intervals} intervals",
-                             expected=f"{n} (the pseudo-data were built for other cut points)")
+            raise PriorError(
+                f"commensurate prior {self.label}".strip(),
+                found=f"{self.n_intervals} intervals",
+                expected=f"{n} (the pseudo-data were built for other cut points)",
+            )
 
     def moments(self, n: int = 40_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         x = self.sample(np.random.default_rng(seed), n)
         return x.mean(axis=0), x.var(axis=0)
 
     def params(self) -> dict[str, object]:
-        return {"family": "commensurate", "hist_events": list(self.hist_events),
-                "hist_exposure_days": list(self.hist_exposure), "scale": self.scale, "label": self.label}
+        return {
+            "family": "commensurate",
+            "hist_events": list(self.hist_events),
+            "hist_exposure_days": list(self.hist_exposure),
+            "scale": self.scale,
+            "label": self.label,
+        }
 
 
 # ----------------------------------------------------------------------------- prior sets with provenance
@@ -395,6 +443,8 @@ class TransitionProvenance:
     followup_per_patient: tuple[float, ...] = ()
     note: str = ""
     map_quality: tuple[dict[str, float] | None, ...] = ()
+    pseudo_events: tuple[float, ...] = ()
+    pseudo_exposure: tuple[float, ...] = ()
 
 
 def _items(p: Any) -> list[Any]:
@@ -423,17 +473,29 @@ class LibraryPriorSet(PriorSet):
         return not any(isinstance(p, CommensuratePrior) for p in self.transitions.values()) and super().conjugate
 
     def params(self) -> dict[str, object]:
-        out = super().params() if not any(isinstance(p, CommensuratePrior) for p in self.transitions.values()) else {
-            "name": self.name, "description": self.description, "citation": self.citation,
-            "transitions": {k: (v.params() if hasattr(v, "params") else [it.params() for it in v])
-                            for k, v in self.transitions.items()}}
-        out["provenance"] = {k: {"method": v.method, "sources": list(v.sources), "figures": list(v.figures),
-                                 "a0": list(v.a0), "w": v.w} for k, v in self.provenance.items()}
+        out = (
+            super().params()
+            if not any(isinstance(p, CommensuratePrior) for p in self.transitions.values())
+            else {
+                "name": self.name,
+                "description": self.description,
+                "citation": self.citation,
+                "transitions": {
+                    k: (v.params() if hasattr(v, "params") else [it.params() for it in v])
+                    for k, v in self.transitions.items()
+                },
+            }
+        )
+        out["provenance"] = {
+            k: {"method": v.method, "sources": list(v.sources), "figures": list(v.figures), "a0": list(v.a0), "w": v.w}
+            for k, v in self.provenance.items()
+        }
         return out
 
 
-def sample_hazards(prior: PriorSet, n_intervals: Mapping[str, int], n: int,
-                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+def sample_hazards(
+    prior: PriorSet, n_intervals: Mapping[str, int], n: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Prior draws ``{transition: (n, J)}`` for any prior set, commensurate priors included."""
     out = {}
     for k in TRANSITIONS:
@@ -445,9 +507,15 @@ def sample_hazards(prior: PriorSet, n_intervals: Mapping[str, int], n: int,
     return out
 
 
-def prior_landmarks(prior: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
-                    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *, day: int = 365,
-                    n: int = 20_000, seed: int = 0) -> dict[str, np.ndarray]:
+def prior_landmarks(
+    prior: PriorSet,
+    cuts: Sequence[float] = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    *,
+    day: int = 365,
+    n: int = 20_000,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
     """Prior-implied landmark draws: :func:`models.priors.prior_landmarks`, extended to commensurate priors."""
     from models import priors as base
     from models.derived import QUANTITIES, curves
@@ -499,8 +567,11 @@ def _interval_moments(prior: PriorSet, k: str, n: int, seed: int = 0) -> list[tu
     return out
 
 
-def ess_table(prior_set: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
-              relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS) -> pd.DataFrame:
+def ess_table(
+    prior_set: PriorSet,
+    cuts: Sequence[float] = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+) -> pd.DataFrame:
     r"""ESS per transition and interval, in events, exposure days and patients.
 
     Columns: transition, interval, first_year (the interval starts before day 365),
@@ -519,15 +590,25 @@ def ess_table(prior_set: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
         length = np.clip(np.minimum(hi, ONE_YEAR) - c, 0, None)
         u = np.asarray(prov[k].followup_per_patient) if k in prov and prov[k].followup_per_patient else length
         u = np.where(u > 0, u, length)
-        for j, ((m, v, a_c, b_c), lab) in enumerate(zip(_interval_moments(prior_set, k, c.size), interval_labels(c),
-                                                        strict=True)):
+        for j, ((m, v, a_c, b_c), lab) in enumerate(
+            zip(_interval_moments(prior_set, k, c.size), interval_labels(c), strict=True)
+        ):
             a_s, b_s = m * m / v, m / v
-            rows.append({"transition": k, "interval": lab, "first_year": bool(c[j] < ONE_YEAR),
-                         "prior_mean_per_year": m * 365.0, "ess_events": a_s, "ess_exposure_days": b_s,
-                         "ess_events_components": a_c, "ess_exposure_components_days": b_c,
-                         "ref_days_per_patient": float(u[j]),
-                         "ess_patients": b_s / u[j] if u[j] > 0 else np.nan,
-                         "ess_patients_components": b_c / u[j] if u[j] > 0 else np.nan})
+            rows.append(
+                {
+                    "transition": k,
+                    "interval": lab,
+                    "first_year": bool(c[j] < ONE_YEAR),
+                    "prior_mean_per_year": m * 365.0,
+                    "ess_events": a_s,
+                    "ess_exposure_days": b_s,
+                    "ess_events_components": a_c,
+                    "ess_exposure_components_days": b_c,
+                    "ref_days_per_patient": float(u[j]),
+                    "ess_patients": b_s / u[j] if u[j] > 0 else np.nan,
+                    "ess_patients_components": b_c / u[j] if u[j] > 0 else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -536,9 +617,14 @@ def ess_summary(table: pd.DataFrame) -> pd.DataFrame:
     t = table[table["first_year"]]
     g = t.groupby("transition", sort=False)
     u = g["ref_days_per_patient"].sum()
-    return pd.DataFrame({"ess_events": g["ess_events"].sum(), "ess_patients": g["ess_exposure_days"].sum() / u,
-                         "ess_events_components": g["ess_events_components"].sum(),
-                         "ess_patients_components": g["ess_exposure_components_days"].sum() / u}).reset_index()
+    return pd.DataFrame(
+        {
+            "ess_events": g["ess_events"].sum(),
+            "ess_patients": g["ess_exposure_days"].sum() / u,
+            "ess_events_components": g["ess_events_components"].sum(),
+            "ess_patients_components": g["ess_exposure_components_days"].sum() / u,
+        }
+    ).reset_index()
 
 
 def _nb_mixture_pmf(p: GammaMixture, exposure: float, kmax: int) -> np.ndarray:
@@ -547,8 +633,9 @@ def _nb_mixture_pmf(p: GammaMixture, exposure: float, kmax: int) -> np.ndarray:
         out = np.zeros(kmax + 1)
         out[0] = 1.0
         return out
-    return sum(w * stats.nbinom.pmf(k, a, b / (b + exposure)) for w, a, b in zip(p.weights, p.shapes, p.rates,
-                                                                                 strict=True))
+    return sum(
+        w * stats.nbinom.pmf(k, a, b / (b + exposure)) for w, a, b in zip(p.weights, p.shapes, p.rates, strict=True)
+    )
 
 
 def predictive_pmf(priors: Sequence[GammaMixture], exposure: Sequence[float], kmax: int) -> np.ndarray:
@@ -572,8 +659,9 @@ def conflict_pvalue(pmf_or_draws: np.ndarray, observed: float, *, draws: bool = 
     return lo, hi, min(1.0, 2.0 * min(lo, hi))
 
 
-def conflict_table(prior_set: PriorSet, transition_data: TransitionData, *, n_sim: int = 200_000,
-                   seed: int = 0) -> pd.DataFrame:
+def conflict_table(
+    prior_set: PriorSet, transition_data: TransitionData, *, n_sim: int = 200_000, seed: int = 0
+) -> pd.DataFrame:
     """Box's prior-predictive check per transition (see the module docstring).
 
     Columns: transition, observed_events, exposure_days, prior_predictive_mean, p_le, p_ge, p_value,
@@ -593,27 +681,52 @@ def conflict_table(prior_set: PriorSet, transition_data: TransitionData, *, n_si
             lo, hi, p = conflict_pvalue(predictive_pmf(spec, e, kmax), obs)
             method = "exact"
         else:
-            lam = sample_hazards(prior_set, {t: (d.size if t == k else len(transition_data.cuts[t]))
-                                             for t in TRANSITIONS}, n_sim, rng)[k]
+            lam = sample_hazards(
+                prior_set, {t: (d.size if t == k else len(transition_data.cuts[t])) for t in TRANSITIONS}, n_sim, rng
+            )[k]
             counts = rng.poisson(lam @ e)
             mean = float((lam @ e).mean())
             lo, hi, p = conflict_pvalue(counts, obs, draws=True)
             method = "simulation"
-        rows.append({"transition": k, "observed_events": obs, "exposure_days": float(e.sum()),
-                     "prior_predictive_mean": mean, "p_le": lo, "p_ge": hi, "p_value": p,
-                     "conflict": bool(p < CONFLICT_ALPHA), "method": method})
+        rows.append(
+            {
+                "transition": k,
+                "observed_events": obs,
+                "exposure_days": float(e.sum()),
+                "prior_predictive_mean": mean,
+                "p_le": lo,
+                "p_ge": hi,
+                "p_value": p,
+                "conflict": bool(p < CONFLICT_ALPHA),
+                "method": method,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def landmark_summary(prior_set: PriorSet, cuts: Sequence[float] = DEFAULT_CUTS,
-                     relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *, day: int = 365,
-                     n: int = 20_000, seed: int = 0) -> pd.DataFrame:
+def landmark_summary(
+    prior_set: PriorSet,
+    cuts: Sequence[float] = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    *,
+    day: int = 365,
+    n: int = 20_000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Prior median and 95% interval of the 1-year incidences and survivals (via :func:`prior_landmarks`)."""
     lm = prior_landmarks(prior_set, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
     q = (1 - CI_LEVEL) / 2
-    return pd.DataFrame([{"quantity": k, "median": float(np.median(v)), "lower": float(np.quantile(v, q)),
-                          "upper": float(np.quantile(v, 1 - q))} for k, v in lm.items()])
-
+    return pd.DataFrame(
+        [
+            {
+                "quantity": k,
+                "median": float(np.median(v)),
+                "lower": float(np.quantile(v, q)),
+                "upper": float(np.quantile(v, 1 - q)),
+            }
+            for k, v in lm.items()
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------- building named sets
@@ -628,42 +741,63 @@ def _source_pseudo(spec: TransitionSpec, sources: Sources, cuts: Sequence[float]
         if spec.transition == "death_after_relapse":
             pd_ = survival_pseudo_data(figs, cuts, followup_months=fu, src=src, where=where)
         else:
-            pd_ = remission_pseudo_data(figs, cuts, followup_months=fu, all_events_relapse=s.all_events_relapse,
-                                        src=src, where=where)
+            pd_ = remission_pseudo_data(
+                figs, cuts, followup_months=fu, all_events_relapse=s.all_events_relapse, src=src, where=where
+            )
         out.append(pd_.scaled(s.a0) if spec.method == "power" else pd_)
     return out
 
 
-def build_transition(spec: TransitionSpec, sources: Sources, cuts: Sequence[float], *, src: str = "prior set",
-                     seed: int = DEFAULT_SEED) -> tuple[Any, TransitionProvenance]:
+def build_transition(
+    spec: TransitionSpec, sources: Sources, cuts: Sequence[float], *, src: str = "prior set", seed: int = DEFAULT_SEED
+) -> tuple[Any, TransitionProvenance]:
     """The prior of one transition (per interval) and its provenance, from a checked :class:`TransitionSpec`."""
     n = len(cuts)
     if spec.method == "vague":
         return vague_gamma(), TransitionProvenance("vague", note=spec.note)
     if spec.method == "gamma":
         if len(spec.shape) not in (1, n):
-            raise PriorError(src, where=spec.transition, field="shape", found=f"{len(spec.shape)} values",
-                             expected=f"1 or {n} (one per interval)")
+            raise PriorError(
+                src,
+                where=spec.transition,
+                field="shape",
+                found=f"{len(spec.shape)} values",
+                expected=f"1 or {n} (one per interval)",
+            )
         gs = [GammaMixture.single(a, b) for a, b in zip(spec.shape, spec.rate, strict=True)]
         gs = [robustify(g, spec.robust_weight) if spec.robust_weight else g for g in gs]
-        return (gs[0] if len(gs) == 1 else gs), TransitionProvenance("gamma", w=spec.robust_weight,
-                                                                      note=f"{spec.provenance} {spec.note}".strip())
+        return (gs[0] if len(gs) == 1 else gs), TransitionProvenance(
+            "gamma", w=spec.robust_weight, note=f"{spec.provenance} {spec.note}".strip()
+        )
     cause = {"relapse": "relapse", "nrm": "nrm", "death_after_relapse": "death"}[spec.transition]
     pseudo = _source_pseudo(spec, sources, cuts, src)
     d = np.array([p.events[cause] for p in pseudo])
     e = np.array([p.exposure for p in pseudo])
     n_pat = sum(p.n for p in pseudo)
     u = np.array([p.exposure / p.a0 for p in pseudo if p.a0 > 0]).sum(axis=0) / n_pat if n_pat else np.zeros(n)
-    prov = dict(sources=tuple(p.label for p in pseudo), figures=tuple(f for p in pseudo for f in p.figures),
-                a0=tuple(s.a0 for s in spec.sources), w=spec.robust_weight, followup_per_patient=tuple(u),
-                note=spec.note)
+    prov = dict(
+        sources=tuple(p.label for p in pseudo),
+        figures=tuple(f for p in pseudo for f in p.figures),
+        a0=tuple(s.a0 for s in spec.sources),
+        w=spec.robust_weight,
+        followup_per_patient=tuple(u),
+        note=spec.note,
+        pseudo_events=tuple(d.sum(0)),
+        pseudo_exposure=tuple(e.sum(0)),
+    )
     if spec.method == "commensurate":
-        cp = CommensuratePrior(tuple(d.sum(0)), tuple(e.sum(0)), spec.commensurability_scale,
-                               label=f"{spec.transition}: " + ", ".join(prov["sources"]))
+        cp = CommensuratePrior(
+            tuple(d.sum(0)),
+            tuple(e.sum(0)),
+            spec.commensurability_scale,
+            label=f"{spec.transition}: " + ", ".join(prov["sources"]),
+        )
         return cp, TransitionProvenance("commensurate", **prov)
     if spec.method == "power":
-        priors = [power_prior(float(d[:, j].sum()), float(e[:, j].sum())) if e[:, j].sum() > 0 else vague_gamma()
-                  for j in range(n)]
+        priors = [
+            power_prior(float(d[:, j].sum()), float(e[:, j].sum())) if e[:, j].sum() > 0 else vague_gamma()
+            for j in range(n)
+        ]
         quality: tuple = ()
     else:
         fit = fit_map(d, e, tau_scale=spec.tau_scale, seed=seed, max_components=spec.max_components)
@@ -675,17 +809,27 @@ def build_transition(spec: TransitionSpec, sources: Sources, cuts: Sequence[floa
     return priors, TransitionProvenance(spec.method, map_quality=quality, **prov)
 
 
-def build_prior_set(spec: SetSpec, sources: Sources, cuts: Sequence[float] = DEFAULT_CUTS,
-                    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *,
-                    seed: int = DEFAULT_SEED) -> PriorSet:
+def build_prior_set(
+    spec: SetSpec,
+    sources: Sources,
+    cuts: Sequence[float] = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    *,
+    seed: int = DEFAULT_SEED,
+) -> PriorSet:
     """Build a :class:`LibraryPriorSet` (or the built-in :func:`models.priors.vague`) from a set spec.
 
     A transition the spec leaves out gets the vague prior.
     """
     if spec.builtin == "vague":
         v = vague()
-        return LibraryPriorSet(spec.name, v.transitions, spec.description or v.description, v.citation,
-                               provenance={k: TransitionProvenance("vague") for k in TRANSITIONS})
+        return LibraryPriorSet(
+            spec.name,
+            v.transitions,
+            spec.description or v.description,
+            v.citation,
+            provenance={k: TransitionProvenance("vague") for k in TRANSITIONS},
+        )
     transitions, prov = {}, {}
     for k in TRANSITIONS:
         c = relapse_death_cuts if k == "death_after_relapse" else cuts
@@ -708,9 +852,14 @@ def set_names(path: str | Path = SETS_TOML) -> list[str]:
     return list(read_sets(path))
 
 
-def load_prior_set(name_or_path: str | Path, cuts: Sequence[float] = DEFAULT_CUTS,
-                   relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS, *,
-                   sources: Sources | None = None, seed: int = DEFAULT_SEED) -> PriorSet:
+def load_prior_set(
+    name_or_path: str | Path,
+    cuts: Sequence[float] = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    *,
+    sources: Sources | None = None,
+    seed: int = DEFAULT_SEED,
+) -> PriorSet:
     """A prior set by name (looked up in ``data/priors/sets.toml``) or from a TOML file with one set.
 
     The per-interval priors are built for ``cuts`` / ``relapse_death_cuts``: use the same cut points
@@ -722,8 +871,9 @@ def load_prior_set(name_or_path: str | Path, cuts: Sequence[float] = DEFAULT_CUT
         return build_prior_set(shipped[str(name_or_path)], sources, cuts, relapse_death_cuts, seed=seed)
     path = Path(name_or_path)
     if not path.exists():
-        raise PriorError("--prior", found=str(name_or_path),
-                         expected=f"one of {sorted(shipped)} or a prior-set TOML file")
+        raise PriorError(
+            "--prior", found=str(name_or_path), expected=f"one of {sorted(shipped)} or a prior-set TOML file"
+        )
     specs = read_sets(path, sources)
     if len(specs) != 1:
         raise PriorError(path, found=f"{len(specs)} sets {sorted(specs)}", expected="exactly one [set.<name>] table")

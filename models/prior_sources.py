@@ -79,8 +79,20 @@ ENDPOINTS = (*PROPORTION_ENDPOINTS, "median_os", "hr_death", "hr_relapse")
 _STUDY_KEYS = {"citation", "doi", "url", "population", "intervention", "n", "followup_months", "design"}
 _STUDY_REQUIRED = ("citation", "doi", "url", "population", "n")
 _POPULATION_KEYS = ("disease", "disease_status", "mrd", "donor", "setting")
-_FIGURE_KEYS = {"study", "arm", "endpoint", "endpoint_reported", "landmark_months", "estimate", "ci", "n", "quote",
-                "url", "verified", "note"}
+_FIGURE_KEYS = {
+    "study",
+    "arm",
+    "endpoint",
+    "endpoint_reported",
+    "landmark_months",
+    "estimate",
+    "ci",
+    "n",
+    "quote",
+    "url",
+    "verified",
+    "note",
+}
 _FIGURE_REQUIRED = ("study", "arm", "endpoint", "estimate", "n", "quote", "url", "verified")
 
 
@@ -134,8 +146,12 @@ class Sources:
 
     def figure(self, key: str, *, where: str, source: str) -> Figure:
         if key not in self.figures:
-            raise PriorError(source, where=where, found=f"unknown source '{key}'",
-                             expected=f"a figure key of {self.path} (see `scripts/priors.py list`)")
+            raise PriorError(
+                source,
+                where=where,
+                found=f"unknown source '{key}'",
+                expected=f"a figure key of {self.path} (see `scripts/priors.py list`)",
+            )
         return self.figures[key]
 
 
@@ -171,8 +187,13 @@ def _count(value: Any, src: str, where: str, fld: str) -> int:
 def _text(entry: Mapping[str, Any], key: str, src: str, where: str, *, allow_empty: bool = False) -> str:
     v = entry.get(key)
     if not isinstance(v, str) or (not allow_empty and not v.strip()):
-        raise PriorError(src, where=where, field=key, found=v if v is not None else "missing",
-                         expected="a non-empty text (provenance is required)" if not allow_empty else "a text")
+        raise PriorError(
+            src,
+            where=where,
+            field=key,
+            found=v if v is not None else "missing",
+            expected="a non-empty text (provenance is required)" if not allow_empty else "a text",
+        )
     return v
 
 
@@ -192,13 +213,19 @@ def _study(key: str, e: Any, src: str) -> Study:
     _check_keys(e, _STUDY_KEYS, _STUDY_REQUIRED, src, where)
     pop = e["population"]
     if not isinstance(pop, dict) or any(not isinstance(pop.get(k), str) for k in _POPULATION_KEYS):
-        raise PriorError(src, where=where, field="population", found=pop,
-                         expected=f"a table with texts {list(_POPULATION_KEYS)}")
+        raise PriorError(
+            src, where=where, field="population", found=pop, expected=f"a table with texts {list(_POPULATION_KEYS)}"
+        )
     fu = e.get("followup_months")
     return Study(
-        key=key, citation=_text(e, "citation", src, where), doi=_text(e, "doi", src, where, allow_empty=True),
-        url=_text(e, "url", src, where), population=dict(pop), n=_count(e["n"], src, where, "n"),
-        intervention=str(e.get("intervention", "")), design=str(e.get("design", "")),
+        key=key,
+        citation=_text(e, "citation", src, where),
+        doi=_text(e, "doi", src, where, allow_empty=True),
+        url=_text(e, "url", src, where),
+        population=dict(pop),
+        n=_count(e["n"], src, where, "n"),
+        intervention=str(e.get("intervention", "")),
+        design=str(e.get("design", "")),
         followup_months=None if fu is None else _num(fu, src, where, "followup_months", positive=True),
     )
 
@@ -216,27 +243,43 @@ def _figure(key: str, e: Any, studies: Mapping[str, Study], src: str) -> Figure:
     lm = e.get("landmark_months")
     if prop:
         if lm is None:
-            raise PriorError(src, where=where, field="landmark_months", found="missing",
-                             expected="the landmark (months) of a survival or incidence figure")
+            raise PriorError(
+                src,
+                where=where,
+                field="landmark_months",
+                found="missing",
+                expected="the landmark (months) of a survival or incidence figure",
+            )
         lm = _num(lm, src, where, "landmark_months", positive=True)
     elif lm is not None:
-        raise PriorError(src, where=where, field="landmark_months", found=lm,
-                         expected=f"no landmark for a {endpoint} figure")
+        raise PriorError(
+            src, where=where, field="landmark_months", found=lm, expected=f"no landmark for a {endpoint} figure"
+        )
     ci = e.get("ci")
     if ci is not None:
         if not isinstance(ci, list) or len(ci) != 2:
             raise PriorError(src, where=where, field="ci", found=ci, expected="[lower, upper]")
         lo, hi = (_num(c, src, where, "ci") for c in ci)
         if not lo <= est <= hi:
-            raise PriorError(src, where=where, field="ci", found=[lo, hi],
-                             expected=f"an interval containing the estimate {est:g}")
+            raise PriorError(
+                src, where=where, field="ci", found=[lo, hi], expected=f"an interval containing the estimate {est:g}"
+            )
         ci = (lo, hi)
     if not isinstance(e["verified"], bool):
         raise PriorError(src, where=where, field="verified", found=e["verified"], expected="true or false")
     return Figure(
-        key=key, study=e["study"], arm=_text(e, "arm", src, where), endpoint=endpoint, estimate=est,
-        n=_count(e["n"], src, where, "n"), quote=_text(e, "quote", src, where), url=_text(e, "url", src, where),
-        verified=e["verified"], endpoint_reported=str(e.get("endpoint_reported", "")), landmark_months=lm, ci=ci,
+        key=key,
+        study=e["study"],
+        arm=_text(e, "arm", src, where),
+        endpoint=endpoint,
+        estimate=est,
+        n=_count(e["n"], src, where, "n"),
+        quote=_text(e, "quote", src, where),
+        url=_text(e, "url", src, where),
+        verified=e["verified"],
+        endpoint_reported=str(e.get("endpoint_reported", "")),
+        landmark_months=lm,
+        ci=ci,
         note=str(e.get("note", "")),
     )
 
@@ -245,8 +288,9 @@ def parse_sources(doc: Mapping[str, Any], src: str) -> Sources:
     """Check a parsed sources document (schema in ``sources.toml``) and return it typed."""
     unknown = sorted(set(doc) - {"study", "figure"})
     if unknown:
-        raise PriorError(src, where=unknown[0], found="an unknown top-level table",
-                         expected="only [study.*] and [figure.*]")
+        raise PriorError(
+            src, where=unknown[0], found="an unknown top-level table", expected="only [study.*] and [figure.*]"
+        )
     studies = {k: _study(k, v, src) for k, v in doc.get("study", {}).items()}
     figures = {k: _figure(k, v, studies, src) for k, v in doc.get("figure", {}).items()}
     return Sources(studies=studies, figures=figures, path=src)
@@ -299,8 +343,17 @@ class PseudoData:
 
     def scaled(self, a0: float) -> PseudoData:
         """Power-prior discounting: events and exposure multiplied by ``a0``."""
-        return PseudoData(self.label, self.figures, self.n, {k: v * a0 for k, v in self.events.items()},
-                          self.exposure * a0, self.cuts, self.horizon_days, self.a0 * a0, self.notes)
+        return PseudoData(
+            self.label,
+            self.figures,
+            self.n,
+            {k: v * a0 for k, v in self.events.items()},
+            self.exposure * a0,
+            self.cuts,
+            self.horizon_days,
+            self.a0 * a0,
+            self.notes,
+        )
 
 
 def piecewise_pseudo_data(
@@ -373,8 +426,13 @@ def _group(figs: Sequence[Figure], src: str, where: str) -> tuple[int, float | N
     arms = {f.arm for f in figs}
     ns = {f.n for f in figs}
     if len(studies) > 1 or len(arms) > 1 or len(ns) > 1:
-        raise PriorError(src, where=where, field="figures", found=[f.key for f in figs],
-                         expected="figures of one study arm with one n (one source = one cohort)")
+        raise PriorError(
+            src,
+            where=where,
+            field="figures",
+            found=[f.key for f in figs],
+            expected="figures of one study arm with one n (one source = one cohort)",
+        )
     return ns.pop(), None
 
 
@@ -397,8 +455,13 @@ def remission_pseudo_data(
     by_t: dict[float, dict[str, float]] = {}
     for fg in figs:
         if fg.endpoint not in ("event_free", "cir", "nrm"):
-            raise PriorError(src, where=where, field="figures", found=f"{fg.key} ({fg.endpoint})",
-                             expected="event_free, cir or nrm figures for relapse/NRM")
+            raise PriorError(
+                src,
+                where=where,
+                field="figures",
+                found=f"{fg.key} ({fg.endpoint})",
+                expected="event_free, cir or nrm figures for relapse/NRM",
+            )
         by_t.setdefault(fg.landmark_days, {})[fg.endpoint] = fg.estimate
     times, surv, rel, nrm = [], [], [], []
     for t in sorted(by_t):
@@ -406,12 +469,21 @@ def remission_pseudo_data(
         if all_events_relapse and set(v) == {"event_free"}:
             v = {"event_free": v["event_free"], "cir": 1.0 - v["event_free"], "nrm": 0.0}
         if len(v) < 2:
-            raise PriorError(src, where=where, field="figures", found=f"only {sorted(v)} at day {t:g}",
-                             expected="two of event_free, cir, nrm at each landmark (or all_events_relapse = true)")
+            raise PriorError(
+                src,
+                where=where,
+                field="figures",
+                found=f"only {sorted(v)} at day {t:g}",
+                expected="two of event_free, cir, nrm at each landmark (or all_events_relapse = true)",
+            )
         if len(v) == 3 and abs(v["event_free"] + v["cir"] + v["nrm"] - 1.0) > SUM_TOLERANCE:
-            raise PriorError(src, where=where, field="figures", found=f"S + CIR + NRM = "
-                             f"{v['event_free'] + v['cir'] + v['nrm']:.3f} at day {t:g}",
-                             expected=f"1 within {SUM_TOLERANCE}")
+            raise PriorError(
+                src,
+                where=where,
+                field="figures",
+                found=f"S + CIR + NRM = {v['event_free'] + v['cir'] + v['nrm']:.3f} at day {t:g}",
+                expected=f"1 within {SUM_TOLERANCE}",
+            )
         fr = v.get("cir", 1.0 - v.get("event_free", 0.0) - v.get("nrm", 0.0))
         fn = v.get("nrm", 1.0 - v.get("event_free", 0.0) - fr)
         times.append(t)
@@ -422,8 +494,9 @@ def remission_pseudo_data(
     fu = None if followup_months is None else followup_months * DAYS_PER_MONTH
     ev, ex = piecewise_pseudo_data(times, surv, {"relapse": rel, "nrm": nrm}, n, cuts, fu)
     label = f"{figs[0].study} ({figs[0].arm})"
-    return PseudoData(label, tuple(f.key for f in figs), n, ev, ex, np.asarray(cuts, float),
-                      min(times[-1], fu or math.inf))
+    return PseudoData(
+        label, tuple(f.key for f in figs), n, ev, ex, np.asarray(cuts, float), min(times[-1], fu or math.inf)
+    )
 
 
 def survival_pseudo_data(
@@ -443,8 +516,13 @@ def survival_pseudo_data(
         elif fg.endpoint == "median_os":
             pts[fg.landmark_days] = 0.5
         else:
-            raise PriorError(src, where=where, field="figures", found=f"{fg.key} ({fg.endpoint})",
-                             expected="os or median_os figures for death after relapse")
+            raise PriorError(
+                src,
+                where=where,
+                field="figures",
+                found=f"{fg.key} ({fg.endpoint})",
+                expected="os or median_os figures for death after relapse",
+            )
     times = sorted(pts)
     surv = [pts[t] for t in times]
     cif = [1.0 - s for s in surv]
@@ -452,21 +530,33 @@ def survival_pseudo_data(
     fu = None if followup_months is None else followup_months * DAYS_PER_MONTH
     ev, ex = piecewise_pseudo_data(times, surv, {"death": cif}, n, cuts, fu)
     label = f"{figs[0].study} ({figs[0].arm})"
-    return PseudoData(label, tuple(f.key for f in figs), n, ev, ex, np.asarray(cuts, float),
-                      min(times[-1], fu or math.inf))
+    return PseudoData(
+        label, tuple(f.key for f in figs), n, ev, ex, np.asarray(cuts, float), min(times[-1], fu or math.inf)
+    )
 
 
-def _check_monotone(times: Sequence[float], surv: Sequence[float], cifs: Mapping[str, Sequence[float]],
-                    src: str, where: str) -> None:
+def _check_monotone(
+    times: Sequence[float], surv: Sequence[float], cifs: Mapping[str, Sequence[float]], src: str, where: str
+) -> None:
     s = [1.0, *surv]
     if any(v <= 0 for v in surv) or any(b > a + 1e-12 for a, b in itertools.pairwise(s)):
-        raise PriorError(src, where=where, field="figures", found=f"survival {list(surv)} at days {list(times)}",
-                         expected="survival > 0 and non-increasing over the landmarks")
+        raise PriorError(
+            src,
+            where=where,
+            field="figures",
+            found=f"survival {list(surv)} at days {list(times)}",
+            expected="survival > 0 and non-increasing over the landmarks",
+        )
     for k, v in cifs.items():
         f = [0.0, *v]
         if any(x < -1e-12 for x in v) or any(b < a - 1e-12 for a, b in itertools.pairwise(f)):
-            raise PriorError(src, where=where, field="figures", found=f"{k} incidence {list(v)}",
-                             expected="cumulative incidences >= 0 and non-decreasing over the landmarks")
+            raise PriorError(
+                src,
+                where=where,
+                field="figures",
+                found=f"{k} incidence {list(v)}",
+                expected="cumulative incidences >= 0 and non-decreasing over the landmarks",
+            )
 
 
 # ----------------------------------------------------------------------------- prior-set files
@@ -475,11 +565,25 @@ def _check_monotone(times: Sequence[float], surv: Sequence[float], cifs: Mapping
 SETS_TOML: Path = DATA_DIR / "priors" / "sets.toml"
 METHODS = ("vague", "power", "map", "commensurate", "gamma")
 _SET_KEYS = {"description", "citation", "allow_unverified", "builtin"}
-_TRANSITION_KEYS = {"method", "sources", "robust_weight", "tau_scale", "commensurability_scale", "max_components",
-                    "shape", "rate", "provenance", "note"}
+_TRANSITION_KEYS = {
+    "method",
+    "sources",
+    "robust_weight",
+    "tau_scale",
+    "commensurability_scale",
+    "max_components",
+    "shape",
+    "rate",
+    "provenance",
+    "note",
+}
 _SOURCE_KEYS = {"figures", "a0", "all_events_relapse"}
-_ENDPOINTS_FOR = {"relapse": ("event_free", "cir", "nrm"), "nrm": ("event_free", "cir", "nrm"),
-                  "death_after_relapse": ("os", "median_os"), "gvhd": ()}
+_ENDPOINTS_FOR = {
+    "relapse": ("event_free", "cir", "nrm"),
+    "nrm": ("event_free", "cir", "nrm"),
+    "death_after_relapse": ("os", "median_os"),
+    "gvhd": (),
+}
 TRANSITION_NAMES = ("relapse", "nrm", "gvhd", "death_after_relapse")
 
 
@@ -502,7 +606,7 @@ class TransitionSpec:
     robust_weight: float | None = None
     tau_scale: float = 0.5
     commensurability_scale: float = 1.0
-    max_components: int = 3
+    max_components: int = 4
     shape: tuple[float, ...] = ()
     rate: tuple[float, ...] = ()
     provenance: str = ""
@@ -525,8 +629,9 @@ class SetSpec:
 def _weight(value: Any, src: str, where: str, fld: str, *, zero_ok: bool) -> float:
     v = _num(value, src, where, fld)
     if not (0.0 <= v <= 1.0) or (v == 0.0 and not zero_ok):
-        raise PriorError(src, where=where, field=fld, found=v, expected="a weight in [0, 1]" if zero_ok
-                         else "a weight in (0, 1]")
+        raise PriorError(
+            src, where=where, field=fld, found=v, expected="a weight in [0, 1]" if zero_ok else "a weight in (0, 1]"
+        )
     return v
 
 
@@ -551,53 +656,88 @@ def _transition_spec(name: str, k: str, e: Any, sources: Sources, src: str, allo
         for fk in figs:
             fg = sources.figure(fk, where=w, source=src)
             if not fg.verified and not allow_unverified:
-                raise PriorError(src, where=w, field="figures", found=f"unverified figure '{fk}'",
-                                 expected="verified figures only (or allow_unverified = true for this set)")
+                raise PriorError(
+                    src,
+                    where=w,
+                    field="figures",
+                    found=f"unverified figure '{fk}'",
+                    expected="verified figures only (or allow_unverified = true for this set)",
+                )
             if fg.endpoint not in _ENDPOINTS_FOR[k]:
-                raise PriorError(src, where=w, field="figures", found=f"{fk} ({fg.endpoint})",
-                                 expected=f"endpoints {list(_ENDPOINTS_FOR[k])} for transition '{k}'")
+                raise PriorError(
+                    src,
+                    where=w,
+                    field="figures",
+                    found=f"{fk} ({fg.endpoint})",
+                    expected=f"endpoints {list(_ENDPOINTS_FOR[k])} for transition '{k}'",
+                )
         a0 = _weight(s.get("a0", 1.0), src, w, "a0", zero_ok=True)
         if a0 != 1.0 and method != "power":
             raise PriorError(src, where=w, field="a0", found=a0, expected="a0 only with method 'power'")
         aer = s.get("all_events_relapse", False)
         if not isinstance(aer, bool) or (aer and k != "relapse"):
-            raise PriorError(src, where=w, field="all_events_relapse", found=aer,
-                             expected="true only for the relapse transition (events of unknown cause read as relapses)")
+            raise PriorError(
+                src,
+                where=w,
+                field="all_events_relapse",
+                found=aer,
+                expected="true only for the relapse transition (events of unknown cause read as relapses)",
+            )
         specs.append(SourceSpec(tuple(figs), a0, aer))
     rw = e.get("robust_weight")
     if rw is not None:
         if method not in ("power", "map", "gamma"):
-            raise PriorError(src, where=where, field="robust_weight", found=rw,
-                             expected="robust_weight only with methods power, map or gamma")
+            raise PriorError(
+                src,
+                where=where,
+                field="robust_weight",
+                found=rw,
+                expected="robust_weight only with methods power, map or gamma",
+            )
         rw = _weight(rw, src, where, "robust_weight", zero_ok=False)
     shape, rate = e.get("shape", []), e.get("rate", [])
     if method == "gamma":
         shape = shape if isinstance(shape, list) else [shape]
         rate = rate if isinstance(rate, list) else [rate]
         if not shape or len(shape) != len(rate):
-            raise PriorError(src, where=where, field="shape", found=(shape, rate),
-                             expected="shape and rate (events and exposure days): numbers or equal-length lists")
+            raise PriorError(
+                src,
+                where=where,
+                field="shape",
+                found=(shape, rate),
+                expected="shape and rate (events and exposure days): numbers or equal-length lists",
+            )
         for f_, vals in (("shape", shape), ("rate", rate)):
             for v in vals:
                 if _num(v, src, where, f_) < 0 or v == 0:
                     raise PriorError(src, where=where, field=f_, found=v, expected="counts and exposures > 0")
         _text(e, "provenance", src, where)
     return TransitionSpec(
-        transition=k, method=method, sources=tuple(specs), robust_weight=rw,
+        transition=k,
+        method=method,
+        sources=tuple(specs),
+        robust_weight=rw,
         tau_scale=_num(e.get("tau_scale", 0.5), src, where, "tau_scale", positive=True),
-        commensurability_scale=_num(e.get("commensurability_scale", 1.0), src, where, "commensurability_scale",
-                                    positive=True),
-        max_components=int(_count(e.get("max_components", 3), src, where, "max_components")),
-        shape=tuple(float(v) for v in shape), rate=tuple(float(v) for v in rate),
-        provenance=str(e.get("provenance", "")), note=str(e.get("note", "")),
+        commensurability_scale=_num(
+            e.get("commensurability_scale", 1.0), src, where, "commensurability_scale", positive=True
+        ),
+        max_components=int(_count(e.get("max_components", 4), src, where, "max_components")),
+        shape=tuple(float(v) for v in shape),
+        rate=tuple(float(v) for v in rate),
+        provenance=str(e.get("provenance", "")),
+        note=str(e.get("note", "")),
     )
 
 
 def parse_sets(doc: Mapping[str, Any], src: str, sources: Sources) -> dict[str, SetSpec]:
     """Check a prior-set document: ``[set.<name>]`` tables with one table per transition."""
     if set(doc) != {"set"} or not isinstance(doc["set"], dict) or not doc["set"]:
-        raise PriorError(src, where=",".join(sorted(set(doc) - {"set"})) or None, found=sorted(doc),
-                         expected="one or more [set.<name>] tables and nothing else")
+        raise PriorError(
+            src,
+            where=",".join(sorted(set(doc) - {"set"})) or None,
+            found=sorted(doc),
+            expected="one or more [set.<name>] tables and nothing else",
+        )
     out = {}
     for name, e in doc["set"].items():
         where = f"set.{name}"
@@ -605,8 +745,13 @@ def parse_sets(doc: Mapping[str, Any], src: str, sources: Sources) -> dict[str, 
             raise PriorError(src, where=where, found=type(e).__name__, expected="a table")
         unknown = sorted(set(e) - _SET_KEYS - set(TRANSITION_NAMES))
         if unknown:
-            raise PriorError(src, where=where, field=unknown[0], found="an unknown transition or key",
-                             expected=f"transitions {list(TRANSITION_NAMES)} or keys {sorted(_SET_KEYS)}")
+            raise PriorError(
+                src,
+                where=where,
+                field=unknown[0],
+                found="an unknown transition or key",
+                expected=f"transitions {list(TRANSITION_NAMES)} or keys {sorted(_SET_KEYS)}",
+            )
         allow = e.get("allow_unverified", False)
         if not isinstance(allow, bool):
             raise PriorError(src, where=where, field="allow_unverified", found=allow, expected="true or false")
@@ -614,7 +759,13 @@ def parse_sets(doc: Mapping[str, Any], src: str, sources: Sources) -> dict[str, 
         if builtin is not None and builtin != "vague":
             raise PriorError(src, where=where, field="builtin", found=builtin, expected="'vague' (models.priors.vague)")
         trans = {k: _transition_spec(name, k, e[k], sources, src, allow) for k in TRANSITION_NAMES if k in e}
-        out[name] = SetSpec(name=name, description=_text(e, "description", src, where),
-                            citation=str(e.get("citation", "")), transitions=trans, builtin=builtin,
-                            allow_unverified=allow, path=src)
+        out[name] = SetSpec(
+            name=name,
+            description=_text(e, "description", src, where),
+            citation=str(e.get("citation", "")),
+            transitions=trans,
+            builtin=builtin,
+            allow_unverified=allow,
+            path=src,
+        )
     return out
