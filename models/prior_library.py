@@ -21,9 +21,9 @@ Meta-analytic-predictive prior (Neuenschwander et al. 2010; Schmidli et al. 2014
     :math:`\mu_j \sim \mathcal N(\log(1/365), 2^2)` (one event per patient-year, 95% range ×/÷ 50),
     :math:`\tau_j \sim \mathrm{HalfNormal}(s_\tau)` (default :math:`s_\tau = 0.5`, "moderate"
     between-study heterogeneity). The predictive :math:`\lambda_{\star j} = \exp(\mu_j + \tau_j z_\star)`
-    is approximated by a gamma mixture fitted by EM to its draws (:func:`fit_gamma_mixture`); the
-    number of components (1–4) is the fewest that meets the tolerances; fit quality is the KS distance and relative quantile
-    errors (:func:`mixture_fit_quality`), required below :data:`MAP_KS_TOL` / :data:`MAP_QUANTILE_TOL`.
+    is approximated by a gamma mixture fitted by EM to its draws (:func:`fit_gamma_mixture`) with
+    the fewest components (1–4) whose fit quality — KS distance and relative quantile errors
+    (:func:`mixture_fit_quality`) — is below :data:`MAP_KS_TOL` and :data:`MAP_QUANTILE_TOL`.
 Commensurate prior (Hobbs et al. 2011)
     :class:`CommensuratePrior`: :math:`\lambda_{hj} \sim \mathrm{Gamma}(a_v + d_{hj}, b_v + E_{hj})`
     (the historical posterior), :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
@@ -222,8 +222,9 @@ def mixture_fit_quality(mix: GammaMixture, draws: np.ndarray) -> dict[str, float
     return {"ks": ks, "max_quantile_rel_error": float(max(errs.values())), **errs}
 
 
-def best_gamma_mixture(draws: np.ndarray, max_components: int = 4, *, n_fit: int = 6000,
-                       seed: int = 0) -> tuple[GammaMixture, dict[str, float]]:
+def best_gamma_mixture(
+    draws: np.ndarray, max_components: int = 4, *, n_fit: int = 6000, seed: int = 0
+) -> tuple[GammaMixture, dict[str, float]]:
     """The fewest-component EM fit (1..``max_components``) meeting the MAP tolerances, and its quality.
 
     EM runs on a random subset of ``n_fit`` draws (speed); the quality (:func:`mixture_fit_quality`)

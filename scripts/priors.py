@@ -67,13 +67,20 @@ def build_parser() -> ArgumentParser:
         s = sub.add_parser(name, help=f"{name} a prior set")
         s.add_argument("prior", help="a set name of data/priors/sets.toml, or a prior-set TOML file")
         s.add_argument("--cuts", default=",".join(f"{c:g}" for c in DEFAULT_CUTS), help="cut points (days)")
-        s.add_argument("--relapse-death-cuts", default=",".join(f"{c:g}" for c in DEFAULT_RELAPSE_DEATH_CUTS),
-                       help="cut points (days since relapse) for death after relapse")
+        s.add_argument(
+            "--relapse-death-cuts",
+            default=",".join(f"{c:g}" for c in DEFAULT_RELAPSE_DEATH_CUTS),
+            help="cut points (days since relapse) for death after relapse",
+        )
         s.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED, help="seed of MAP fits and prior draws")
         s.add_argument("--draws", type=int, default=20_000, help="prior draws for landmark summaries")
         if name == "show":
-            s.add_argument("--outcomes", type=Path, default=None,
-                           help="an outcome CSV (or folder of draw_*.csv, first used) for the conflict check")
+            s.add_argument(
+                "--outcomes",
+                type=Path,
+                default=None,
+                help="an outcome CSV (or folder of draw_*.csv, first used) for the conflict check",
+            )
         else:
             s.add_argument("--out", type=Path, default=None, help="figure folder (default figures/priors/NAME)")
             s.add_argument("--results", type=Path, default=None, help="table folder (default results/priors/NAME)")
@@ -82,8 +89,9 @@ def build_parser() -> ArgumentParser:
 
 def _cuts(args) -> tuple[np.ndarray, np.ndarray]:
     c = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts")
-    r = validate_cuts(parse_float_list(args.relapse_death_cuts, option="--relapse-death-cuts"),
-                      option="--relapse-death-cuts")
+    r = validate_cuts(
+        parse_float_list(args.relapse_death_cuts, option="--relapse-death-cuts"), option="--relapse-death-cuts"
+    )
     return c, r
 
 
@@ -99,16 +107,27 @@ def list_text() -> str:
     sets = read_sets(SETS_TOML, src)
     lines = ["Named prior sets (data/priors/sets.toml):"]
     lines += [f"  {name:26s} {s.description}" for name, s in sets.items()]
-    rows = [{"figure": f.key, "study": f.study, "endpoint": f.endpoint,
-             "landmark_m": "" if f.landmark_months is None else f"{f.landmark_months:g}", "estimate": f.estimate,
-             "n": f.n, "verified": f.verified} for f in src.figures.values()]
+    rows = [
+        {
+            "figure": f.key,
+            "study": f.study,
+            "endpoint": f.endpoint,
+            "landmark_m": "" if f.landmark_months is None else f"{f.landmark_months:g}",
+            "estimate": f.estimate,
+            "n": f.n,
+            "verified": f.verified,
+        }
+        for f in src.figures.values()
+    ]
     lines += ["", "Figures (data/priors/sources.toml):", pd.DataFrame(rows).to_string(index=False)]
     lines += ["", "Effect priors from hazard ratios (log HR ~ Normal(mean, sd), sd = (log U - log L) / (2 x 1.96)):"]
     for f in src.figures.values():
         if f.endpoint.startswith("hr_") and f.ci is not None:
             m, s = log_hr_normal(f.estimate, *f.ci)
-            lines.append(f"  {f.key:24s} HR {f.estimate:g} ({f.ci[0]:g}-{f.ci[1]:g}): log HR ~ N({m:.3f}, {s:.3f}^2)"
-                         f"  [{src.studies[f.study].citation}]")
+            lines.append(
+                f"  {f.key:24s} HR {f.estimate:g} ({f.ci[0]:g}-{f.ci[1]:g}): log HR ~ N({m:.3f}, {s:.3f}^2)"
+                f"  [{src.studies[f.study].citation}]"
+            )
     return "\n".join(lines)
 
 
@@ -119,53 +138,73 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
     tot = ess_summary(ess).set_index("transition")
     lm = landmark_summary(prior, cuts, rd_cuts, n=draws, seed=seed).set_index("quantity")
     prov = getattr(prior, "provenance", {})
-    out = [f"Prior set '{prior.name}': {prior.description}", "",
-           "Per interval: pseudo-events and exposure implied by the sources (after a0; summed over sources for "
-           "MAP), the source hazard d/E, the prior median and mean hazard (events per patient-year) and the ESS "
-           "(moment matching | weighted components; patients = ESS exposure / at-risk days of one source patient).",
-           ""]
+    out = [
+        f"Prior set '{prior.name}': {prior.description}",
+        "",
+        "Per interval: pseudo-events and exposure implied by the sources (after a0; summed over sources for "
+        "MAP), the source hazard d/E, the prior median and mean hazard (events per patient-year) and the ESS "
+        "(moment matching | weighted components; patients = ESS exposure / at-risk days of one source patient).",
+        "",
+    ]
     for k in TRANSITIONS:
         c = rd_cuts if k == "death_after_relapse" else cuts
         pv = prov.get(k)
         spec = prior.per_interval(k, len(c))
-        out.append(f"== {k} ==  method: {pv.method if pv else '?'}"
-                   + (f"; robust weight w = {pv.w:g}" if pv and pv.w is not None else "")
-                   + (f"; a0 = {', '.join(f'{a:g}' for a in pv.a0)}" if pv and pv.method == "power" else ""))
+        out.append(
+            f"== {k} ==  method: {pv.method if pv else '?'}"
+            + (f"; robust weight w = {pv.w:g}" if pv and pv.w is not None else "")
+            + (f"; a0 = {', '.join(f'{a:g}' for a in pv.a0)}" if pv and pv.method == "power" else "")
+        )
         if pv and pv.sources:
             out.append(f"   sources: {'; '.join(pv.sources)}")
             out.append(f"   figures: {', '.join(pv.figures)}")
         if pv and pv.note:
             out.append(f"   note: {pv.note}")
         if isinstance(spec, CommensuratePrior):
-            out.append(f"   commensurate prior: historical events {np.round(spec.hist_events, 2).tolist()}, exposure "
-                       f"{np.round(spec.hist_exposure, 0).tolist()} days, sd ~ HalfNormal({spec.scale:g}) (NUTS only)")
+            out.append(
+                f"   commensurate prior: historical events {np.round(spec.hist_events, 2).tolist()}, exposure "
+                f"{np.round(spec.hist_exposure, 0).tolist()} days, sd ~ HalfNormal({spec.scale:g}) (NUTS only)"
+            )
         e = ess[ess["transition"] == k].copy()
-        e["median_per_year"] = ([_median_per_year(p) for p in spec] if isinstance(spec, list) else np.nan)
+        e["median_per_year"] = [_median_per_year(p) for p in spec] if isinstance(spec, list) else np.nan
         if pv and pv.pseudo_events:
             e["pseudo_events"] = pv.pseudo_events
             e["pseudo_exposure_days"] = pv.pseudo_exposure
-            e["source_rate_per_year"] = [d / x * 365.0 if x > 0 else np.nan
-                                         for d, x in zip(pv.pseudo_events, pv.pseudo_exposure, strict=True)]
+            e["source_rate_per_year"] = [
+                d / x * 365.0 if x > 0 else np.nan for d, x in zip(pv.pseudo_events, pv.pseudo_exposure, strict=True)
+            ]
         if pv and pv.map_quality:
             e["map_ks"] = [np.nan if q is None else q["ks"] for q in pv.map_quality]
             e["map_max_q_err"] = [np.nan if q is None else q["max_quantile_rel_error"] for q in pv.map_quality]
         cols = ["interval"] + [x for x in ("pseudo_events", "pseudo_exposure_days", "source_rate_per_year") if x in e]
-        cols += ["median_per_year", "prior_mean_per_year", "ess_events", "ess_events_components",
-                "ess_patients", "ess_patients_components"] + [x for x in ("map_ks", "map_max_q_err") if x in e]
+        cols += [
+            "median_per_year",
+            "prior_mean_per_year",
+            "ess_events",
+            "ess_events_components",
+            "ess_patients",
+            "ess_patients_components",
+        ] + [x for x in ("map_ks", "map_max_q_err") if x in e]
         out.append(e[cols].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
         t = tot.loc[k]
-        out.append(f"   first-year ESS: {t.ess_events:.2f} events, {t.ess_patients:.1f} patients (moment matching); "
-                   f"{t.ess_events_components:.2f} events, {t.ess_patients_components:.1f} patients "
-                   "(weighted components)")
+        out.append(
+            f"   first-year ESS: {t.ess_events:.2f} events, {t.ess_patients:.1f} patients (moment matching); "
+            f"{t.ess_events_components:.2f} events, {t.ess_patients_components:.1f} patients "
+            "(weighted components)"
+        )
         out.append("")
-    out.append("Prior-implied 1-year outcomes (median and 95% interval, "
-               f"{draws} prior draws; incidences from transplant):")
+    out.append(
+        f"Prior-implied 1-year outcomes (median and 95% interval, {draws} prior draws; incidences from transplant):"
+    )
     for q in ("relapse_cif", "nrm_cif", "efs", "os", "grfs"):
         r = lm.loc[q]
         out.append(f"   {q:12s} {r['median']:.1%}  ({r['lower']:.1%} to {r['upper']:.1%})")
     if td is not None:
-        out += ["", "Prior-data conflict (Box's prior-predictive p, two-sided, flagged below 0.05):",
-                conflict_table(prior, td).to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        out += [
+            "",
+            "Prior-data conflict (Box's prior-predictive p, two-sided, flagged below 0.05):",
+            conflict_table(prior, td).to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+        ]
     used = sorted({f for pv in prov.values() for f in pv.figures})
     if used:
         out += ["", "Figures used (audit back to /work/shared/literature/sources.md):"]
@@ -173,11 +212,13 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
             f = src.figures[key]
             st = src.studies[f.study]
             lm_txt = "" if f.landmark_months is None else f" at {f.landmark_months:g} months"
-            out.append(f" - {key}: {f.endpoint_reported or f.endpoint}{lm_txt} = {f.estimate:g}"
-                       f" (n = {f.n}{'' if f.ci is None else f', CI {f.ci[0]:g}-{f.ci[1]:g}'}); "
-                       f"verified = {str(f.verified).lower()}")
+            out.append(
+                f" - {key}: {f.endpoint_reported or f.endpoint}{lm_txt} = {f.estimate:g}"
+                f" (n = {f.n}{'' if f.ci is None else f', CI {f.ci[0]:g}-{f.ci[1]:g}'}); "
+                f"verified = {str(f.verified).lower()}"
+            )
             out.append(f"     {st.citation}" + (f"; doi:{st.doi}" if st.doi else ""))
-            out.append(f"     quote: \"{f.quote}\"")
+            out.append(f'     quote: "{f.quote}"')
             out.append(f"     read at: {f.url}")
             if f.note:
                 out.append(f"     note: {f.note}")
@@ -208,10 +249,14 @@ def plot_densities(prior, cuts, rd_cuts, *, seed: int, axes=None):
         ax.set_xscale("log")
         ax.set_title(k.replace("_", " "), fontsize=10)
         ax.set_xlabel("hazard (events per patient-year)")
-        ax.set_xlim(10**grid[0], 10**grid[-1])
+        ax.set_xlim(10 ** grid[0], 10 ** grid[-1])
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, frameon=False, title="since relapse" if k == "death_after_relapse" else
-                  "from transplant", title_fontsize=7)
+        ax.legend(
+            fontsize=7,
+            frameon=False,
+            title="since relapse" if k == "death_after_relapse" else "from transplant",
+            title_fontsize=7,
+        )
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("density of log10 hazard")
     return axes
@@ -256,8 +301,10 @@ def write_plots(prior, cuts, rd_cuts, fig_dir: Path, res_dir: Path, *, seed: int
 
     written = []
     with staged_directory(fig_dir) as stage:
-        for stem, fn, size in (("prior_densities", plot_densities, (12, 3.3)),
-                               ("prior_predictive_incidence", plot_incidence, (8, 3.3))):
+        for stem, fn, size in (
+            ("prior_densities", plot_densities, (12, 3.3)),
+            ("prior_predictive_incidence", plot_incidence, (8, 3.3)),
+        ):
             n = 4 if fn is plot_densities else 2
             fig, axes = plt.subplots(1, n, figsize=size, constrained_layout=True, sharey=fn is plot_incidence)
             fn(prior, cuts, rd_cuts, seed=seed, axes=axes)
@@ -271,10 +318,15 @@ def write_plots(prior, cuts, rd_cuts, fig_dir: Path, res_dir: Path, *, seed: int
         landmark_summary(prior, cuts, rd_cuts, n=draws, seed=seed).to_csv(stage / "landmarks_1y.csv", index=False)
         atomic_write_json(stage / "prior.json", prior.params())
         outs = ["ess.csv", "landmarks_1y.csv", "prior.json"]
-        atomic_write_json(stage / "manifest.json", manifest(
-            command=command_line(argv, "scripts/priors.py"), seed=seed,
-            inputs=[p for p in (Path("data/priors/sources.toml"), Path("data/priors/sets.toml")) if p.exists()],
-            outputs=outs + [str(p) for p in written]))
+        atomic_write_json(
+            stage / "manifest.json",
+            manifest(
+                command=command_line(argv, "scripts/priors.py"),
+                seed=seed,
+                inputs=[p for p in (Path("data/priors/sources.toml"), Path("data/priors/sets.toml")) if p.exists()],
+                outputs=outs + [str(p) for p in written],
+            ),
+        )
         written += [res_dir / o for o in [*outs, "manifest.json"]]
     return written
 
