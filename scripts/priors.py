@@ -229,6 +229,14 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
 # ----------------------------------------------------------------------------- figures
 
 
+_TITLES = {
+    "relapse": "relapse",
+    "nrm": "non-relapse mortality",
+    "gvhd": "GRFS-qualifying GvHD",
+    "death_after_relapse": "death after relapse",
+}
+
+
 def plot_densities(prior, cuts, rd_cuts, *, seed: int, axes=None):
     """Prior density of each interval hazard (events per patient-year, log axis), one panel per transition."""
     import matplotlib.pyplot as plt
@@ -247,11 +255,12 @@ def plot_densities(prior, cuts, rd_cuts, *, seed: int, axes=None):
             x = x[np.isfinite(x)]
             ax.plot(10**grid, gaussian_kde(x)(grid), color=colors[j], lw=1.4, label=f"day {lab}")
         ax.set_xscale("log")
-        ax.set_title(k.replace("_", " "), fontsize=10)
+        ax.set_title(_TITLES[k], fontsize=10)
         ax.set_xlabel("hazard (events per patient-year)")
         ax.set_xlim(10 ** grid[0], 10 ** grid[-1])
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # headroom for the legend
         ax.legend(
+            loc="upper left",
             fontsize=7,
             frameon=False,
             title="since relapse" if k == "death_after_relapse" else "from transplant",
@@ -271,7 +280,7 @@ def plot_incidence(prior, cuts, rd_cuts, *, seed: int, horizon: int = 730, axes=
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(8, 3.2), constrained_layout=True, sharey=True)
     nint = {k: len(cuts) for k in TRANSITIONS} | {"death_after_relapse": len(rd_cuts)}
-    hz = sample_hazards(prior, nint, 4000, np.random.default_rng(seed))
+    hz = sample_hazards(prior, nint, 10_000, np.random.default_rng(seed))
     cv = curves(hz, cuts, rd_cuts, horizon)
     for ax, q, title in zip(axes, ("relapse_cif", "nrm_cif"), ("relapse", "non-relapse mortality"), strict=True):
         y = cv.get(q)
@@ -279,7 +288,7 @@ def plot_incidence(prior, cuts, rd_cuts, *, seed: int, horizon: int = 730, axes=
         ax.fill_between(cv.days, lo95, hi95, color="tab:blue", alpha=0.15, lw=0, label="95% prior interval")
         ax.fill_between(cv.days, lo50, hi50, color="tab:blue", alpha=0.3, lw=0, label="50% prior interval")
         ax.plot(cv.days, med, color="tab:blue", lw=1.6, label="prior median")
-        ax.axvline(365, color="0.5", lw=0.8, ls=":")
+        ax.axvline(365, color="0.5", lw=0.8, ls=":", label="1 year")
         ax.set_title(f"cumulative incidence of {title}", fontsize=10)
         ax.set_xlabel("days from transplant")
         ax.set_xlim(0, horizon)
