@@ -54,7 +54,9 @@ Breslow NE. Analysis of survival data under the proportional hazards model. Int 
 from __future__ import annotations
 
 import math
+import time
 import tomllib
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,9 +128,9 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "median": (int, float),
         "lower": (int, float),
         "upper": (int, float),
-        "set": str,
+        "treatment": str,
+        "control": str,
         "if_missing": str,
-        "path": str,
         "discount": (int, float),
         "robust_weight": (int, float),
         "citation": str,
@@ -150,8 +152,9 @@ _REQUIRED = {
 class Scenario:
     """A truth to simulate: fixed HRs on the benchmark, or a design prior (one draw per trial).
 
-    ``hr_lognormal = (mu, sigma)`` draws the relapse HR per trial; ``draws`` holds treatment-arm
-    hazards on the transplant clock ``{transition: (M, J)}`` (posterior or prior set).
+    ``hr_lognormal = (mu, sigma)`` draws the relapse HR per trial; ``draws`` / ``control_draws``
+    hold treatment / control hazards on the transplant clock ``{transition: (M, J)}`` (posterior or
+    prior set; ``None`` = the benchmark). ``shared``: both arms take the same draw (no effect).
     """
 
     name: str
@@ -160,6 +163,8 @@ class Scenario:
     hr_nrm: float = 1.0
     hr_lognormal: tuple[float, float] | None = None
     draws: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    control_draws: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    shared: bool = False
     note: str = ""
 
 
@@ -270,22 +275,87 @@ def _resolve_prior_set(name: str, path: str, where: str):
     return get_prior_set(name, option=f"{path}, {where}")
 
 
-def _prior_set_draws(name: str, path: str, where: str, seed: int) -> dict[str, np.ndarray]:
+#: Draws of prior sets already built in this process, by (name, seed).
+_SET_DRAWS: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+
+
+def _set_seed(name: str, seed: int) -> int:
+    """Seed of a prior set's draws: the same set gives the same draws in every design."""
+    return seed + zlib.crc32(name.encode()) % 1_000_000
+
+
+def _build_set_draws(name: str, seed: int) -> dict[str, np.ndarray]:
+    import logging
+
     from models.priors import sample_prior_hazards
 
-    prior = _resolve_prior_set(name, path, where)
-    nint = {
-        "relapse": len(DEFAULT_CUTS),
-        "nrm": len(DEFAULT_CUTS),
-        "gvhd": len(DEFAULT_CUTS),
-        "death_after_relapse": len(DEFAULT_RELAPSE_DEATH_CUTS),
-    }
+    try:  # the library's sampler also handles its commensurate priors
+        from models.prior_library import sample_hazards as sampler
+    except ImportError:
+        sampler = sample_prior_hazards
+    try:  # pymc sets its logger level on import: import it first so the quieter level sticks
+        import pymc  # noqa: F401
+    except ImportError:
+        pass
+    log = logging.getLogger("pymc")
+    level = log.level
+    log.setLevel(logging.WARNING)  # building a library set may run a small MCMC fit; keep stdout clean
     try:
-        return sample_prior_hazards(prior, nint, DESIGN_PRIOR_DRAWS, np.random.default_rng(seed))
-    except PriorError as exc:
-        raise PriorError(
-            path, where=where, field="set", found=name, expected=f"a prior set usable here ({exc})"
-        ) from None
+        prior = _resolve_prior_set(name, "design prior", name)
+        nint = {k: len(DEFAULT_CUTS) for k in ("relapse", "nrm", "gvhd")}
+        nint["death_after_relapse"] = len(DEFAULT_RELAPSE_DEATH_CUTS)
+        return sampler(prior, nint, DESIGN_PRIOR_DRAWS, np.random.default_rng(_set_seed(name, seed)))
+    finally:
+        log.setLevel(level)
+
+
+def _prior_set_draws(name: str, path: str, where: str, seed: int) -> dict[str, np.ndarray]:
+    if (name, seed) not in _SET_DRAWS:
+        _resolve_prior_set(name, path, where)  # a one-line error naming the design file if unknown
+        try:
+            _SET_DRAWS[(name, seed)] = _build_set_draws(name, seed)
+        except PriorError as exc:
+            raise PriorError(path, where=where, found=name, expected=f"a prior set usable here ({exc})") from None
+    return _SET_DRAWS[(name, seed)]
+
+
+def prefetch_prior_sets(paths: Sequence[str | Path], *, seed: int = DEFAULT_SEED, workers: int = 2) -> list[str]:
+    """Build the prior-set draws the designs in ``paths`` use, in parallel (some sets run an MCMC fit).
+
+    Names that are unknown or fail are left for :func:`load_design` to report or skip.
+    """
+    names: set[str] = set()
+    for p in paths:
+        try:
+            with open(p, "rb") as fh:
+                doc = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        for spec in (doc.get("design_priors") or {}).values():
+            if isinstance(spec, dict) and spec.get("kind") == "arms":
+                names |= {v for k, v in spec.items() if k in ("treatment", "control") and isinstance(v, str)}
+    names -= {"benchmark", "posterior"}
+    todo = sorted(n for n in names if (n, seed) not in _SET_DRAWS)
+    if not todo:
+        return []
+    if workers <= 1 or len(todo) == 1:
+        results = []
+        for n in todo:
+            try:
+                results.append(_build_set_draws(n, seed))
+            except Exception:
+                results.append(None)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            futs = [pool.submit(_build_set_draws, n, seed) for n in todo]
+            results = [f.result() if f.exception() is None else None for f in futs]
+    for n, r in zip(todo, results, strict=True):
+        if r is not None:
+            _SET_DRAWS[(n, seed)] = r
+    return [n for n, r in zip(todo, results, strict=True) if r is not None]
 
 
 def discount_draws(
@@ -573,34 +643,45 @@ def _scenarios(
             hi = _range(p, where[1:-1], "upper", s.get("upper", float("nan")), med, 100)
             sigma = (math.log(hi) - math.log(lo)) / (2 * stats.norm.ppf(0.975))
             out.append(Scenario(name, "design_prior", hr_lognormal=(math.log(med), sigma), note=s.get("citation", "")))
-        elif kind == "posterior":
-            disc = _range(p, where[1:-1], "discount", s.get("discount", 1.0), 0, 1, hi_open=False)
-            w = _range(p, where[1:-1], "robust_weight", s.get("robust_weight", 0.0), 0, 1, lo_open=False)
-            base = posterior if posterior is not None else published_posterior_draws(seed=seed)
-            centre = {"relapse": lam_r, "nrm": lam_n, "death_after_relapse": lam_d}
-            draws = discount_draws(
-                base, discount=disc, robust_weight=w, centre=centre, rng=np.random.default_rng([seed, i])
-            )
-            out.append(Scenario(name, "design_prior", draws=draws, note=s.get("note", "")))
-        elif kind == "prior_set":
-            if "set" not in s:
-                raise ConfigError(p, where=where, field="set", found="missing", expected="the name of a prior set")
+        elif kind == "arms":
             if s.get("if_missing", "error") not in ("error", "skip"):
                 raise ConfigError(
                     p, where=where, field="if_missing", found=s["if_missing"], expected="'error' or 'skip'"
                 )
+            disc = _range(p, where[1:-1], "discount", s.get("discount", 1.0), 0, 1, hi_open=False)
+            w = _range(p, where[1:-1], "robust_weight", s.get("robust_weight", 0.0), 0, 1, lo_open=False)
+            arms: dict[str, dict[str, np.ndarray] | None] = {}
             try:
-                draws = _prior_set_draws(s["set"], p, where, seed + i)
+                for arm in ("treatment", "control"):
+                    src = s.get(arm, "benchmark")
+                    if src == "benchmark":
+                        arms[arm] = None
+                    elif src == "posterior":
+                        base = posterior if posterior is not None else published_posterior_draws(seed=seed)
+                        centre = {"relapse": lam_r, "nrm": lam_n, "death_after_relapse": lam_d}
+                        arms[arm] = discount_draws(
+                            base, discount=disc, robust_weight=w, centre=centre, rng=np.random.default_rng([seed, i])
+                        )
+                    else:
+                        arms[arm] = _prior_set_draws(src, p, f"{where}, {arm}", seed)
             except PriorError:
                 if s.get("if_missing", "error") == "skip":
                     skipped.append(name)
                     continue
                 raise
-            out.append(Scenario(name, "design_prior", draws=draws, note=s.get("note", "")))
-        else:
-            raise ConfigError(
-                p, where=where, field="kind", found=kind, expected="'hr_lognormal', 'posterior' or 'prior_set'"
+            shared = s.get("treatment", "benchmark") == s.get("control", "benchmark") != "benchmark"
+            out.append(
+                Scenario(
+                    name,
+                    "design_prior",
+                    draws=arms["treatment"],
+                    control_draws=arms["control"],
+                    shared=shared,
+                    note=s.get("note", ""),
+                )
             )
+        else:
+            raise ConfigError(p, where=where, field="kind", found=kind, expected="'hr_lognormal' or 'arms'")
     return tuple(out), skipped
 
 
@@ -737,7 +818,7 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9.0, 3.6), constrained_layout=True)
+        _, axes = plt.subplots(1, 2, figsize=(9.5, 4.6), constrained_layout=True)
     ax, bx = axes
     z = 1.959963984540054
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -762,7 +843,7 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
         ylim=(0, 1),
         title=f"{design.name}: power and assurance",
     )
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     null = oc[oc["role"] == "null"].sort_values("N")
     for i, (col, label) in enumerate((("p_success", "Bayesian rule"), ("p_success_freq", "log-rank"))):
         c = colours[i]
@@ -775,15 +856,132 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
             alpha=0.2,
             lw=0,
         )
-    bx.axhline(design.alpha / 2, color="0.4", lw=0.8, ls=":", label=f"one-sided {design.alpha / 2:g}")
+    bx.axhline(design.alpha / 2, color="0.4", lw=0.8, ls=":", label=f"nominal one-sided {design.alpha / 2:g}")
+    if not math.isclose(design.type1_target, design.alpha / 2):
+        bx.axhline(design.type1_target, color="0.4", lw=0.8, ls="--", label=f"target {design.type1_target:g}")
     bx.set(
-        xlabel="N",
+        xlabel="patients randomised (N)" if design.kind == "randomised" else "patients enrolled (N)",
         ylabel="type I error",
         ylim=(0, max(0.1, float(null["p_success"].max()) * 1.2)),
         title="type I error (null)",
     )
-    bx.legend(fontsize=7, frameon=False)
+    bx.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     for a in axes:
         a.spines[["top", "right"]].set_visible(False)
         a.grid(alpha=0.25, lw=0.5)
     return axes
+
+
+# ------------------------------------------------------------------------ validation and benchmarks
+def nuts_agreement(
+    design: Design,
+    *,
+    n_trials: int = 200,
+    n_patients: int = 200,
+    scenario: str = "alternative",
+    seed: int = DEFAULT_SEED,
+    draws: int = 2000,
+    tune: int = 1000,
+    chains: int = 4,
+) -> dict[str, float]:
+    """Decisions of the exact conjugate rule vs full NUTS on the same simulated trials (final analysis).
+
+    Returns the rate of identical decisions (``P > threshold``), the largest absolute difference in
+    posterior probability and the number of trials compared.
+    """
+    if design.kind != "randomised":
+        raise ConfigError(design.source, where="[design]", field="type", found=design.kind, expected="'randomised'")
+    idx = next((i for i, s in enumerate(design.scenarios) if s.name == scenario), None)
+    if idx is None:
+        raise ConfigError(design.source, where="[scenarios]", found=scenario, expected="a scenario of the design")
+    r = ts.run_chunk(design, design.scenarios[idx], n_patients, n_trials, seed, (n_patients, idx, 0), per_trial=True)
+    tr = r["trials"]
+    weights = ts.horizon_weights(np.asarray(design.cuts_days), design.horizon_days)
+    p_nuts = ts.nuts_prob_hr(
+        tr["D1"],
+        tr["E1"],
+        tr["D0"],
+        tr["E0"],
+        design.prior_shape,
+        design.prior_rate_days,
+        weights,
+        design.margin,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+    )
+    agree = (tr["p"] > design.threshold) == (p_nuts > design.threshold)
+    return {
+        "n_trials": float(n_trials),
+        "agreement": float(agree.mean()),
+        "max_abs_diff": float(np.max(np.abs(tr["p"] - p_nuts))),
+        "p_exact": tr["p"],
+        "p_nuts": p_nuts,
+    }
+
+
+def benchmark_fast_path(
+    n_trials: int = 20_000,
+    *,
+    n_patients: int = 200,
+    workers: int = 2,
+    design_path: str | Path = DESIGN_DIR / "randomised.toml",
+) -> dict[str, float]:
+    """Simulated and analysed two-arm trials per second on the fast (conjugate) path.
+
+    Simulation of every transition, interim and final Bayesian decisions and the log-rank test,
+    ``n_trials`` trials of ``n_patients`` under the design alternative, run on ``workers`` processes.
+    """
+    design = load_design(design_path)
+    idx = next(i for i, s in enumerate(design.scenarios) if s.role == "alternative")
+    size = max(1, min(2500, n_trials // (2 * max(workers, 1)) or 1))
+    tasks = [
+        ts.Task(design, idx, n_patients, min(size, n_trials - lo), DEFAULT_SEED, c)
+        for c, lo in enumerate(range(0, n_trials, size))
+    ]
+    start = time.perf_counter()
+    ts.execute(tasks, workers=workers)
+    sec = time.perf_counter() - start
+    return {
+        "n_trials": float(n_trials),
+        "n_patients": float(n_patients),
+        "workers": float(workers),
+        "seconds": sec,
+        "trials_per_second": n_trials / sec,
+    }
+
+
+def benchmark_mcmc(
+    n_trials: int = 3,
+    *,
+    n_patients: int = 200,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    design_path: str | Path = DESIGN_DIR / "randomised.toml",
+) -> dict[str, float]:
+    """Seconds per trial to fit the same decision model by NUTS, one trial at a time (PyMC defaults)."""
+    design = load_design(design_path)
+    idx = next(i for i, s in enumerate(design.scenarios) if s.role == "alternative")
+    r = ts.run_chunk(design, design.scenarios[idx], n_patients, n_trials, DEFAULT_SEED, (0, idx, 0), per_trial=True)
+    tr = r["trials"]
+    weights = ts.horizon_weights(np.asarray(design.cuts_days), design.horizon_days)
+    start = time.perf_counter()
+    for i in range(n_trials):
+        ts.nuts_prob_hr(
+            tr["D1"][i : i + 1],
+            tr["E1"][i : i + 1],
+            tr["D0"][i : i + 1],
+            tr["E0"][i : i + 1],
+            design.prior_shape,
+            design.prior_rate_days,
+            weights,
+            design.margin,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=i,
+        )
+    sec = time.perf_counter() - start
+    return {"n_trials": float(n_trials), "seconds": sec, "seconds_per_trial": sec / n_trials}

@@ -102,6 +102,14 @@ def _invert(E: np.ndarray, h: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray,
     return t, k
 
 
+def _merge_equal(cuts: np.ndarray, *hazards: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Drop cut points between intervals whose hazards are equal in every trial (fewer passes, same law)."""
+    keep = [0] + [j for j in range(1, cuts.size) if not all(np.array_equal(h[:, j], h[:, j - 1]) for h in hazards)]
+    if len(keep) == cuts.size:
+        return cuts, hazards
+    return cuts[keep], tuple(h[:, keep] for h in hazards)
+
+
 def sample_competing(
     lam_r: np.ndarray, lam_n: np.ndarray, cuts: np.ndarray, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -110,18 +118,35 @@ def sample_competing(
     ``lam_r``, ``lam_n`` are ``(T, J)`` hazards per day on ``cuts`` (clock starting at 0, last
     interval open), all > 0.
     """
+    cuts, (lam_r, lam_n) = _merge_equal(cuts, lam_r, lam_n)
     h = lam_r + lam_n
     E = rng.standard_exponential((h.shape[0], n))
-    t, k = _invert(E, h, cuts)
-    share = np.take_along_axis(lam_r / h, k, axis=1)
-    cause = np.where(rng.random(t.shape) < share, 1, 2).astype(np.int8)
+    u = rng.random((h.shape[0], n))
+    if cuts.size == 1:
+        t = E / h
+        share = lam_r / h
+    else:
+        t, k = _invert(E, h, cuts)
+        share = np.take_along_axis(lam_r / h, k, axis=1)
+    cause = np.where(u < share, 1, 2).astype(np.int8)
     return t, cause
 
 
 def sample_pwe(lam: np.ndarray, cuts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Event times from one piecewise-exponential hazard ``(T, J)``: ``(T, n)``."""
-    t, _ = _invert(rng.standard_exponential((lam.shape[0], n)), lam, cuts)
+    cuts, (lam,) = _merge_equal(cuts, lam)
+    E = rng.standard_exponential((lam.shape[0], n))
+    if cuts.size == 1:
+        return E / lam
+    t, _ = _invert(E, lam, cuts)
     return t
+
+
+def sample_pwe_rows(lam: np.ndarray, cuts: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One event time per entry of ``rows`` (trial index) from hazard ``lam[rows]``: ``(len(rows),)``."""
+    if rows.size == 0:
+        return np.empty(0)
+    return sample_pwe(lam[rows], cuts, 1, rng)[:, 0]
 
 
 def events_exposure(obs: np.ndarray, event: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -242,14 +267,19 @@ def logrank_z(obs: np.ndarray, event: np.ndarray, treat: np.ndarray) -> np.ndarr
     of the cause-specific hazard when ``event`` marks one cause (others censored).
     ``obs``/``event`` are ``(T, n)``, ``treat`` is a ``(n,)`` boolean of treatment membership.
     """
-    n = obs.shape[1]
-    order = np.argsort(obs, axis=1, kind="stable")
-    x = treat[order].astype(np.float64)
-    d = np.take_along_axis(event, order, axis=1)
-    n_at = np.arange(n, 0, -1, dtype=np.float64)[None, :]
-    n1 = np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
-    U = np.where(d, x - n1 / n_at, 0.0).sum(axis=1)
-    V = np.where(d, n1 * (n_at - n1) / n_at**2, 0.0).sum(axis=1)
+    T, n = obs.shape
+    # one int8 code per patient (bit 0: treatment, bit 1: event) so a single gather follows the sort
+    code = (treat[None, :].astype(np.int8) | (event.astype(np.int8) << 1)).astype(np.int8)
+    order = np.argsort(obs.astype(np.float32), axis=1)
+    code = np.take_along_axis(code, order, axis=1)
+    x = code & 1
+    n1 = np.cumsum(x[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]
+    rows, pos = np.nonzero(code >> 1)
+    xi = x[rows, pos].astype(np.float64)
+    n1i = n1[rows, pos].astype(np.float64)
+    ni = (n - pos).astype(np.float64)
+    U = np.bincount(rows, weights=xi - n1i / ni, minlength=T)
+    V = np.bincount(rows, weights=n1i * (ni - n1i) / ni**2, minlength=T)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(V > 0, U / np.sqrt(V), 0.0)
     return z
@@ -322,8 +352,15 @@ def chunk_hazards(design, scenario, T: int, rng: np.random.Generator) -> dict[st
         "ctrl_n": np.full((T, J), design.control_nrm),
         "ctrl_d": np.full((T, K), design.control_after_relapse),
     }
+    idx = None
+    if scenario.control_draws is not None:
+        idx = rng.integers(0, scenario.control_draws["relapse"].shape[0], T)
+        out["ctrl_r"] = scenario.control_draws["relapse"][idx][:, kept]
+        out["ctrl_n"] = scenario.control_draws["nrm"][idx][:, kept]
+        out["ctrl_d"] = scenario.control_draws["death_after_relapse"][idx]
     if scenario.draws is not None:
-        idx = rng.integers(0, scenario.draws["relapse"].shape[0], T)
+        if not (scenario.shared and idx is not None):
+            idx = rng.integers(0, scenario.draws["relapse"].shape[0], T)
         out["trt_r"] = scenario.draws["relapse"][idx][:, kept]
         out["trt_n"] = scenario.draws["nrm"][idx][:, kept]
         out["trt_d"] = scenario.draws["death_after_relapse"][idx]
@@ -335,7 +372,7 @@ def chunk_hazards(design, scenario, T: int, rng: np.random.Generator) -> dict[st
         out["trt_r"] = out["ctrl_r"] * hr
         out["trt_n"] = out["ctrl_n"] * scenario.hr_nrm
         out["trt_d"] = out["ctrl_d"]
-    for k in ("trt_r", "trt_n", "trt_d"):
+    for k in ("trt_r", "trt_n", "trt_d", "ctrl_r", "ctrl_n", "ctrl_d"):
         out[k] = np.maximum(out[k], 1e-12)  # a zero hazard would make the inverse CDF divide by zero
     return out
 
@@ -354,14 +391,15 @@ def run_chunk(
     T, N = n_trials, n_patients
     hz = chunk_hazards(design, scenario, T, rng)
     n1 = design.n_treatment(N)
-    u1, c1 = sample_competing(hz["trt_r"], hz["trt_n"], hz["cuts"], n1, rng)
-    x1 = sample_pwe(hz["trt_d"], hz["dcuts"], n1, rng)
+    u, cause = sample_competing(hz["trt_r"], hz["trt_n"], hz["cuts"], n1, rng)
     if N > n1:
         u0, c0 = sample_competing(hz["ctrl_r"], hz["ctrl_n"], hz["cuts"], N - n1, rng)
-        x0 = sample_pwe(hz["ctrl_d"], hz["dcuts"], N - n1, rng)
-        u, cause, x = np.hstack([u1, u0]), np.hstack([c1, c0]), np.hstack([x1, x0])
-    else:
-        u, cause, x = u1, c1, x1
+        u, cause = np.hstack([u, u0]), np.hstack([cause, c0])
+    # death after relapse (clock reset at relapse), drawn only for patients who relapse
+    x = np.full((T, N), np.inf)
+    for cols, lam in ((slice(0, n1), hz["trt_d"]), (slice(n1, N), hz["ctrl_d"])):
+        rows, pos = np.nonzero(cause[:, cols] == 1)
+        x[rows, pos + cols.start] = sample_pwe_rows(lam, hz["dcuts"], rows, rng)
     acc = design.accrual_days(N)
     entry = rng.uniform(0.0, acc, (T, N))
     drop = (
@@ -571,3 +609,47 @@ def collect(tasks: Sequence[Task], results: Sequence[dict[str, Any]]) -> pd.Data
         sc = tasks[0].design.scenarios[s]
         rows.append({"N": n, "scenario": sc.name, "role": sc.role, **cell})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ full-MCMC reference
+def nuts_prob_hr(
+    D1: np.ndarray,
+    E1: np.ndarray,
+    D0: np.ndarray,
+    E0: np.ndarray,
+    prior_shape: float,
+    prior_rate: float,
+    weights: np.ndarray,
+    margin: float,
+    *,
+    draws: int = 2000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+) -> np.ndarray:
+    r""":math:`P(\mathrm{HR} < m)` per trial by NUTS on the same PWE model (the reference for the fast rule).
+
+    Model, for trial :math:`t`, arm :math:`g` and interval :math:`j`:
+    :math:`\lambda_{tgj} \sim \mathrm{Gamma}(a, b)`, log-likelihood
+    :math:`\sum D_{tgj}\log\lambda_{tgj} - \lambda_{tgj}E_{tgj}` (Poisson kernel). Trials are
+    independent blocks of one PyMC model, so one NUTS run gives every trial its own posterior.
+    """
+    import pymc as pm
+
+    D = np.stack([D0, D1], axis=1)
+    E = np.stack([E0, E1], axis=1)
+    with pm.Model():
+        lam = pm.Gamma("lam", alpha=prior_shape, beta=prior_rate, shape=D.shape)
+        pm.Potential("loglik", (D * pm.math.log(lam) - lam * E).sum())
+        idata = pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=1,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+    lam_draws = idata.posterior["lam"].to_numpy()  # (chain, draw, T, 2, J)
+    cum = (lam_draws * weights).sum(axis=-1)
+    return (cum[..., 1] / cum[..., 0] < margin).mean(axis=(0, 1))
