@@ -33,7 +33,9 @@ Commensurate prior (Hobbs et al. 2011)
 Effective sample size (ESS). A prior on :math:`\lambda_j` is moment-matched to one gamma,
 :math:`a^* = m^2/v`, :math:`b^* = m/v` (exact for a single gamma: ESS = shape events, rate days of
 exposure). Moment matching rather than ELIR (Neuenschwander et al. 2020) because ELIR is not finite
-for components with shape < 1 (the vague component); it is conservative for robust mixtures.
+for components with shape < 1 (the vague component). Moment matching is very conservative for
+robust mixtures (the vague tail dominates the variance), so the weighted ESS
+:math:`w\,\mathrm{ESS}(\pi_I) + (1-w)\,\mathrm{ESS}(\pi_0)` is reported beside it.
 ESS in patients = :math:`\sum_j b^*_j / \sum_j u_j` over the intervals of the first year, with
 :math:`u_j` the at-risk days of one patient of the source(s) in interval :math:`j`
 (:math:`E_{sj}/n_s`, averaged over sources weighted by :math:`n_s`), or the interval's length where no
@@ -550,8 +552,18 @@ def ess_gamma(p: Any) -> tuple[float, float]:
     return m * m / v, m / v
 
 
-def _interval_moments(prior: PriorSet, k: str, n: int, seed: int = 0) -> list[tuple[float, float, float, float]]:
-    """Per interval: mean, variance, and the component-weighted shape and rate (moment-matched if not gamma)."""
+def split_robust(p: GammaMixture, w: float | None) -> tuple[GammaMixture, float] | None:
+    """``(informative part, w)`` of a mixture built by :func:`robustify`, else ``None``."""
+    v = vague_gamma()
+    if w is None or w >= 1.0 or p.n_components < 2 or (p.shapes[-1], p.rates[-1]) != (v.shapes[0], v.rates[0]):
+        return None
+    return GammaMixture(p.weights[:-1], p.shapes[:-1], p.rates[:-1]), w
+
+
+def _interval_moments(
+    prior: PriorSet, k: str, n: int, w: float | None = None, seed: int = 0
+) -> list[tuple[float, float, float, float]]:
+    """Per interval: mean, variance, and the weighted ESS (shape, rate) of a robust mixture (else moment ESS)."""
     spec = prior.per_interval(k, n)
     if isinstance(spec, CommensuratePrior | RandomWalkLogHazard):
         x = spec.sample(np.random.default_rng(seed), 40_000, n)
@@ -560,9 +572,10 @@ def _interval_moments(prior: PriorSet, k: str, n: int, seed: int = 0) -> list[tu
     out = []
     for p in spec:
         m, v = moments(p)
-        if isinstance(p, GammaMixture):
-            w = np.asarray(p.weights)
-            out.append((m, v, float(w @ np.asarray(p.shapes)), float(w @ np.asarray(p.rates))))
+        parts = split_robust(p, w) if isinstance(p, GammaMixture) else None
+        if parts is not None:
+            a_i, b_i = ess_gamma(parts[0])
+            out.append((m, v, w * a_i + (1 - w) * VAGUE_SHAPE, w * b_i + (1 - w) * VAGUE_RATE_PER_DAY))
         else:
             out.append((m, v, m * m / v, m / v))
     return out
@@ -577,10 +590,11 @@ def ess_table(
 
     Columns: transition, interval, first_year (the interval starts before day 365),
     prior_mean_per_year, ess_events and ess_exposure_days (moment matching: :math:`a^*, b^*`),
-    ess_events_components and ess_exposure_components_days (:math:`\sum_c w_c a_c`,
-    :math:`\sum_c w_c b_c`: what a mixture is worth when the data support its components in
+    ess_events_weighted and ess_exposure_weighted_days (robust mixtures :math:`w\,\pi_I + (1-w)\,\pi_0`:
+    :math:`w\,\mathrm{ESS}(\pi_I) + (1-w)\,\mathrm{ESS}(\pi_0)`, each part moment-matched — what the
+    prior is worth when the data support its parts in
     proportion to their prior weights; equal to the moment-matched values for a single gamma),
-    ref_days_per_patient (:math:`u_j`), ess_patients and ess_patients_components
+    ref_days_per_patient (:math:`u_j`), ess_patients and ess_patients_weighted
     (:math:`b/u_j`). First-year totals per transition: :func:`ess_summary`.
     """
     rows = []
@@ -592,7 +606,11 @@ def ess_table(
         u = np.asarray(prov[k].followup_per_patient) if k in prov and prov[k].followup_per_patient else length
         u = np.where(u > 0, u, length)
         for j, ((m, v, a_c, b_c), lab) in enumerate(
-            zip(_interval_moments(prior_set, k, c.size), interval_labels(c), strict=True)
+            zip(
+                _interval_moments(prior_set, k, c.size, prov[k].w if k in prov else None),
+                interval_labels(c),
+                strict=True,
+            )
         ):
             a_s, b_s = m * m / v, m / v
             rows.append(
@@ -603,11 +621,11 @@ def ess_table(
                     "prior_mean_per_year": m * 365.0,
                     "ess_events": a_s,
                     "ess_exposure_days": b_s,
-                    "ess_events_components": a_c,
-                    "ess_exposure_components_days": b_c,
+                    "ess_events_weighted": a_c,
+                    "ess_exposure_weighted_days": b_c,
                     "ref_days_per_patient": float(u[j]),
                     "ess_patients": b_s / u[j] if u[j] > 0 else np.nan,
-                    "ess_patients_components": b_c / u[j] if u[j] > 0 else np.nan,
+                    "ess_patients_weighted": b_c / u[j] if u[j] > 0 else np.nan,
                 }
             )
     return pd.DataFrame(rows)
@@ -622,8 +640,8 @@ def ess_summary(table: pd.DataFrame) -> pd.DataFrame:
         {
             "ess_events": g["ess_events"].sum(),
             "ess_patients": g["ess_exposure_days"].sum() / u,
-            "ess_events_components": g["ess_events_components"].sum(),
-            "ess_patients_components": g["ess_exposure_components_days"].sum() / u,
+            "ess_events_weighted": g["ess_events_weighted"].sum(),
+            "ess_patients_weighted": g["ess_exposure_weighted_days"].sum() / u,
         }
     ).reset_index()
 

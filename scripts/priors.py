@@ -143,7 +143,8 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
         "",
         "Per interval: pseudo-events and exposure implied by the sources (after a0; summed over sources for "
         "MAP), the source hazard d/E, the prior median and mean hazard (events per patient-year) and the ESS "
-        "(moment matching | weighted components; patients = ESS exposure / at-risk days of one source patient).",
+        "(moment matching | robust-weighted w*ESS(informative) + (1-w)*ESS(vague); "
+        "patients = ESS exposure / at-risk days of one source patient).",
         "",
     ]
     for k in TRANSITIONS:
@@ -181,16 +182,16 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
             "median_per_year",
             "prior_mean_per_year",
             "ess_events",
-            "ess_events_components",
+            "ess_events_weighted",
             "ess_patients",
-            "ess_patients_components",
+            "ess_patients_weighted",
         ] + [x for x in ("map_ks", "map_max_q_err") if x in e]
         out.append(e[cols].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
         t = tot.loc[k]
         out.append(
             f"   first-year ESS: {t.ess_events:.2f} events, {t.ess_patients:.1f} patients (moment matching); "
-            f"{t.ess_events_components:.2f} events, {t.ess_patients_components:.1f} patients "
-            "(weighted components)"
+            f"{t.ess_events_weighted:.2f} events, {t.ess_patients_weighted:.1f} patients "
+            "(robust-weighted)"
         )
         out.append("")
     out.append(

@@ -431,3 +431,16 @@ def test_shipped_files_are_complete_and_cited(sources):
         for t in s.transitions.values():
             for src in t.sources:
                 assert all(sources.figures[k].verified for k in src.figures)
+
+
+def test_robust_weighted_ess_by_hand(sources):
+    ps = load_prior_set("literature", sources=sources)
+    t = ess_table(ps).set_index(["transition", "interval"])
+    g = remission_pseudo_data(
+        [sources.figures["gaballa2022_pfs_1y"], sources.figures["gaballa2022_nrm_1y"]], CUTS, followup_months=14.3
+    )
+    a_inf = 0.5 + g.events["relapse"][0]
+    row = t.loc[("relapse", "0-100")]
+    assert row.ess_events_weighted == pytest.approx(0.8 * a_inf + 0.2 * 0.5, rel=1e-9)
+    assert row.ess_exposure_weighted_days == pytest.approx(0.8 * (182.5 + g.exposure[0]) + 0.2 * 182.5, rel=1e-9)
+    assert row.ess_events < row.ess_events_weighted  # moment matching is the conservative one
