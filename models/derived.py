@@ -16,10 +16,10 @@ clock :math:`x` = days since relapse. With :math:`\Lambda_k(t) = \int_0^t \lambd
 The GRFS formula treats the relapse and NRM hazards as unchanged by a preceding GvHD (the GvHD
 hazard is the rate of GRFS-qualifying GvHD among patients alive in remission).
 
-Numerics. Within a cell on which all hazards are constant, with :math:`\lambda_0 = \lambda_{rel} +
-\lambda_{nrm}`, the CIF increment over :math:`[a, a+h]` is exact:
-:math:`S_0(a)\,\frac{\lambda_k}{\lambda_0}(1 - e^{-\lambda_0 h})`. Cells are the days of the grid
-split at the cut points, so the CIFs are exact at every grid day. OS uses a discrete convolution:
+Numerics. Within an interval on which all hazards are constant, with :math:`\lambda_0 =
+\lambda_{rel} + \lambda_{nrm}`, the CIF increment over :math:`[a, a+h]` is exact:
+:math:`S_0(a)\,\frac{\lambda_k}{\lambda_0}(1 - e^{-\lambda_0 h})`, so the CIFs are exact at every
+grid day (cut points need not be whole days). OS uses a discrete convolution:
 relapses in day cell :math:`[i, i+1)` (mass :math:`\Delta F_i` = CIF increment, exact) are placed at
 the midpoint, :math:`\mathrm{OS}(t) \approx S_0(t) + \sum_{i<t} \Delta F_i\, S_R(t - i - 1/2)`,
 computed for all draws at once by FFT; the midpoint rule's error is :math:`O(h^2)` per day (below
@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.signal import fftconvolve
 
 from models.constants import CI_LEVEL, LANDMARK_DAYS
 
@@ -58,6 +57,14 @@ def cumulative_hazard(hazard: np.ndarray, cuts: Sequence[float] | np.ndarray, ti
     t = np.asarray(times, dtype=float)[:, None]
     overlap = np.clip(np.minimum(t, hi[None, :]) - c[None, :], 0.0, None)  # (T, J)
     return np.atleast_2d(hazard) @ overlap.T
+
+
+def _causal_convolution(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """First ``n`` terms of the row-wise linear convolution of ``a`` and ``b`` (by real FFT)."""
+    size = a.shape[1] + b.shape[1] - 1
+    nfft = 1 << max(1, (size - 1).bit_length())
+    out = np.fft.irfft(np.fft.rfft(a, nfft, axis=1) * np.fft.rfft(b, nfft, axis=1), nfft, axis=1)
+    return out[:, :n]
 
 
 def _interval_index(cuts: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -89,28 +96,38 @@ class Curves:
 def _competing_cifs(
     lam_rel: np.ndarray, lam_nrm: np.ndarray, cuts: np.ndarray, horizon: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact S_0 and CIFs of relapse and NRM at days 0..horizon (cells split at the cuts)."""
-    days = np.arange(horizon + 1, dtype=float)
-    inner = cuts[(cuts > 0) & (cuts < horizon)]
-    pts = np.union1d(days, inner)
-    h = np.diff(pts)  # (C,)
-    j = _interval_index(cuts, pts[:-1])
-    lr = lam_rel[:, j]
-    ln = lam_nrm[:, j]
-    l0 = lr + ln
-    cumh = np.concatenate([np.zeros((l0.shape[0], 1)), np.cumsum(l0 * h, axis=1)], axis=1)
-    s_left = np.exp(-cumh[:, :-1])
+    r"""Exact :math:`S_0` and CIFs of relapse and NRM at days ``0..horizon``, per draw.
+
+    With :math:`j` the interval containing day :math:`t` and :math:`\lambda_0 = \lambda_{rel} +
+    \lambda_{nrm}`: :math:`S_0(t) = S_0(c_j) e^{-\lambda_{0j}(t - c_j)}` and
+    :math:`\mathrm{CIF}_k(t) = \mathrm{CIF}_k(c_j) + S_0(c_j)\frac{\lambda_{kj}}{\lambda_{0j}}
+    (1 - e^{-\lambda_{0j}(t - c_j)})`, with the values at the cut points accumulated interval by
+    interval.
+    """
+    c = np.asarray(cuts, dtype=float)
+    n, n_int = lam_rel.shape
+    l0 = lam_rel + lam_nrm
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac_exit = -np.expm1(-l0 * h)
-        share_rel = np.where(l0 > 0, lr / np.where(l0 > 0, l0, 1.0), 0.0)
-    exit_mass = s_left * frac_exit
-    rel_mass = exit_mass * share_rel
-    nrm_mass = exit_mass - rel_mass
-    zero = np.zeros((l0.shape[0], 1))
-    cif_rel = np.concatenate([zero, np.cumsum(rel_mass, axis=1)], axis=1)
-    cif_nrm = np.concatenate([zero, np.cumsum(nrm_mass, axis=1)], axis=1)
-    at = np.searchsorted(pts, days)
-    return np.exp(-cumh[:, at]), cif_rel[:, at], cif_nrm[:, at]
+        share = np.where(l0 > 0, lam_rel / np.where(l0 > 0, l0, 1.0), 0.0)  # (n, J)
+    width = np.diff(c)  # (J-1,)
+    exit_frac = -np.expm1(-l0[:, :-1] * width)  # (n, J-1): P(exit in interval j | in state 0 at c_j)
+    s_cut = np.ones((n, n_int))
+    s_cut[:, 1:] = np.cumprod(1.0 - exit_frac, axis=1)
+    rel_cut = np.zeros((n, n_int))
+    nrm_cut = np.zeros((n, n_int))
+    mass = s_cut[:, :-1] * exit_frac
+    rel_cut[:, 1:] = np.cumsum(mass * share[:, :-1], axis=1)
+    nrm_cut[:, 1:] = np.cumsum(mass * (1.0 - share[:, :-1]), axis=1)
+    days = np.arange(horizon + 1, dtype=float)
+    j = _interval_index(c, days)
+    stay = np.exp(-l0[:, j] * (days - c[j]))  # (n, T)
+    s_at = s_cut[:, j]
+    s0 = s_at * stay
+    left = s_at - s0  # S_0(c_j) (1 - e^{-l0 (t - c_j)})
+    sh = share[:, j]
+    cif_rel = rel_cut[:, j] + left * sh
+    cif_nrm = nrm_cut[:, j] + left * (1.0 - sh)
+    return s0, cif_rel, cif_nrm
 
 
 def curves(
@@ -144,7 +161,7 @@ def curves(
     sr_mid = np.exp(-cumulative_hazard(mu, cr, days[:-1] + 0.5))  # (n, horizon)
     os_ = s0.copy()
     if horizon > 0:
-        conv = fftconvolve(delta, sr_mid, axes=1)[:, :horizon]
+        conv = _causal_convolution(delta, sr_mid, horizon)
         os_[:, 1:] += np.clip(conv, 0.0, None)
     os_ = np.minimum(os_, 1.0)
     return Curves(days, cif_rel, cif_nrm, s0, os_, grfs, delta, sr_mid)
@@ -169,7 +186,7 @@ def conditional_curves(cv: Curves, landmark: int) -> Curves:
     delta[:, :s] = 0.0
     os_ = cv.efs.copy()
     if delta.shape[1] > 0:
-        conv = fftconvolve(delta, cv.sr_mid, axes=1)[:, : delta.shape[1]]
+        conv = _causal_convolution(delta, cv.sr_mid, delta.shape[1])
         os_[:, 1:] += np.clip(conv, 0.0, None)
     os_ = np.concatenate([nan, np.minimum(os_[:, s:] / s0s, 1.0)], axis=1)
     return Curves(cv.days, rel, nrm, efs, os_, grfs, delta, cv.sr_mid)
@@ -178,8 +195,12 @@ def conditional_curves(cv: Curves, landmark: int) -> Curves:
 def band(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, np.ndarray]:
     """Mean, median and equal-tailed ``level`` interval over draws (axis 0)."""
     a = (1.0 - level) / 2.0
+    probs = [a, 0.5, 1.0 - a]
+    if not np.isnan(values).any():  # np.quantile is much faster than np.nanquantile
+        q = np.quantile(values, probs, axis=0)
+        return {"mean": values.mean(axis=0), "median": q[1], "lower": q[0], "upper": q[2]}
     with np.errstate(all="ignore"):
-        q = np.nanquantile(values, [a, 0.5, 1.0 - a], axis=0)
+        q = np.nanquantile(values, probs, axis=0)
         mean = np.nanmean(values, axis=0)
     return {"mean": mean, "median": q[1], "lower": q[0], "upper": q[2]}
 

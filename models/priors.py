@@ -285,16 +285,27 @@ def prior_landmarks(
     day: int = 365,
     n: int = 20_000,
     seed: int = 0,
+    quantities: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Prior-implied draws of relapse and NRM incidence, EFS, OS and GRFS at ``day`` (simulation)."""
+    """Prior-implied draws of relapse and NRM incidence, EFS, OS and GRFS at ``day`` (simulation).
+
+    ``quantities`` restricts the output (default: all of :data:`models.derived.QUANTITIES`).
+    """
     from models.derived import QUANTITIES, curves  # derived quantities do not depend on priors
 
+    wanted = list(QUANTITIES if quantities is None else quantities)
     rng = np.random.default_rng(seed)
     nint = {k: len(cuts) for k in TRANSITIONS} | {"death_after_relapse": len(relapse_death_cuts)}
     hz = sample_prior_hazards(prior, nint, n, rng)
-    out = {q: np.empty(n) for q in QUANTITIES}
+    out = {q: np.empty(n) for q in wanted}
+    if set(wanted) <= {"relapse_cif", "nrm_cif", "efs"}:  # no convolution needed for these
+        from models.derived import _competing_cifs
+
+        s0, rel, nrm = _competing_cifs(hz["relapse"], hz["nrm"], np.asarray(cuts, float), day)
+        got = {"relapse_cif": rel[:, day], "nrm_cif": nrm[:, day], "efs": s0[:, day]}
+        return {q: got[q] for q in wanted}
     for lo in range(0, n, 5000):
         cv = curves({k: v[lo:lo + 5000] for k, v in hz.items()}, cuts, relapse_death_cuts, day)
-        for q in QUANTITIES:
+        for q in wanted:
             out[q][lo:lo + 5000] = cv.get(q)[:, day]
     return out

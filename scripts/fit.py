@@ -60,37 +60,63 @@ PROG = "fit.py"
 
 
 def build_parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=str(RECONSTRUCTED_DIR),
-                   help="an outcome CSV or a folder of reconstructed draw_*.csv (default: %(default)s)")
+    p = ArgumentParser(
+        prog=PROG, description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--data",
+        default=str(RECONSTRUCTED_DIR),
+        help="an outcome CSV or a folder of reconstructed draw_*.csv (default: %(default)s)",
+    )
     p.add_argument("--prior", default="vague", help="prior set name (default: %(default)s)")
-    p.add_argument("--cuts", default=None,
-                   help="cut points in days from transplant, e.g. 0,100,180,365,730 (default)")
-    p.add_argument("--relapse-death-cuts", default=None,
-                   help="cut points in days since relapse for death after relapse (default 0,90,365)")
+    p.add_argument("--cuts", default=None, help="cut points in days from transplant, e.g. 0,100,180,365,730 (default)")
+    p.add_argument(
+        "--relapse-death-cuts",
+        default=None,
+        help="cut points in days since relapse for death after relapse (default 0,90,365)",
+    )
     p.add_argument("--engine", choices=["exact", "nuts"], default="exact")
-    p.add_argument("--sampler", choices=["auto", "pymc", "nutpie"], default="auto",
-                   help="NUTS implementation (auto: PyMC for one table, nutpie for several when installed)")
+    p.add_argument(
+        "--sampler",
+        choices=["auto", "pymc", "nutpie"],
+        default="auto",
+        help="NUTS implementation (auto: nutpie when installed, else PyMC; nutpie compiles once per "
+        "process in ~40 s, then samples in ~1-3 s per table)",
+    )
     p.add_argument("--draws", type=positive_int, default=1000, help="draws per chain and table")
     p.add_argument("--tune", type=nonneg_int, default=1000, help="NUTS tuning steps per chain")
     p.add_argument("--chains", type=positive_int, default=4)
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED)
     p.add_argument("--out", default=str(RESULTS_DIR / "fit"), help="output folder (replaced on success)")
-    p.add_argument("--figures-dir", default=str(FIGURES_DIR / "fit"),
-                   help="where figures are copied (default: %(default)s)")
-    p.add_argument("--from-transplant", action="store_true",
-                   help="at risk from day 0 (published convention) instead of from the start of maintenance")
-    p.add_argument("--landmark-day", type=nonneg_int, default=None,
-                   help="condition on alive in remission at this day (default: published median start "
-                        "of maintenance, 102)")
-    p.add_argument("--benchmark", type=float, default=None,
-                   help="no-maintenance 1-year relapse incidence (default 0.20, a placeholder)")
+    p.add_argument(
+        "--figures-dir", default=str(FIGURES_DIR / "fit"), help="where figures are copied (default: %(default)s)"
+    )
+    p.add_argument(
+        "--from-transplant",
+        action="store_true",
+        help="at risk from day 0 (published convention) instead of from the start of maintenance",
+    )
+    p.add_argument(
+        "--landmark-day",
+        type=nonneg_int,
+        default=None,
+        help="condition on alive in remission at this day (default: published median start of maintenance, 102)",
+    )
+    p.add_argument(
+        "--benchmark",
+        type=float,
+        default=None,
+        help="no-maintenance 1-year relapse incidence (default 0.20, a placeholder)",
+    )
     p.add_argument("--relapse-threshold", type=float, default=0.10)
     p.add_argument("--nrm-threshold", type=float, default=0.10)
     p.add_argument("--os-threshold", type=float, default=0.80)
-    p.add_argument("--max-summary-draws", type=positive_int, default=4000,
-                   help="pooled draws used for curves and summaries (equal per table)")
+    p.add_argument(
+        "--max-summary-draws",
+        type=positive_int,
+        default=4000,
+        help="pooled draws used for curves and summaries (equal per table)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 if convergence checks fail")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr and no report")
     p.add_argument("--no-figures", action="store_true")
@@ -161,8 +187,14 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmark, stage: Pat
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
     for ax, q, cause in ((axes[0], "relapse_cif", 1), (axes[1], "nrm_cif", 2)):
         steps = [aalen_johansen(r["duration"], r["event"], cause, entry=r["entry"]) for r in rel]
-        plot_posterior_curve(curve_df, q, steps=steps, ax=ax, legend=False,
-                             step_label=f"Aalen–Johansen, {len(steps)} table(s), {entry_note}")
+        plot_posterior_curve(
+            curve_df,
+            q,
+            steps=steps,
+            ax=ax,
+            legend=False,
+            step_label=f"Aalen–Johansen, {len(steps)} table(s), {entry_note}",
+        )
         ax.set_xticks(ticks)
         add_at_risk(ax, rel[0]["entry"].to_numpy(), rel[0]["duration"].to_numpy(), ticks)
     _legend(fig, axes[0])
@@ -174,18 +206,30 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmark, stage: Pat
         steps = [km_curve(e["duration"], e["event"], e["entry"]) for e in ends]
         f = pub[key]
         published = [(f.landmark_days, f.value / 100, f.ci[0] / 100, f.ci[1] / 100)] if f.ci else []
-        plot_posterior_curve(curve_df, q, steps=steps, published=published, ylim=(0, 1.02), ax=ax,
-                             legend=False,
-                             step_label=f"Kaplan–Meier, {len(steps)} table(s), {entry_note}",
-                             published_label="Published 1-year estimate (95% CI; at risk from transplant)")
+        plot_posterior_curve(
+            curve_df,
+            q,
+            steps=steps,
+            published=published,
+            ylim=(0, 1.02),
+            ax=ax,
+            legend=False,
+            step_label=f"Kaplan–Meier, {len(steps)} table(s), {entry_note}",
+            published_label="Published 1-year estimate (95% CI; at risk from transplant)",
+        )
         ax.set_xticks(ticks)
         add_at_risk(ax, ends[0]["entry"].to_numpy(), ends[0]["duration"].to_numpy(), ticks)
     _legend(fig, axes[0])
     save(fig, "survival_efs_os")
 
     fig, ax = plt.subplots(figsize=(5.2, 3.8), layout="constrained")
-    plot_prior_posterior(idata_prior, post_rel, benchmark=benchmark, ax=ax,
-                         xlabel="1-year cumulative incidence of relapse (from transplant)")
+    plot_prior_posterior(
+        idata_prior,
+        post_rel,
+        benchmark=benchmark,
+        ax=ax,
+        xlabel="1-year cumulative incidence of relapse (from transplant)",
+    )
     save(fig, "prior_posterior_relapse_1y")
     return written
 
@@ -203,16 +247,21 @@ def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed
     for scale, title in scales:
         s = summary[(summary["scale"] == scale) & (summary["day"] == 365)]
         if len(s):
-            parts = [f"{r.quantity} {100 * r.median:.1f}% ({100 * r.lower:.1f}–{100 * r.upper:.1f})"
-                     for r in s.itertuples()]
+            parts = [
+                f"{r.quantity} {100 * r.median:.1f}% ({100 * r.lower:.1f}–{100 * r.upper:.1f})" for r in s.itertuples()
+            ]
             lines.append(f"1 year, {title}: " + "; ".join(parts))
     c = claims[claims["scale"] == "from_transplant"]
-    lines.append("P(claim), from transplant: " + "; ".join(
-        f"{r.claim} [{r.operator} {r.threshold:g}] {r.probability:.3f}" for r in c.itertuples()))
+    lines.append(
+        "P(claim), from transplant: "
+        + "; ".join(f"{r.claim} [{r.operator} {r.threshold:g}] {r.probability:.3f}" for r in c.itertuples())
+    )
     if len(model.tables) > 1:
         r = rv[(rv["scale"] == "from_transplant") & (rv["day"] == 365)]
-        lines.append("share of posterior variance from reconstruction at 1 year: " + "; ".join(
-            f"{x.quantity} {100 * x.between_share:.1f}%" for x in r.itertuples()))
+        lines.append(
+            "share of posterior variance from reconstruction at 1 year: "
+            + "; ".join(f"{x.quantity} {100 * x.between_share:.1f}%" for x in r.itertuples())
+        )
     lines.append(f"elapsed {elapsed:.1f} s")
     return "\n".join(lines)
 
@@ -238,40 +287,72 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok, hazard_draws
 
     cuts = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts") if args.cuts else DEFAULT_CUTS
-    rcuts = (validate_cuts(parse_float_list(args.relapse_death_cuts, option="--relapse-death-cuts"),
-                           option="--relapse-death-cuts")
-             if args.relapse_death_cuts else DEFAULT_RELAPSE_DEATH_CUTS)
+    rcuts = (
+        validate_cuts(
+            parse_float_list(args.relapse_death_cuts, option="--relapse-death-cuts"), option="--relapse-death-cuts"
+        )
+        if args.relapse_death_cuts
+        else DEFAULT_RELAPSE_DEATH_CUTS
+    )
     benchmark = _probability(0.20 if args.benchmark is None else args.benchmark, "--benchmark")
-    thresholds = {o: _probability(v, o) for o, v in (("--relapse-threshold", args.relapse_threshold),
-                                                     ("--nrm-threshold", args.nrm_threshold),
-                                                     ("--os-threshold", args.os_threshold))}
+    thresholds = {
+        o: _probability(v, o)
+        for o, v in (
+            ("--relapse-threshold", args.relapse_threshold),
+            ("--nrm-threshold", args.nrm_threshold),
+            ("--os-threshold", args.os_threshold),
+        )
+    }
     prior = get_prior_set(args.prior)
     landmark = _landmark_default() if args.landmark_day is None else args.landmark_day
     files = outcome_files(args.data)
     _say(args, f"{PROG}: reading {len(files)} outcome table(s) from {args.data}")
     tables = [load_outcomes(f) for f in files]
-    model = Model(tables, priors=prior, cuts=cuts, relapse_death_cuts=rcuts,
-                  from_transplant=args.from_transplant, sources=[str(f) for f in files])
-    horizon = int(max(max(LANDMARK_DAYS), landmark + 1,
-                      math.ceil(max(float(t["last_followup_day"].max()) for t in model.tables))))
+    model = Model(
+        tables,
+        priors=prior,
+        cuts=cuts,
+        relapse_death_cuts=rcuts,
+        from_transplant=args.from_transplant,
+        sources=[str(f) for f in files],
+    )
+    horizon = int(
+        max(max(LANDMARK_DAYS), landmark + 1, math.ceil(max(float(t["last_followup_day"].max()) for t in model.tables)))
+    )
     if landmark >= horizon:
         raise ConfigError("--landmark-day", found=landmark, expected=f"a day before the end of follow-up ({horizon})")
     sampler = None
     if args.engine == "nuts":
-        sampler = args.sampler if args.sampler != "auto" else ("pymc" if len(tables) == 1 else default_sampler())
-    _say(args, f"{PROG}: fitting {len(tables)} table(s), engine {args.engine}"
-               + (f" ({sampler}, {args.chains} chains x {args.draws} draws)" if sampler else ""))
-    idata = model.fit(engine=args.engine, draws=args.draws, chains=args.chains, tune=args.tune,
-                      seed=args.seed, sampler=sampler, progress=not args.quiet)
+        sampler = args.sampler if args.sampler != "auto" else default_sampler()
+    _say(
+        args,
+        f"{PROG}: fitting {len(tables)} table(s), engine {args.engine}"
+        + (f" ({sampler}, {args.chains} chains x {args.draws} draws)" if sampler else ""),
+    )
+    idata = model.fit(
+        engine=args.engine,
+        draws=args.draws,
+        chains=args.chains,
+        tune=args.tune,
+        seed=args.seed,
+        sampler=sampler,
+        progress=not args.quiet,
+    )
     _say(args, f"{PROG}: deriving curves, summaries and diagnostics")
     hz, table_index = hazard_draws(idata, max_draws=args.max_summary_draws)
     cv = curves(hz, model.cuts, model.relapse_death_cuts, horizon)
     by_scale = {"from_transplant": cv, "conditional": conditional_curves(cv, landmark)}
     summary = summary_table(by_scale)
     curve_df = curve_table(by_scale)
-    claims = claims_table(by_scale, default_claims(relapse_max=thresholds["--relapse-threshold"],
-                                                   benchmark=benchmark, nrm_max=thresholds["--nrm-threshold"],
-                                                   os_min=thresholds["--os-threshold"]))
+    claims = claims_table(
+        by_scale,
+        default_claims(
+            relapse_max=thresholds["--relapse-threshold"],
+            benchmark=benchmark,
+            nrm_max=thresholds["--nrm-threshold"],
+            os_min=thresholds["--os-threshold"],
+        ),
+    )
     rv = reconstruction_variance(by_scale, table_index)
     diag = diagnostics(idata)
     ok = diagnostics_ok(diag)
@@ -287,24 +368,46 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     out = Path(args.out)
     with staged_directory(out) as stage:
         written: list[Path] = []
-        for name, df in (("summary.csv", summary), ("curves.csv", curve_df), ("claims.csv", claims),
-                         ("diagnostics.csv", diag), ("reconstruction_variance.csv", rv),
-                         ("exposure.csv", exposure_df)):
+        for name, df in (
+            ("summary.csv", summary),
+            ("curves.csv", curve_df),
+            ("claims.csv", claims),
+            ("diagnostics.csv", diag),
+            ("reconstruction_variance.csv", rv),
+            ("exposure.csv", exposure_df),
+        ):
             written.append(atomic_write_csv(stage / name, df, float_format="%.6g"))
         written.append(save_posterior(idata, stage / "posterior.nc"))
         if not args.no_figures:
             _say(args, f"{PROG}: drawing figures")
-            pri = prior_landmarks(prior, model.cuts, model.relapse_death_cuts, day=365, n=20_000, seed=args.seed)
-            written += _figures(args, model, curve_df, pri["relapse_cif"],
-                                cv.relapse_cif[:, 365], benchmark, stage)
+            pri = prior_landmarks(
+                prior,
+                model.cuts,
+                model.relapse_death_cuts,
+                day=365,
+                n=10_000,
+                seed=args.seed,
+                quantities=("relapse_cif",),
+            )
+            written += _figures(args, model, curve_df, pri["relapse_cif"], cv.relapse_cif[:, 365], benchmark, stage)
         rel = sorted(str(p.relative_to(stage)) for p in written)
-        doc = manifest(command=command_line(argv, "scripts/fit.py"), seed=args.seed, inputs=files,
-                       outputs=[*rel, "manifest.json"],
-                       extra={"engine": args.engine, "sampler": sampler or "closed-form",
-                              "prior_set": prior.name, "cuts": [float(c) for c in model.cuts],
-                              "relapse_death_cuts": [float(c) for c in model.relapse_death_cuts],
-                              "from_transplant": model.from_transplant, "landmark_day": int(landmark),
-                              "data_sha256": model.data_hashes, "convergence_ok": ok})
+        doc = manifest(
+            command=command_line(argv, "scripts/fit.py"),
+            seed=args.seed,
+            inputs=files,
+            outputs=[*rel, "manifest.json"],
+            extra={
+                "engine": args.engine,
+                "sampler": sampler or "closed-form",
+                "prior_set": prior.name,
+                "cuts": [float(c) for c in model.cuts],
+                "relapse_death_cuts": [float(c) for c in model.relapse_death_cuts],
+                "from_transplant": model.from_transplant,
+                "landmark_day": int(landmark),
+                "data_sha256": model.data_hashes,
+                "convergence_ok": ok,
+            },
+        )
         atomic_write_json(stage / "manifest.json", doc)
     if not args.no_figures:
         fig_dir = Path(args.figures_dir)
@@ -312,8 +415,19 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
             for f in sorted((out / "figures").iterdir()):
                 shutil.copy2(f, fstage / f.name)
     if not args.quiet:
-        print(_report(model, args.engine, sampler or "closed form", summary, claims, diag, rv, landmark,
-                      time.perf_counter() - t0))
+        print(
+            _report(
+                model,
+                args.engine,
+                sampler or "closed form",
+                summary,
+                claims,
+                diag,
+                rv,
+                landmark,
+                time.perf_counter() - t0,
+            )
+        )
         print(f"outputs: {out}" + ("" if ok else "  (convergence checks FAILED: see diagnostics.csv)"))
     return EXIT_FAILED if (args.strict and not ok) else EXIT_OK
 

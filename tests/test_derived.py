@@ -89,8 +89,16 @@ def test_piecewise_hazards_with_non_integer_cuts_match_numerical_integration():
         pts = [c for c in cuts if 0 < c < t]
         cif = quad(lambda u: s0(u) * lam("relapse", u), 0, t, points=pts, limit=200)[0]
         nrm = quad(lambda u: s0(u) * lam("nrm", u), 0, t, points=pts, limit=200)[0]
-        os_ = s0(t) + quad(lambda u, t=t: s0(u) * lam("relapse", u) * sr(t - u), 0, t,
-                           points=pts + [t - 30.5] * (t > 30.5), limit=400)[0]
+        os_ = (
+            s0(t)
+            + quad(
+                lambda u, t=t: s0(u) * lam("relapse", u) * sr(t - u),
+                0,
+                t,
+                points=pts + [t - 30.5] * (t > 30.5),
+                limit=400,
+            )[0]
+        )
         assert cv.relapse_cif[0, t] == pytest.approx(cif, abs=1e-10)
         assert cv.nrm_cif[0, t] == pytest.approx(nrm, abs=1e-10)
         assert cv.os[0, t] == pytest.approx(os_, abs=5e-6)

@@ -36,8 +36,9 @@ fit = _load_script()
 
 
 def _table(seed: int) -> pd.DataFrame:
-    df = simulate_cohort(30, HAZ, (0, 100, 180, 365, 730), (0, 90, 365), entry_range=(42, 227),
-                         followup_range=(300, 800), seed=seed).round(0)
+    df = simulate_cohort(
+        30, HAZ, (0, 100, 180, 365, 730), (0, 90, 365), entry_range=(42, 227), followup_range=(300, 800), seed=seed
+    ).round(0)
     return format_outcomes(df)
 
 
@@ -68,15 +69,37 @@ def _run(tmp_path: Path, *args: str, name: str = "out") -> tuple[int, Path]:
 
 def test_fit_on_a_folder_of_draws_writes_every_output(tmp_path, data, capsys):
     out = tmp_path / "out"
-    code = fit.main(["--data", str(data["folder"]), "--draws", "200", "--chains", "2", "--out", str(out),
-                     "--figures-dir", str(tmp_path / "fig"), "--landmark-day", "100"])
+    code = fit.main(
+        [
+            "--data",
+            str(data["folder"]),
+            "--draws",
+            "200",
+            "--chains",
+            "2",
+            "--out",
+            str(out),
+            "--figures-dir",
+            str(tmp_path / "fig"),
+            "--landmark-day",
+            "100",
+        ]
+    )
     assert code == 0
     report = capsys.readouterr()
     assert "3 table(s) of 30 patients" in report.out and "share of posterior variance" in report.out
     assert "fitting 3 table(s)" in report.err  # progress on stderr
     names = {p.name for p in out.iterdir()}
-    assert {"summary.csv", "claims.csv", "diagnostics.csv", "reconstruction_variance.csv", "curves.csv",
-            "posterior.nc", "manifest.json", "figures"} <= names
+    assert {
+        "summary.csv",
+        "claims.csv",
+        "diagnostics.csv",
+        "reconstruction_variance.csv",
+        "curves.csv",
+        "posterior.nc",
+        "manifest.json",
+        "figures",
+    } <= names
     figs = {p.name for p in (out / "figures").iterdir()}
     for stem in ("incidence_relapse_nrm", "survival_efs_os", "prior_posterior_relapse_1y"):
         assert {f"{stem}.png", f"{stem}.svg"} <= figs
@@ -131,8 +154,22 @@ def test_from_transplant_option_changes_exposure(tmp_path, data):
 
 
 def test_nuts_engine_through_the_script(tmp_path, data):
-    code, out = _run(tmp_path, "--data", str(data["one"]), "--engine", "nuts", "--sampler", "pymc",
-                     "--draws", "100", "--tune", "100", "--chains", "2", "--no-figures")
+    code, out = _run(
+        tmp_path,
+        "--data",
+        str(data["one"]),
+        "--engine",
+        "nuts",
+        "--sampler",
+        "pymc",
+        "--draws",
+        "100",
+        "--tune",
+        "100",
+        "--chains",
+        "2",
+        "--no-figures",
+    )
     assert code == 0
     idata = load_posterior(out / "posterior.nc")
     assert idata.posterior.attrs["engine"] == "nuts"
@@ -176,6 +213,7 @@ def test_script_runs_uninstalled_from_any_folder(tmp_path):
     res = subprocess.run([sys.executable, "-S", str(SCRIPT), "--help"], capture_output=True, text=True, cwd=tmp_path)
     # -S drops site-packages (and the editable install): the script finds models via its own path
     assert res.returncode == 0 and "--engine" in res.stdout, res.stderr
-    res = subprocess.run([sys.executable, str(SCRIPT), "--cuts", "0,5,5", "--quiet"], capture_output=True,
-                         text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--cuts", "0,5,5", "--quiet"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--cuts" in res.stderr

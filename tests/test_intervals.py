@@ -97,9 +97,7 @@ def test_transition_data_from_transplant_by_hand():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.floats(0, 1000), st.floats(0, 1000), st.booleans()), min_size=1, max_size=30
-    ),
+    st.lists(st.tuples(st.floats(0, 1000), st.floats(0, 1000), st.booleans()), min_size=1, max_size=30),
     st.lists(st.floats(1, 900), min_size=0, max_size=5, unique=True),
 )
 def test_exposure_sums_to_time_at_risk_and_events_are_conserved(periods, inner):

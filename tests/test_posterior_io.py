@@ -31,8 +31,9 @@ def test_round_trip_keeps_draws_and_attributes(tmp_path, fitted):
     model, idata = fitted
     path = save_posterior(idata, tmp_path / "post.nc")
     back = load_posterior(path, data_sha256=model.data_hashes)
-    np.testing.assert_array_equal(back.posterior["hazard_relapse"].to_numpy(),
-                                  idata.posterior["hazard_relapse"].to_numpy())
+    np.testing.assert_array_equal(
+        back.posterior["hazard_relapse"].to_numpy(), idata.posterior["hazard_relapse"].to_numpy()
+    )
     attrs = posterior_attrs(back)
     assert attrs["engine"] == "exact" and attrs["seed"] == 7 and attrs["prior_set"] == "vague"
     assert attrs["cuts"] == [0, 100, 180, 365, 730] and attrs["relapse_death_cuts"] == [0, 90, 365]

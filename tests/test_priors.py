@@ -32,8 +32,13 @@ def test_gamma_mixture_normalises_weights_and_has_the_mixture_mean():
 
 @pytest.mark.parametrize(
     "args",
-    [((1.0,), (0.0,), (1.0,)), ((1.0,), (1.0,), (-2.0,)), ((1.0, 1.0), (1.0,), (1.0,)), ((), (), ()),
-     ((float("nan"),), (1.0,), (1.0,))],
+    [
+        ((1.0,), (0.0,), (1.0,)),
+        ((1.0,), (1.0,), (-2.0,)),
+        ((1.0, 1.0), (1.0,), (1.0,)),
+        ((), (), ()),
+        ((float("nan"),), (1.0,), (1.0,)),
+    ],
 )
 def test_bad_gamma_mixture_raises_prior_error(args):
     with pytest.raises(PriorError):
@@ -87,8 +92,11 @@ def test_lookup_by_name():
 
 def test_prior_sampling_matches_moments():
     rng = np.random.default_rng(0)
-    ps = vague().with_transition("nrm", LogNormalHazard(-7.0, 0.5)).with_transition(
-        "gvhd", RandomWalkLogHazard(-6.0, 0.3, 0.2))
+    ps = (
+        vague()
+        .with_transition("nrm", LogNormalHazard(-7.0, 0.5))
+        .with_transition("gvhd", RandomWalkLogHazard(-6.0, 0.3, 0.2))
+    )
     hz = sample_prior_hazards(ps, NINT, 40_000, rng)
     assert hz["relapse"].shape == (40_000, 5) and hz["death_after_relapse"].shape == (40_000, 3)
     a, b = 0.5, 182.5

@@ -214,8 +214,10 @@ def test_nuts_with_lognormal_and_random_walk_priors():
     xn = _flat(nu, "nrm")[0]
     d, e = model.stats[0].events["nrm"], model.stats[0].exposure["nrm"]
     for j in range(len(CUTS)):
+
         def dens(x, j=j):
             return np.exp(d[j] * x - np.exp(x) * e[j] - 0.5 * ((x - ln.mu) / ln.sigma) ** 2)
+
         z = quad(dens, -20, 0, limit=200)[0]
         m1 = quad(lambda x: np.exp(x) * dens(x), -20, 0, limit=200)[0] / z
         m2 = quad(lambda x: np.exp(2 * x) * dens(x), -20, 0, limit=200)[0] / z
@@ -310,7 +312,8 @@ def test_exact_engine_recovers_known_hazards_with_nominal_coverage():
 
 @pytest.mark.slow
 def test_nuts_engine_coverage():
-    cov_h, cov_q = _coverage(40, 300, "nuts", 500, 2, 200)
-    assert 0.90 <= cov_h <= 0.99, cov_h
+    # 100 cohorts: binomial SD 0.6 points over 1,300 hazard intervals, 2.2 points over 100 cohorts
+    cov_h, cov_q = _coverage(100, 300, "nuts", 500, 2, 200)
+    assert 0.92 <= cov_h <= 0.98, cov_h
     for q, c in cov_q.items():
-        assert 0.85 <= c <= 1.0, (q, c)
+        assert 0.88 <= c <= 1.0, (q, c)
