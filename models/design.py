@@ -438,12 +438,17 @@ def load_posterior_draws(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def load_design(
-    path: str | Path, *, posterior: Mapping[str, np.ndarray] | None = None, seed: int = DEFAULT_SEED
+    path: str | Path,
+    *,
+    posterior: Mapping[str, np.ndarray] | None = None,
+    seed: int = DEFAULT_SEED,
+    design_priors: bool = True,
 ) -> Design:
     """Read and validate a design TOML; a failure is a one-line ConfigError/PriorError naming file and key.
 
     ``posterior`` (hazard draws of the current study) feeds design priors of kind ``posterior``;
-    without it they use :func:`published_posterior_draws`.
+    without it they use :func:`published_posterior_draws`. ``design_priors=False`` keeps only the
+    fixed scenarios (null, alternative), e.g. for benchmarks.
     """
     p = str(path)
     try:
@@ -559,6 +564,8 @@ def load_design(
         raise ConfigError(p, where="[grid]", field="chunk_trials", found=chunk, expected="a whole number >= 1")
     target = _range(p, "grid", "target", g.get("target", 0.8), 0, 1)
     t1 = _range(p, "grid", "type1_target", g.get("type1_target", alpha / 2), 0, 1)
+    if not design_priors:
+        doc = {k: v for k, v in doc.items() if k != "design_priors"}
     scenarios, skipped = _scenarios(p, doc, lam_r, lam_n, lam_d, posterior, seed)
     return Design(
         name=d["name"],
@@ -933,7 +940,7 @@ def benchmark_fast_path(
     Simulation of every transition, interim and final Bayesian decisions and the log-rank test,
     ``n_trials`` trials of ``n_patients`` under the design alternative, run on ``workers`` processes.
     """
-    design = load_design(design_path)
+    design = load_design(design_path, design_priors=False)
     idx = next(i for i, s in enumerate(design.scenarios) if s.role == "alternative")
     size = max(1, min(2500, n_trials // (2 * max(workers, 1)) or 1))
     tasks = [
@@ -962,7 +969,7 @@ def benchmark_mcmc(
     design_path: str | Path = DESIGN_DIR / "randomised.toml",
 ) -> dict[str, float]:
     """Seconds per trial to fit the same decision model by NUTS, one trial at a time (PyMC defaults)."""
-    design = load_design(design_path)
+    design = load_design(design_path, design_priors=False)
     idx = next(i for i, s in enumerate(design.scenarios) if s.role == "alternative")
     r = ts.run_chunk(design, design.scenarios[idx], n_patients, n_trials, DEFAULT_SEED, (0, idx, 0), per_trial=True)
     tr = r["trials"]

@@ -413,7 +413,8 @@ def run_chunk(
         A = np.full(T, acc + design.min_followup_days)
     else:
         cal = np.where(relapse & (u <= drop), entry + u, np.inf)
-        A = np.minimum(_kth(cal, design.target_events), cap)
+        # the analysis includes the target event itself (1e-6 day guards the float round trip entry + u - entry)
+        A = np.minimum(_kth(cal, design.target_events) + 1e-6, cap)
     cuts = np.asarray(design.cuts_days, float)
     weights = horizon_weights(cuts, design.horizon_days)
     treat = np.arange(N) < n1
@@ -465,7 +466,7 @@ def run_chunk(
         if design.analysis == "calendar":
             Ai = info * A
         else:
-            Ai = np.minimum(_kth(cal, max(1, math.ceil(info * design.target_events))), cap)
+            Ai = np.minimum(_kth(cal, max(1, math.ceil(info * design.target_events))) + 1e-6, cap)
         inter = analyse(Ai, False)
         stop_eff = inter["p"] > eff
         stop_fut = ~stop_eff & (inter["p"] < fut)
@@ -564,21 +565,20 @@ def execute(
     )
     if dask_address is not None:
         try:
-            from dask.distributed import Client, as_completed
+            from dask.distributed import Client
         except ImportError:
             raise ConfigError(
                 "--dask", found=dask_address, expected="dask[distributed] installed (pip install 'dask[distributed]')"
             ) from None
         try:
-            client = Client(dask_address, timeout="20s", set_as_default=False)
+            client = Client(dask_address, timeout="10s", set_as_default=False)
         except OSError as exc:
             raise ConfigError("--dask", found=dask_address, expected=f"a reachable Dask scheduler ({exc})") from None
         try:
             futures = client.map(run_task, list(tasks), pure=False)
-            index = {f.key: i for i, f in enumerate(futures)}
-            for done, fut in enumerate(as_completed(futures), 1):
-                results[index[fut.key]] = fut.result()
-                report(done)
+            for i, fut in enumerate(futures):  # in task order; the cluster computes them concurrently
+                results[i] = fut.result()
+                report(i + 1)
         finally:
             client.close()
     elif workers <= 1:
