@@ -48,6 +48,7 @@ from models.prior_library import (
     landmark_summary,
     load_prior_set,
     mixture_quantile,
+    prior_landmarks,
     read_sets,
     sample_hazards,
 )
@@ -131,6 +132,29 @@ def list_text() -> str:
     return "\n".join(lines)
 
 
+def transition_one_year(prior, cuts, rd_cuts, *, n: int, seed: int) -> dict[str, tuple[str, np.ndarray]]:
+    """Prior draws of each transition's 1-year reading: relapse and NRM cumulative incidence (competing
+    risks, from transplant), GvHD incidence without competing events, mortality within a year of relapse."""
+    from models.derived import cumulative_hazard
+
+    lm = prior_landmarks(prior, cuts, rd_cuts, n=n, seed=seed)
+    nint = {k: len(cuts) for k in TRANSITIONS} | {"death_after_relapse": len(rd_cuts)}
+    hz = sample_hazards(prior, nint, n, np.random.default_rng(seed))
+    year = np.array([365.0])
+    return {
+        "relapse": ("relapse incidence (competing with NRM)", lm["relapse_cif"]),
+        "nrm": ("NRM incidence (competing with relapse)", lm["nrm_cif"]),
+        "gvhd": (
+            "GvHD incidence without competing events",
+            1 - np.exp(-cumulative_hazard(hz["gvhd"], cuts, year)[:, 0]),
+        ),
+        "death_after_relapse": (
+            "mortality within a year of relapse",
+            1 - np.exp(-cumulative_hazard(hz["death_after_relapse"], rd_cuts, year)[:, 0]),
+        ),
+    }
+
+
 def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
     """The audit table of one prior set, as text."""
     src = load_sources()
@@ -138,6 +162,7 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
     tot = ess_summary(ess).set_index("transition")
     lm = landmark_summary(prior, cuts, rd_cuts, n=draws, seed=seed).set_index("quantity")
     prov = getattr(prior, "provenance", {})
+    one_year = transition_one_year(prior, cuts, rd_cuts, n=draws, seed=seed)
     out = [
         f"Prior set '{prior.name}': {prior.description}",
         "",
@@ -193,6 +218,9 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
             f"{t.ess_events_weighted:.2f} events, {t.ess_patients_weighted:.1f} patients "
             "(robust-weighted)"
         )
+        lab, v = one_year[k]
+        lo, med, hi = np.quantile(v, [0.025, 0.5, 0.975])
+        out.append(f"   prior 1-year {lab}: median {med:.1%} (95% interval {lo:.1%} to {hi:.1%})")
         out.append("")
     out.append(
         f"Prior-implied 1-year outcomes (median and 95% interval, {draws} prior draws; incidences from transplant):"
