@@ -885,9 +885,10 @@ def load_prior_set(
     for fitting. Any problem is a one-line :class:`~models.errors.PriorError` naming file and key.
     """
     sources = sources or load_sources()
-    shipped = read_sets(SETS_TOML, sources)
-    if str(name_or_path) in shipped:
-        return build_prior_set(shipped[str(name_or_path)], sources, cuts, relapse_death_cuts, seed=seed)
+    shipped = read_toml(SETS_TOML).get("set", {})
+    if str(name_or_path) in shipped:  # check only the set asked for (a user's sources may lack the others')
+        spec = parse_sets({"set": {str(name_or_path): shipped[str(name_or_path)]}}, str(SETS_TOML), sources)
+        return build_prior_set(spec[str(name_or_path)], sources, cuts, relapse_death_cuts, seed=seed)
     path = Path(name_or_path)
     if not path.exists():
         raise PriorError(

@@ -421,6 +421,24 @@ def log_hr_normal(estimate: float, lower: float, upper: float) -> tuple[float, f
     return math.log(estimate), (math.log(upper) - math.log(lower)) / (2.0 * Z_CI)
 
 
+def effect_prior(key: str, sources: Sources | None = None) -> tuple[float, float]:
+    """Normal prior ``(mean, sd)`` on the log hazard ratio of a ``hr_*`` figure (e.g. ``tower2017_hr_death``).
+
+    For trial planning (effect-size scenarios); the figure must report a CI.
+    """
+    src = sources or load_sources()
+    f = src.figure(key, where="effect prior", source=src.path)
+    if not f.endpoint.startswith("hr_") or f.ci is None:
+        raise PriorError(
+            src.path,
+            where=f"figure.{key}",
+            field="endpoint",
+            found=f.endpoint,
+            expected="a hazard ratio (hr_death, hr_relapse) with a 95% CI",
+        )
+    return log_hr_normal(f.estimate, *f.ci)
+
+
 def _group(figs: Sequence[Figure], src: str, where: str) -> tuple[int, float | None]:
     studies = {f.study for f in figs}
     arms = {f.arm for f in figs}

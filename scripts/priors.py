@@ -52,7 +52,7 @@ from models.prior_library import (
     read_sets,
     sample_hazards,
 )
-from models.prior_sources import SETS_TOML, load_sources, log_hr_normal
+from models.prior_sources import SETS_TOML, SOURCES_TOML, load_sources, log_hr_normal
 from models.priors import GammaMixture
 
 pd.set_option("display.width", 200)
@@ -63,10 +63,12 @@ pd.set_option("display.max_colwidth", 80)
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="priors.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="named sets, figures and effect priors")
+    ls = sub.add_parser("list", help="named sets, figures and effect priors")
+    ls.add_argument("--sources", type=Path, default=SOURCES_TOML, help="figures TOML (default: %(default)s)")
     for name in ("show", "plot"):
         s = sub.add_parser(name, help=f"{name} a prior set")
         s.add_argument("prior", help="a set name of data/priors/sets.toml, or a prior-set TOML file")
+        s.add_argument("--sources", type=Path, default=SOURCES_TOML, help="figures TOML (default: %(default)s)")
         s.add_argument("--cuts", default=",".join(f"{c:g}" for c in DEFAULT_CUTS), help="cut points (days)")
         s.add_argument(
             "--relapse-death-cuts",
@@ -102,9 +104,9 @@ def _median_per_year(p: object) -> float:
     return float("nan")
 
 
-def list_text() -> str:
+def list_text(sources_path: Path = SOURCES_TOML) -> str:
     """The named sets, figures and hazard-ratio effect priors, as text."""
-    src = load_sources()
+    src = load_sources(sources_path)
     sets = read_sets(SETS_TOML, src)
     lines = ["Named prior sets (data/priors/sets.toml):"]
     lines += [f"  {name:26s} {s.description}" for name, s in sets.items()]
@@ -155,9 +157,9 @@ def transition_one_year(prior, cuts, rd_cuts, *, n: int, seed: int) -> dict[str,
     }
 
 
-def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None) -> str:
+def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=None) -> str:
     """The audit table of one prior set, as text."""
-    src = load_sources()
+    src = sources or load_sources()
     ess = ess_table(prior, cuts, rd_cuts)
     tot = ess_summary(ess).set_index("transition")
     lm = landmark_summary(prior, cuts, rd_cuts, n=draws, seed=seed).set_index("quantity")
@@ -374,10 +376,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         if args.command == "list":
-            print(list_text())
+            print(list_text(args.sources))
             return 0
         cuts, rd = _cuts(args)
-        prior = load_prior_set(args.prior, cuts, rd, seed=args.seed)
+        sources = load_sources(args.sources)
+        prior = load_prior_set(args.prior, cuts, rd, seed=args.seed, sources=sources)
         if args.command == "show":
             td = None
             if args.outcomes is not None:
@@ -385,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                 from models.intervals import transition_data
 
                 td = transition_data(load_outcomes(outcome_files(args.outcomes)[0]), cuts, rd)
-            print(show_text(prior, cuts, rd, draws=args.draws, seed=args.seed, td=td))
+            print(show_text(prior, cuts, rd, draws=args.draws, seed=args.seed, td=td, sources=sources))
             return 0
         name = Path(args.prior).stem if Path(args.prior).suffix == ".toml" else args.prior
         fig_dir = args.out or FIGURES_DIR / "priors" / name

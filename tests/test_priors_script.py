@@ -95,3 +95,15 @@ def test_plot_writes_png_svg_and_tables(script, tmp_path, capsys):
     for name in ("ess.csv", "landmarks_1y.csv", "prior.json", "manifest.json"):
         assert (res_dir / name).exists()
     assert Path(capsys.readouterr().out.split()[0]).name == "prior_densities.png"
+
+
+def test_bad_sources_file_exits_2(script, capsys, write):
+    text = (
+        Path(load_sources().path)
+        .read_text(encoding="utf-8")
+        .replace("estimate = 0.71\nn = 21", "estimate = 0.71\nn = -21")
+    )
+    bad = write("sources.toml", text)
+    assert script.main(["show", "md_anderson", "--sources", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "gaballa2022_pfs_1y, field 'n'" in err and err.count("\n") == 1
