@@ -829,11 +829,12 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
     ax, bx = axes
     z = 1.959963984540054
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    test = "log-rank" if design.kind == "randomised" else "one-sample log-rank"
     curves = []
     for s in design.scenarios:
         if s.role == "alternative":
             curves.append((s.name, "p_success", f"power, Bayesian ({s.name})", "-"))
-            curves.append((s.name, "p_success_freq", f"power, log-rank ({s.name})", "--"))
+            curves.append((s.name, "p_success_freq", f"power, {test} ({s.name})", "--"))
         elif s.role == "design_prior":
             curves.append((s.name, "p_success", f"assurance ({s.name})", "-."))
     for i, (name, col, label, ls) in enumerate(curves):
@@ -843,7 +844,7 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
         ax.fill_between(
             df["N"], df[col] - z * df[f"{col}_mcse"], df[col] + z * df[f"{col}_mcse"], color=c, alpha=0.2, lw=0
         )
-    ax.axhline(design.target, color="0.4", lw=0.8, ls=":")
+    ax.axhline(design.target, color="0.4", lw=0.8, ls=":", label=f"target {design.target:g}")
     ax.set(
         xlabel="patients randomised (N)" if design.kind == "randomised" else "patients enrolled (N)",
         ylabel="probability of success",
@@ -852,7 +853,7 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
     )
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     null = oc[oc["role"] == "null"].sort_values("N")
-    for i, (col, label) in enumerate((("p_success", "Bayesian rule"), ("p_success_freq", "log-rank"))):
+    for i, (col, label) in enumerate((("p_success", "Bayesian rule"), ("p_success_freq", test))):
         c = colours[i]
         bx.plot(null["N"], null[col], "-o", ms=3, color=c, lw=1.4, label=label)
         bx.fill_between(
@@ -863,9 +864,11 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
             alpha=0.2,
             lw=0,
         )
-    bx.axhline(design.alpha / 2, color="0.4", lw=0.8, ls=":", label=f"nominal one-sided {design.alpha / 2:g}")
+    bx.axhline(design.alpha / 2, color="0.4", lw=0.8, ls=":", label=f"{test}: nominal one-sided {design.alpha / 2:g}")
     if not math.isclose(design.type1_target, design.alpha / 2):
-        bx.axhline(design.type1_target, color="0.4", lw=0.8, ls="--", label=f"target {design.type1_target:g}")
+        bx.axhline(
+            design.type1_target, color="0.4", lw=0.8, ls="--", label=f"Bayesian rule: target {design.type1_target:g}"
+        )
     bx.set(
         xlabel="patients randomised (N)" if design.kind == "randomised" else "patients enrolled (N)",
         ylabel="type I error",

@@ -60,6 +60,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "plan", help="output folder (default results/plan)")
     p.add_argument("--figures", type=Path, default=FIGURES_DIR / "plan", help="figure folder (default figures/plan)")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    p.add_argument(
+        "--benchmark",
+        action="store_true",
+        help="only time the fast path (two-arm trials/second) against NUTS per trial; writes nothing",
+    )
     return p
 
 
@@ -129,6 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
 
         started = time.perf_counter()
+        if args.benchmark:
+            fast = dz.benchmark_fast_path(40_000, workers=args.workers)
+            mcmc = dz.benchmark_mcmc(3)
+            sys.stdout.write(
+                f"fast path: {fast['trials_per_second']:,.0f} two-arm trials/s ({fast['n_trials']:,.0f} trials of "
+                f"{fast['n_patients']:.0f} patients, {args.workers} workers, {fast['seconds']:.2f} s)\n"
+                f"NUTS per trial: {mcmc['seconds_per_trial']:.2f} s (PyMC, 2 chains x 1000 draws, a model per trial)\n"
+                f"speed-up: {fast['trials_per_second'] * mcmc['seconds_per_trial']:,.0f}x\n"
+            )
+            return 0
         n_grid = _n_grid(args.n_grid)
         paths = args.design or [str(dz.DESIGN_DIR / "single_arm.toml"), str(dz.DESIGN_DIR / "randomised.toml")]
         inputs = list(paths)
