@@ -1,0 +1,398 @@
+"""Reconstruction of per-patient tables: exact figure arithmetic, shipped draws, synthetic round trip.
+
+The shipped draws are re-verified here with lifelines directly (not with the solver's arithmetic);
+a synthetic study simulated, published and reconstructed checks that the method is general.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.constants import EVENT_RELAPSE, RECONSTRUCTED_DIR, REPO_ROOT, STUDY_DIR, Z_CI
+from models.data import load_baseline, load_outcome_draws, load_published
+from models.endpoints import derive
+from models.errors import ConfigError, DataError, ReconstructionError
+from models.nonparametric import cif_at, km_at
+from models.reconstruct import (
+    KMTarget,
+    OrderStat,
+    km_summary,
+    load_constraints,
+    median_range,
+    reconstruct,
+    risk_set_tuples,
+    sample_increasing,
+    sample_order_stats,
+    verify_table,
+)
+from models.synthetic_study import publish, simulate_outcomes
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("reconstruct_script", REPO_ROOT / "scripts" / "reconstruct.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+main = _load_script().main
+
+CONSTRAINTS = STUDY_DIR / "constraints.toml"
+#: A synthetic study that reconstructs in about a second (n = 24, 5 relapses, 3 deaths).
+SYN_N, SYN_SEED = 24, 3
+
+
+@pytest.fixture(scope="module")
+def huang():
+    pub = load_published()
+    base = load_baseline()
+    return pub, base, load_constraints(CONSTRAINTS, pub, base)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_outcome_draws(RECONSTRUCTED_DIR)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic")
+    truth = simulate_outcomes(SYN_N, SYN_SEED)
+    return truth, publish(truth, folder, seed=SYN_SEED)
+
+
+def _cons(paths):
+    pub = load_published(paths["published"])
+    return pub, load_constraints(paths["constraints"], pub, load_baseline(paths["baseline"]))
+
+
+# ----------------------------------------------------------------------------- hand computations
+
+
+def test_km_summary_equals_hand_greenwood_log_interval():
+    # OS risk sets (19, 15, 13): S = 18/19 * 14/15 * 12/13, var = sum 1/(n(n-1)).
+    s = Fraction(18, 19) * Fraction(14, 15) * Fraction(12, 13)
+    var = Fraction(1, 19 * 18) + Fraction(1, 15 * 14) + Fraction(1, 13 * 12)
+    est, lo, hi = km_summary((19, 15, 13))
+    assert est == pytest.approx(100 * float(s), abs=1e-9)
+    assert lo == pytest.approx(100 * float(s) * math.exp(-Z_CI * math.sqrt(float(var))), abs=1e-9)
+    assert hi == 100.0  # truncated
+    assert (round(est, 1), round(lo, 1)) == (81.6, 64.7)
+
+
+def test_km_summary_agrees_with_lifelines_on_a_built_sample():
+    # 21 patients: censored at 1, 2; death at 3 (n=19); censored at 4, 5, 6; death at 7 (n=15);
+    # censored at 8; death at 9 (n=13); the other 12 censored at 10..21.
+    times = list(range(1, 22))
+    event = [0, 0, 1, 0, 0, 0, 1, 0, 1] + [0] * 12
+    got = km_at(np.array(times, float), np.array(event), 365)
+    est, lo, hi = km_summary((19, 15, 13))
+    assert (100 * got.estimate, 100 * got.lower, 100 * got.upper) == pytest.approx((est, lo, hi), abs=1e-9)
+
+
+def test_risk_set_tuples_for_the_published_estimates(huang):
+    _pub, _base, cons = huang
+    km = {k.name: k for k in cons.km}
+    assert risk_set_tuples(km["os_1y"], 21) == {(19, 15, 13), (17, 15, 14)}
+    assert risk_set_tuples(km["efs_1y"], 21) == {(19, 15, 14)}
+    assert risk_set_tuples(km["grfs_1y"], 21) == {(21, 15, 14), (20, 17, 13), (19, 16, 14)}
+    assert risk_set_tuples(km["os_1y_cr1"], 15) == {(14,)}
+    assert risk_set_tuples(km["grfs_1y_cr1"], 15) == {(15,)}
+    assert risk_set_tuples(km["os_1y_non_rr"], 12) == {()}
+
+
+def test_risk_set_tuples_empty_when_estimate_and_ci_disagree():
+    t = KMTarget("x", "os", "cohort", 365.0, 81.6, (70.0, 100.0), 0.05)
+    assert risk_set_tuples(t, 21) == frozenset()
+
+
+def test_relapse_incidence_is_second_efs_event():
+    # 6.3% = S(t-)/n = (18/19)/15 (relapse at the second event-free-survival event).
+    assert round(100 * (18 / 19) / 15, 1) == 6.3
+    assert round(100 / 21, 1) != 6.3
+
+
+def test_median_range_order_statistics():
+    assert median_range([5, 1, 3]) == (3, 1, 5)
+    assert median_range([4, 1, 3, 10]) == (3.5, 1, 10)
+
+
+def test_sample_order_stats_exact_and_windowed():
+    rng = random.Random(0)
+    stat = OrderStat("s", 7, 31, 13, 52)
+    windows = [(0, 100)] * 6 + [(40, 40)]
+    for _ in range(50):
+        vals = sample_order_stats(windows, stat, rng)
+        assert vals is not None and vals[-1] == 40
+        assert median_range(vals) == (31, 13, 52)
+    assert sample_order_stats([(60, 90)] * 7, stat, rng) is None  # no unit can take the minimum
+
+
+def test_sample_increasing_respects_bounds_pairs_and_order():
+    rng = random.Random(1)
+    for _ in range(50):
+        x = sample_increasing([1, 1, 1, 1], [10, 10, 10, 10], [(1, 2, 5.5)], rng)
+        assert x is not None and x == sorted(set(x)) and x[1] + x[2] == 11
+    assert sample_increasing([1, 1, 1], [2, 2, 2], [], rng) is None
+
+
+# ----------------------------------------------------------------------------- the shipped draws
+
+
+def test_shipped_draws_reproduce_every_published_figure_with_lifelines(huang, shipped):
+    pub, base, cons = huang
+    assert len(shipped) == 20
+    cr1 = set(base.loc[base["is_cr1_undetectable_mrd"], "patient"])
+    non_rr = set(base.loc[~base["is_refractory_relapsed"], "patient"])
+    pops = {"cohort": set(base["patient"]), "cr1_undetectable_mrd": cr1, "non_refractory_relapsed": non_rr}
+    keys = ["os_1y", "efs_1y", "grfs_1y", "os_1y_cr1", "efs_1y_cr1", "grfs_1y_cr1", "os_1y_non_rr", "efs_1y_non_rr"]
+    for table in shipped:
+        for key in keys:
+            fig = pub[key]
+            sub = table[table["patient"].isin(pops[fig.population])]
+            d = derive(sub, fig.endpoint, from_transplant=True)
+            est = km_at(d["duration"], d["event"], fig.landmark_days)
+            assert abs(100 * est.estimate - fig.value) <= fig.tolerance, key
+            if fig.ci is not None:
+                assert abs(100 * est.lower - fig.ci[0]) <= fig.tolerance, key
+                assert abs(100 * est.upper - fig.ci[1]) <= fig.tolerance, key
+        d = derive(table, "relapse", from_transplant=True)
+        inc = cif_at(d["duration"], d["event"], EVENT_RELAPSE, float(d["duration"].max()))
+        assert abs(100 * inc - pub["relapse_rate"].value) <= pub["relapse_rate"].tolerance
+        assert median_range(table["last_followup_day"]) == (325, 156, 775)
+        assert median_range(table["entry_day"]) == (102, 42, 227)
+        assert int(table["death_day"].isna().sum()) == 18
+        by = table.set_index("patient")
+        assert by.loc["P13", "death_cause"] == "relapse" and not math.isnan(by.loc["P13", "relapse_day"])
+        assert by.loc["P3", "death_cause"] == "nrm" and by.loc["P15", "death_cause"] == "nrm"
+        assert table["relapse_day"].notna().sum() == 1
+        alive = table[table["death_day"].isna()]
+        assert alive["last_followup_day"].between(131, 799).all()
+        assert all(c.ok for c in verify_table(table, cons, qualifying=("agvhd_3_4", "cgvhd_severe"))), [
+            c for c in verify_table(table, cons) if not c.ok
+        ]
+
+
+def test_shipped_draws_are_distinct_and_manifest_complete(shipped):
+    texts = {t.to_csv(index=False) for t in shipped}
+    assert len(texts) == len(shipped) == 20
+    doc = json.loads((RECONSTRUCTED_DIR / "manifest.json").read_text())
+    assert doc["seed"] == 1 and doc["M"] == 20
+    assert doc["orderings_consistent"] > 0
+    assert len(doc["draws"]) == 20 and all(all(c["ok"] for c in d["checks"]) for d in doc["draws"])
+    assert {r["reading"] for r in doc["followup_readings"]} == {"all", "censored"}
+    assert doc["chosen_definition"] == "severe"
+
+
+def test_verify_table_catches_a_wrong_table(huang, shipped):
+    _pub, _base, cons = huang
+    table = shipped[0].copy()
+    # Moving one censoring later changes a risk set and must break a published figure.
+    alive = table.index[table["death_day"].isna()]
+    table.loc[alive, "last_followup_day"] = table.loc[alive, "last_followup_day"].max() - 1
+    assert not all(c.ok for c in verify_table(table, cons))
+
+
+# ----------------------------------------------------------------------------- synthetic study
+
+
+def test_synthetic_truth_reproduces_its_own_summaries(synthetic):
+    truth, paths = synthetic
+    _pub, cons = _cons(paths)
+    assert all(c.ok for c in verify_table(truth, cons))
+
+
+def test_synthetic_round_trip(synthetic):
+    truth, paths = synthetic
+    pub, cons = _cons(paths)
+    rec = reconstruct(cons, draws=4, seed=2)
+    assert len({d.table.to_csv(index=False) for d in rec.draws}) == 4
+    for d in rec.draws:
+        t = d.table
+        for key in ("os_1y", "efs_1y"):
+            fig = pub[key]
+            e = derive(t, fig.endpoint, from_transplant=True)
+            est = km_at(e["duration"], e["event"], fig.landmark_days)
+            assert abs(100 * est.estimate - fig.value) <= fig.tolerance
+            assert abs(100 * est.lower - fig.ci[0]) <= fig.tolerance
+            assert abs(100 * est.upper - fig.ci[1]) <= fig.tolerance
+        e = derive(t, "relapse", from_transplant=True)
+        inc = cif_at(e["duration"], e["event"], EVENT_RELAPSE, float(e["duration"].max()))
+        assert abs(100 * inc - pub["relapse_rate"].value) <= pub["relapse_rate"].tolerance
+        assert median_range(t["last_followup_day"]) == median_range(truth["last_followup_day"])
+        assert median_range(t["entry_day"]) == median_range(truth["entry_day"])
+        assert (t["death_cause"] == "nrm").sum() == (truth["death_cause"] == "nrm").sum()
+        assert t["relapse_day"].notna().sum() == truth["relapse_day"].notna().sum()
+        assert all(c.ok for c in verify_table(t, cons))
+
+
+def test_script_same_seed_identical_files_and_other_seed_differs(synthetic, tmp_path):
+    _truth, paths = synthetic
+    common = [
+        "--published",
+        str(paths["published"]),
+        "--baseline",
+        str(paths["baseline"]),
+        "--constraints",
+        str(paths["constraints"]),
+        "--draws",
+        "3",
+        "--quiet",
+    ]
+    assert main([*common, "--seed", "7", "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--seed", "7", "--out", str(tmp_path / "b")]) == 0
+    assert main([*common, "--seed", "8", "--out", str(tmp_path / "c")]) == 0
+    files = [f"draw_{i:03d}.csv" for i in (1, 2, 3)]
+    a = [(tmp_path / "a" / f).read_bytes() for f in files]
+    assert a == [(tmp_path / "b" / f).read_bytes() for f in files]
+    assert a != [(tmp_path / "c" / f).read_bytes() for f in files]
+    doc = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert doc["seed"] == 7 and doc["M"] == 3 and len(doc["inputs_sha256"]) == 3
+
+
+# ----------------------------------------------------------------------------- bad constraints
+
+
+def _edit(paths, tmp_path: Path, which: str, old: str, new: str) -> dict[str, Path]:
+    out = dict(paths)
+    text = paths[which].read_text()
+    assert old in text
+    out[which] = tmp_path / paths[which].name
+    out[which].write_text(text.replace(old, new, 1))
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc)
+    assert "\n" not in text
+    return text
+
+
+def test_malformed_toml_is_a_config_error(synthetic, tmp_path):
+    _truth, paths = synthetic
+    bad = _edit(paths, tmp_path, "constraints", "[[km]]", "[[km]")
+    with pytest.raises(ConfigError) as exc:
+        _cons(bad)
+    assert "malformed TOML" in _one_line(exc.value)
+
+
+def test_unknown_figure_name_is_named(synthetic, tmp_path):
+    _truth, paths = synthetic
+    bad = _edit(paths, tmp_path, "constraints", 'figure = "os_1y"', 'figure = "os_2y"')
+    with pytest.raises(ReconstructionError) as exc:
+        _cons(bad)
+    assert "os_2y" in _one_line(exc.value)
+
+
+def test_unknown_endpoint_is_named(synthetic, tmp_path):
+    _truth, paths = synthetic
+    bad = _edit(paths, tmp_path, "published", 'endpoint = "efs"', 'endpoint = "pfs"')
+    with pytest.raises(ReconstructionError) as exc:
+        _cons(bad)
+    assert "pfs" in _one_line(exc.value)
+
+
+def test_ci_excluding_its_estimate_is_a_data_error(synthetic, tmp_path):
+    _truth, paths = synthetic
+    pub = load_published(paths["published"])
+    est = pub["os_1y"]
+    bad = _edit(
+        paths, tmp_path, "published", f"ci = [{est.ci[0]}, {est.ci[1]}]", f"ci = [{est.value + 1}, {est.value + 2}]"
+    )
+    with pytest.raises(DataError) as exc:
+        load_published(bad["published"])
+    assert "os_1y" in _one_line(exc.value)
+
+
+def test_contradictory_counts_are_named(synthetic, tmp_path):
+    _truth, paths = synthetic
+    pub = load_published(paths["published"])
+    alive = int(pub["alive"].value)
+    bad = _edit(
+        paths,
+        tmp_path,
+        "published",
+        f'value = {alive}\nunit = "patients"\nquote = "synthetic count alive"',
+        f'value = {alive - 1}\nunit = "patients"\nquote = "synthetic count alive"',
+    )
+    with pytest.raises(ReconstructionError) as exc:
+        _cons(bad)
+    assert "alive" in _one_line(exc.value)
+
+
+def test_impossible_figure_is_named_with_closest_value(synthetic, tmp_path):
+    _truth, paths = synthetic
+    pub = load_published(paths["published"])
+    os_ = pub["os_1y"]
+    # 80.0 (75.0-85.0) is no KM estimate of 24 patients with its log interval.
+    bad = _edit(
+        paths,
+        tmp_path,
+        "published",
+        f"value = {os_.value}\nci = [{os_.ci[0]}, {os_.ci[1]}]",
+        "value = 80.0\nci = [75.0, 85.0]",
+    )
+    _pub, cons = _cons(bad)
+    with pytest.raises(ReconstructionError) as exc:
+        reconstruct(cons, draws=1, seed=1)
+    text = _one_line(exc.value)
+    assert "os_1y" in text and "closest" in text
+
+
+def test_script_exit_2_on_impossible_constraints_and_nothing_written(synthetic, tmp_path, capsys):
+    _truth, paths = synthetic
+    pub = load_published(paths["published"])
+    os_ = pub["os_1y"]
+    bad = _edit(
+        paths,
+        tmp_path,
+        "published",
+        f"value = {os_.value}\nci = [{os_.ci[0]}, {os_.ci[1]}]",
+        "value = 80.0\nci = [75.0, 85.0]",
+    )
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "--published",
+            str(bad["published"]),
+            "--baseline",
+            str(paths["baseline"]),
+            "--constraints",
+            str(paths["constraints"]),
+            "--draws",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 2
+    assert not out.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "reconstruction error" in err[0] and "os_1y" in err[0]
+
+
+def test_script_bad_option_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--draws", "0"])
+    assert exc.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_synthetic_round_trip_n60():
+    import tempfile
+
+    truth = simulate_outcomes(60, 11, nrm_rate=0.0002, relapse_rate=0.0002)
+    paths = publish(truth, Path(tempfile.mkdtemp()), seed=11)
+    _pub, cons = _cons(paths)
+    rec = reconstruct(cons, draws=2, seed=1)
+    assert all(all(c.ok for c in verify_table(d.table, cons)) for d in rec.draws)
