@@ -51,6 +51,7 @@ Reported: :math:`p_{\le} = P(D^{rep} \le D)`, :math:`p_{\ge} = P(D^{rep} \ge D)`
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -276,16 +277,23 @@ def _map_fit_cached(
         z = pm.Normal("z", 0.0, 1.0, shape=(n_s, n_j))
         log_lam = mu[None, :] + tau[None, :] * z
         pm.Potential("poisson_kernel", pt.sum(mask * (d * log_lam - pt.exp(log_lam) * e)))
-        idata = pm.sample(
-            draws=draws,
-            tune=1000,
-            chains=2,
-            cores=1,
-            random_seed=seed,
-            progressbar=False,
-            compute_convergence_checks=False,
-            target_accept=0.95,
-        )
+        logger = logging.getLogger("pymc")
+        level = logger.level
+        logger.setLevel(logging.ERROR)  # the sampler's progress lines would clutter script output
+        try:
+            idata = pm.sample(
+                draws=draws,
+                tune=1000,
+                chains=2,
+                cores=1,
+                random_seed=seed,
+                progressbar=False,
+                compute_convergence_checks=False,
+                target_accept=0.95,
+            )
+        finally:
+            logger.setLevel(level)
+    divergences = int(idata.sample_stats["diverging"].values.sum())
     post = idata.posterior
     mu_d = post["mu"].values.reshape(-1, n_j)
     tau_d = post["tau"].values.reshape(-1, n_j)
@@ -302,6 +310,7 @@ def _map_fit_cached(
             np.repeat(mu_d[:, j], reps) + np.repeat(tau_d[:, j], reps) * rng.standard_normal(mu_d.shape[0] * reps)
         )
         mix, q = best_gamma_mixture(lam, max_components)
+        q["divergences"] = float(divergences)
         mixtures.append(mix)
         preds.append(lam)
         qual.append(q)

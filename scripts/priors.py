@@ -98,6 +98,11 @@ def _cuts(args) -> tuple[np.ndarray, np.ndarray]:
     return c, r
 
 
+def _fmt(v: float) -> str:
+    """Four significant digits, without scientific notation for exposures in days."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
 def _median_per_year(p: object) -> float:
     if isinstance(p, GammaMixture):
         return mixture_quantile(p, 0.5) * 365.0
@@ -204,6 +209,7 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
         if pv and pv.map_quality:
             e["map_ks"] = [np.nan if q is None else q["ks"] for q in pv.map_quality]
             e["map_max_q_err"] = [np.nan if q is None else q["max_quantile_rel_error"] for q in pv.map_quality]
+            e["map_divergences"] = [np.nan if q is None else q.get("divergences", np.nan) for q in pv.map_quality]
         cols = ["interval"] + [x for x in ("pseudo_events", "pseudo_exposure_days", "source_rate_per_year") if x in e]
         cols += [
             "median_per_year",
@@ -212,8 +218,8 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
             "ess_events_weighted",
             "ess_patients",
             "ess_patients_weighted",
-        ] + [x for x in ("map_ks", "map_max_q_err") if x in e]
-        out.append(e[cols].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
+        ] + [x for x in ("map_ks", "map_max_q_err", "map_divergences") if x in e]
+        out.append(e[cols].to_string(index=False, na_rep="-", float_format=_fmt))
         t = tot.loc[k]
         out.append(
             f"   first-year ESS: {t.ess_events:.2f} events, {t.ess_patients:.1f} patients (moment matching); "
@@ -234,7 +240,7 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
         out += [
             "",
             "Prior-data conflict (Box's prior-predictive p, two-sided, flagged below 0.05):",
-            conflict_table(prior, td).to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+            conflict_table(prior, td).to_string(index=False, float_format=_fmt),
         ]
     used = sorted({f for pv in prov.values() for f in pv.figures})
     if used:
