@@ -29,6 +29,7 @@ Exit status 0 on success, 2 with a one-line message naming file and key for a ba
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -403,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
             print(p)
         return 0
 
-    return run_guarded("priors.py", body)
+    try:
+        return run_guarded("priors.py", body)
+    except BrokenPipeError:  # output piped into `head`: not an error
+        sys.stdout = open(os.devnull, "w")  # silence the flush at exit
+        return 0
 
 
 if __name__ == "__main__":
