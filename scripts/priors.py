@@ -296,7 +296,7 @@ def plot_densities(prior, cuts, rd_cuts, *, seed: int, axes=None):
         ax.set_title(_TITLES[k], fontsize=10)
         ax.set_xlabel("hazard (events per patient-year)")
         ax.set_xlim(10 ** grid[0], 10 ** grid[-1])
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # headroom for the legend
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.8)  # headroom for the legend
         ax.legend(
             loc="upper left",
             fontsize=7,
