@@ -316,11 +316,12 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         from_transplant=args.from_transplant,
         sources=[str(f) for f in files],
     )
-    horizon = int(
-        max(max(LANDMARK_DAYS), landmark + 1, math.ceil(max(float(t["last_followup_day"].max()) for t in model.tables)))
-    )
-    if landmark >= horizon:
-        raise ConfigError("--landmark-day", found=landmark, expected=f"a day before the end of follow-up ({horizon})")
+    follow_end = math.ceil(max(float(t["last_followup_day"].max()) for t in model.tables))
+    horizon = int(max(max(LANDMARK_DAYS), follow_end))
+    if landmark >= follow_end:
+        raise ConfigError(
+            "--landmark-day", found=landmark, expected=f"a day before the end of follow-up (day {follow_end})"
+        )
     sampler = None
     if args.engine == "nuts":
         sampler = args.sampler if args.sampler != "auto" else default_sampler()

@@ -190,6 +190,7 @@ def test_nuts_engine_through_the_script(tmp_path, data):
         (["--seed", "-1"], "--seed"),
         (["--benchmark", "1.5"], "--benchmark"),
         (["--prior", "optimistic"], "--prior"),
+        (["--landmark-day", "5000"], "--landmark-day"),
         (["--data", "{bad}"], "relapse_day"),
     ],
 )
