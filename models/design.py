@@ -319,10 +319,31 @@ def _prior_set_draws(name: str, path: str, where: str, seed: int) -> dict[str, n
     return _SET_DRAWS[(name, seed)]
 
 
-def prefetch_prior_sets(paths: Sequence[str | Path], *, seed: int = DEFAULT_SEED, workers: int = 2) -> list[str]:
+def _library_hash() -> str:
+    """Hash of everything prior-set draws depend on (library code and data, draw count)."""
+    import hashlib
+
+    h = hashlib.sha256(str(DESIGN_PRIOR_DRAWS).encode())
+    root = Path(__file__).resolve().parent
+    for f in (
+        root / "priors.py",
+        root / "prior_library.py",
+        root / "prior_sources.py",
+        *sorted((DATA_DIR / "priors").glob("*.toml")),
+    ):
+        if f.is_file():
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def prefetch_prior_sets(
+    paths: Sequence[str | Path], *, seed: int = DEFAULT_SEED, workers: int = 2, cache_dir: str | Path | None = None
+) -> list[str]:
     """Build the prior-set draws the designs in ``paths`` use, in parallel (some sets run an MCMC fit).
 
-    Names that are unknown or fail are left for :func:`load_design` to report or skip.
+    With ``cache_dir`` the draws are also kept as ``<set>-<seed>-<hash>.npz``, the hash covering the
+    prior-library code and data, so a later run with unchanged inputs reuses them. Names that are
+    unknown or fail are left for :func:`load_design` to report or skip.
     """
     names: set[str] = set()
     for p in paths:
@@ -335,6 +356,13 @@ def prefetch_prior_sets(paths: Sequence[str | Path], *, seed: int = DEFAULT_SEED
             if isinstance(spec, dict) and spec.get("kind") == "arms":
                 names |= {v for k, v in spec.items() if k in ("treatment", "control") and isinstance(v, str)}
     names -= {"benchmark", "posterior"}
+    cache = Path(cache_dir) if cache_dir is not None else None
+    tag = _library_hash() if cache is not None and names else ""
+    for n in sorted(names):
+        f = cache / f"{n}-{seed}-{tag}.npz" if cache is not None else None
+        if f is not None and f.is_file() and (n, seed) not in _SET_DRAWS:
+            with np.load(f) as z:
+                _SET_DRAWS[(n, seed)] = {k: z[k] for k in z.files}
     todo = sorted(n for n in names if (n, seed) not in _SET_DRAWS)
     if not todo:
         return []
@@ -355,6 +383,14 @@ def prefetch_prior_sets(paths: Sequence[str | Path], *, seed: int = DEFAULT_SEED
     for n, r in zip(todo, results, strict=True):
         if r is not None:
             _SET_DRAWS[(n, seed)] = r
+            if cache is not None:
+                import io
+
+                from models.io import atomic_write_bytes
+
+                buf = io.BytesIO()
+                np.savez(buf, **r)
+                atomic_write_bytes(cache / f"{n}-{seed}-{tag}.npz", buf.getvalue())
     return [n for n, r in zip(todo, results, strict=True) if r is not None]
 
 

@@ -36,6 +36,8 @@ from models.errors import ConfigError
 
 PROG = "plan_trial.py"
 DEFAULT_POSTERIOR = RESULTS_DIR / "fit" / "posterior.nc"
+#: Draws of prior-library sets, keyed by a hash of the library (building some sets runs an MCMC fit).
+PRIOR_CACHE = RESULTS_DIR / ".cache" / "design_priors"
 
 
 def build_parser() -> ArgumentParser:
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 posterior_note, inputs = str(DEFAULT_POSTERIOR), [*inputs, DEFAULT_POSTERIOR]
             except ConfigError as exc:
                 sys.stderr.write(f"{PROG}: note: {exc}; using the published totals instead\n")
-        dz.prefetch_prior_sets(paths, seed=args.seed, workers=args.workers)
+        dz.prefetch_prior_sets(paths, seed=args.seed, workers=args.workers, cache_dir=PRIOR_CACHE)
         designs = [dz.load_design(p, posterior=posterior, seed=args.seed) for p in paths]
         names = [d.name for d in designs]
         if len(set(names)) != len(names):
