@@ -72,6 +72,8 @@ from models.errors import ConfigError, PriorError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
 
 DESIGN_DIR = DATA_DIR / "designs"
+#: What the success probability of each scenario role measures (the ``metric`` column of the outputs).
+METRIC = {"null": "type I error", "alternative": "power", "design_prior": "assurance"}
 #: Draws kept from a prior set or posterior to represent a design prior.
 DESIGN_PRIOR_DRAWS = 4000
 
@@ -651,13 +653,8 @@ def _scenarios(
 ) -> tuple[tuple[Scenario, ...], list[str]]:
     out: list[Scenario] = []
     sc = doc.get("scenarios", {})
-    if not isinstance(sc, dict) or not {"null", "alternative"} <= set(sc):
-        raise ConfigError(
-            p,
-            where="[scenarios]",
-            found=sorted(sc) if isinstance(sc, dict) else sc,
-            expected="tables [scenarios.null] and [scenarios.alternative]",
-        )
+    if not isinstance(sc, dict):
+        raise ConfigError(p, where="[scenarios]", found=sc, expected="tables [scenarios.<name>]")
     for name, s in sc.items():
         if not isinstance(s, dict):
             raise ConfigError(p, where=f"[scenarios.{name}]", found=s, expected="a table")
@@ -670,6 +667,15 @@ def _scenarios(
         hr = _range(p, f"scenarios.{name}", "hr_relapse", s.get("hr_relapse", 1.0), 0, 100)
         hn = _range(p, f"scenarios.{name}", "hr_nrm", s.get("hr_nrm", 1.0), 0, 100)
         out.append(Scenario(name, role, hr, hn, note=s.get("note", "")))
+    roles = {s.role for s in out}
+    if not {"null", "alternative"} <= roles:
+        raise ConfigError(
+            p,
+            where="[scenarios]",
+            found=sorted(sc),
+            expected="a scenario with role = 'null' and one with role = 'alternative' "
+            "(a table named null or alternative has that role by default)",
+        )
     skipped: list[str] = []
     dps = doc.get("design_priors", {})
     if not isinstance(dps, dict):
@@ -757,6 +763,7 @@ def summarise(raw: pd.DataFrame, design: Design) -> pd.DataFrame:
             "N": raw["N"],
             "scenario": raw["scenario"],
             "role": raw["role"],
+            "metric": raw["role"].map(METRIC),
             "n_sims": raw["n"].astype(int),
         }
     )
@@ -796,7 +803,7 @@ def sample_size(oc: pd.DataFrame, design: Design) -> pd.DataFrame:
     for name, df in oc.groupby("scenario", sort=False):
         df = df.sort_values("N")
         role = df["role"].iloc[0]
-        metric = {"null": "type I error", "alternative": "power", "design_prior": "assurance"}[role]
+        metric = METRIC[role]
         entries = [("bayesian", "p_success")] + ([("frequentist", "p_success_freq")] if role == "alternative" else [])
         for analysis, col in entries:
             if role == "null":
@@ -843,6 +850,7 @@ def calibrate(raw: pd.DataFrame, design: Design) -> pd.DataFrame:
                     "N": int(n),
                     "scenario": r["scenario"],
                     "role": r["role"],
+                    "metric": METRIC[r["role"]],
                     "type1_target": design.type1_target,
                     "threshold_design": design.threshold,
                     "threshold_calibrated": float(thr[i]) if i >= 0 else float("nan"),
@@ -932,14 +940,17 @@ def nuts_agreement(
 ) -> dict[str, float]:
     """Decisions of the exact conjugate rule vs full NUTS on the same simulated trials (final analysis).
 
+    ``scenario`` is a scenario name or a role (``"alternative"``, ``"null"``).
     Returns the rate of identical decisions (``P > threshold``), the largest absolute difference in
     posterior probability and the number of trials compared.
     """
     if design.kind != "randomised":
         raise ConfigError(design.source, where="[design]", field="type", found=design.kind, expected="'randomised'")
     idx = next((i for i, s in enumerate(design.scenarios) if s.name == scenario), None)
+    if idx is None:  # a role ("null", "alternative") picks the first scenario with it
+        idx = next((i for i, s in enumerate(design.scenarios) if s.role == scenario), None)
     if idx is None:
-        raise ConfigError(design.source, where="[scenarios]", found=scenario, expected="a scenario of the design")
+        raise ConfigError(design.source, where="[scenarios]", found=scenario, expected="a scenario name or role")
     r = ts.run_chunk(design, design.scenarios[idx], n_patients, n_trials, seed, (n_patients, idx, 0), per_trial=True)
     tr = r["trials"]
     weights = ts.horizon_weights(np.asarray(design.cuts_days), design.horizon_days)

@@ -190,9 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         outputs = ["oc.csv", "sample_size.csv", "calibration.csv", "manifest.json"]
         outputs += [f"{stem}.{ext}" for stem, _ in figs for ext in ("png", "svg")]
         with staged_directory(args.out) as stage, staged_directory(args.figures) as fstage:
-            atomic_write_csv(stage / "oc.csv", oc_all, float_format="%.6g")
+            # "role" holds words such as "null" that CSV readers take for missing values: "metric" says it
+            atomic_write_csv(stage / "oc.csv", oc_all.drop(columns="role"), float_format="%.6g")
             atomic_write_csv(stage / "sample_size.csv", ss_all, float_format="%.6g")
-            atomic_write_csv(stage / "calibration.csv", cal_all, float_format="%.6g")
+            atomic_write_csv(stage / "calibration.csv", cal_all.drop(columns="role"), float_format="%.6g")
             for stem, fig in figs:
                 for folder in (stage, fstage):
                     fig.savefig(folder / f"{stem}.png", dpi=200)

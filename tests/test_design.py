@@ -285,7 +285,8 @@ def test_shipped_designs_load_without_the_prior_library(monkeypatch):
     monkeypatch.setattr(dz, "_resolve_prior_set", lambda *a: None)
     for name in ("single_arm", "randomised"):
         d = dz.load_design(DATA_DIR / "designs" / f"{name}.toml")
-        assert {"null", "alternative", "decitabine_analogue", "current_study"} <= {s.name for s in d.scenarios}
+        assert {"no_effect", "relapse_halved", "decitabine_analogue", "current_study"} <= {s.name for s in d.scenarios}
+        assert [s.role for s in d.scenarios][:2] == ["null", "alternative"]
         assert "skeptical" in d.skipped_priors
 
 
