@@ -1430,7 +1430,7 @@ def _sample_days(
     hi: list[int] = []
     index: dict[int, int] = {}
     exit_pos: dict[int, int] = {}
-    floor_day = -math.inf
+    floor_day = -1e9  # no marker passed yet: no lower bound
     exit_no = 0
     pending: list[int] = []  # positions since the last marker, capped by the next marker
     for j, (pid, step) in enumerate(items):
@@ -1867,6 +1867,9 @@ def reconstruct(
         )
     report["chosen_definition"] = chosen.definition
     report["orderings"] = chosen.total
+    report["anonymous_gvhd"] = cons.anonymous_gvhd
+    if cons.gvhd_definitions and not cons.anonymous_gvhd:
+        report["anonymous_gvhd_alternative"] = _anonymous_alternative(cons, max_states, progress)
     report["risk_set_signatures"] = _describe_signatures(cons, chosen)
     out: list[Draw] = []
     seen: set[str] = set()
@@ -1900,6 +1903,23 @@ def reconstruct(
         _say(progress, f"draw {len(out)}/{draws} ({tries} attempts)")
     report["draw_attempts"] = tries
     return Reconstruction(out, report)
+
+
+def _anonymous_alternative(
+    cons: Constraints, max_states: int, progress: Callable[[str], None] | None
+) -> list[dict[str, Any]]:
+    """Orderings per definition if event-free patients may also have a qualifying GvHD.
+
+    Such a case is a GRFS event, so it can only fall after the landmark; reported, not drawn from.
+    """
+    alt = Constraints(**{**cons.__dict__})
+    alt.anonymous_gvhd = True
+    out = []
+    for name, qual in cons.gvhd_definitions:
+        _say(progress, f"solving GvHD definition {name} with event-free qualifying cases")
+        sol = solve(alt, qualifying=qual, definition=name, max_states=max_states)
+        out.append({"name": name, "orderings": sol.total, "orderings_by_gvhd_assignment": sol.by_gvhd_set()})
+    return out
 
 
 def _first_table(cons: Constraints, sol: Solution, rng: random.Random, max_tries: int) -> Draw | None:
