@@ -97,11 +97,11 @@ def _pct(x: float) -> float:
     return round(100 * x, 1)
 
 
-def publish(outcomes: pd.DataFrame, folder: Path, *, seed: int) -> dict[str, Path]:
+def publish(outcomes: pd.DataFrame, folder: Path, *, seed: int, subgroup: bool = True) -> dict[str, Path]:
     """Write ``published.toml``, ``baseline.csv`` and ``constraints.toml`` for ``outcomes``.
 
-    Half the patients (alternating) are "refractory/relapsed", so one subgroup estimate is
-    printed besides the cohort's, as papers do.
+    About 40% of patients are "refractory/relapsed"; with ``subgroup`` the 1-year OS of the others
+    is printed besides the cohort's, as papers do.
     """
     folder.mkdir(parents=True, exist_ok=True)
     n = len(outcomes)
@@ -139,7 +139,8 @@ def publish(outcomes: pd.DataFrame, folder: Path, *, seed: int) -> dict[str, Pat
     everyone = np.ones(n, bool)
     km_fig("os_1y", "os", "cohort", everyone)
     km_fig("efs_1y", "efs", "cohort", everyone)
-    km_fig("os_1y_non_rr", "os", "non_refractory_relapsed", rr == "N")
+    if subgroup:
+        km_fig("os_1y_non_rr", "os", "non_refractory_relapsed", rr == "N")
     d = derive(outcomes, "relapse", from_transplant=True)
     cif = cif_at(d["duration"], d["event"], EVENT_RELAPSE, float(d["duration"].max()))
     relapses = int(outcomes["relapse_day"].notna().sum())
@@ -172,8 +173,9 @@ def publish(outcomes: pd.DataFrame, folder: Path, *, seed: int) -> dict[str, Pat
     (folder / "published.toml").write_text(study + "\n" + "\n".join(figs), encoding="utf-8")
     cons = (
         '[study]\npopulation_size = "n_included"\n'
-        '[[km]]\nfigure = "os_1y"\n[[km]]\nfigure = "efs_1y"\n[[km]]\nfigure = "os_1y_non_rr"\n'
-        '[[cif]]\nfigure = "relapse_rate"\nlandmark = "plateau"\n'
+        '[[km]]\nfigure = "os_1y"\n[[km]]\nfigure = "efs_1y"\n'
+        + ('[[km]]\nfigure = "os_1y_non_rr"\n' if subgroup else "")
+        + '[[cif]]\nfigure = "relapse_rate"\nlandmark = "plateau"\n'
         '[events]\nrelapse = "relapse_rate"\ndeath_relapse = "deaths_relapse"\n'
         'death_nrm = "deaths_nrm"\nalive = "alive"\n'
         '[followup]\nfigure = "followup"\nreading = "all"\n'

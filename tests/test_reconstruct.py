@@ -190,6 +190,13 @@ def test_shipped_draws_are_distinct_and_manifest_complete(shipped):
     assert len(doc["draws"]) == 20 and all(all(c["ok"] for c in d["checks"]) for d in doc["draws"])
     assert {r["reading"] for r in doc["followup_readings"]} == {"all", "censored"}
     assert doc["chosen_definition"] == "severe"
+    by_name = {g["name"]: g for g in doc["gvhd_definitions"]}
+    # Counting all five cGvHD needs event-free qualifying cases, which the draws exclude.
+    assert by_name["standard"]["orderings"] == 0
+    alt = {g["name"]: g for g in doc["anonymous_gvhd_alternative"]}
+    assert alt["standard"]["orderings"] > 0
+    # P3 has a qualifying GvHD in every consistent ordering (CR1 GRFS 14/15 before CR1 OS 13/14).
+    assert all("P3" in d["configuration"].split("+")[0] for d in doc["draws"])
 
 
 def test_verify_table_catches_a_wrong_table(huang, shipped):
