@@ -785,7 +785,8 @@ def summarise(raw: pd.DataFrame, design: Design) -> pd.DataFrame:
         var = np.maximum(raw[f"{k}_sq"].to_numpy() / n - m**2, 0.0) * n / np.maximum(n - 1, 1)
         out[col] = m
         out[f"{col}_mcse"] = np.sqrt(var / n)
-    return out.sort_values(["scenario", "N"], kind="stable").reset_index(drop=True)
+    order = out["scenario"].map({s.name: i for i, s in enumerate(design.scenarios)})
+    return out.assign(_o=order).sort_values(["_o", "N"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
 def _first_reaching(df: pd.DataFrame, col: str, target: float, lower: bool) -> float:

@@ -106,6 +106,12 @@ def report(design, oc, ss, cal, stream) -> None:
         extra = ""
         if r["metric"] == "power" and r["analysis"] == "frequentist" and "schoenfeld_relapses" in ss:
             extra = f" [Schoenfeld: {math.ceil(r['schoenfeld_relapses'])} relapses]"
+        if r["metric"] == "power" and r["analysis"] == "bayesian" and math.isfinite(r["n_point"]):
+            at = oc[(oc["scenario"] == r["scenario"]) & (oc["N"] == r["n_point"])].iloc[0]
+            extra = (
+                f" [expected {at['mean_relapses']:.0f} relapses, {at['mean_deaths']:.0f} deaths, "
+                f"{at['mean_duration_days'] / 365.25:.1f} years]"
+            )
         cons = r["n_conservative"]
         lower = f" (lower 95% MC bound reaches it at {int(cons)})" if math.isfinite(cons) else ""
         w(
