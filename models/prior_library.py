@@ -54,7 +54,7 @@ import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -479,6 +479,12 @@ class LibraryPriorSet(PriorSet):
             p._check_n(n_intervals)
             return p
         return super().per_interval(transition, n_intervals)
+
+    def with_transition(self, transition: str, prior: Any) -> LibraryPriorSet:
+        """The base override rule; the replaced transition's provenance becomes ``user override``."""
+        out = super().with_transition(transition, prior)
+        prov = {**self.provenance, transition: TransitionProvenance("user override")}
+        return replace(out, provenance=prov)
 
     @property
     def conjugate(self) -> bool:

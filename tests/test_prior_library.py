@@ -467,3 +467,11 @@ def test_map_hierarchical_fit_matches_quadrature(map_fit):
         x = math.log(np.quantile(draws, p))
         cdf = float((post * stats.norm.cdf((x - mu) / tau)).sum())  # predictive P(log lambda* <= x)
         assert cdf == pytest.approx(p, abs=0.012)  # Monte Carlo error of 20,000 correlated draws
+
+
+def test_override_rule_resets_provenance(sources):
+    ps = load_prior_set("md_anderson", sources=sources)
+    new = ps.with_transition("relapse", GammaMixture.single(2.0, 2000.0))
+    assert new.provenance["relapse"].method == "user override" and new.provenance["nrm"].method == "power"
+    row = ess_table(new).set_index(["transition", "interval"]).loc[("relapse", "0-100")]
+    assert row.ess_events == pytest.approx(2.0)
