@@ -319,3 +319,21 @@ def test_bad_design_files_give_one_line_errors_naming_file_and_key(design_file, 
 def test_missing_design_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         dz.load_design(tmp_path / "nope.toml")
+
+
+def test_fitted_posterior_file_feeds_the_current_study_design_prior(design_file, tmp_path):
+    from models.constants import DEFAULT_CUTS
+    from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
+    from models.pwe import Model
+    from models.simulate import simulate_cohort
+
+    hz = {"relapse": [3e-4] * 5, "nrm": [2e-4] * 5, "gvhd": [5e-4] * 5, "death_after_relapse": [3e-3] * 3}
+    cohort = simulate_cohort(40, hz, DEFAULT_CUTS, DEFAULT_RELAPSE_DEATH_CUTS, seed=1)
+    Model(cohort).fit(engine="exact", seed=1).to_netcdf(tmp_path / "posterior.nc")
+    draws = dz.load_posterior_draws(tmp_path / "posterior.nc")
+    assert draws["relapse"].shape == (dz.DESIGN_PRIOR_DRAWS, len(DEFAULT_CUTS))
+    d = dz.load_design(design_file(), posterior=draws)
+    current = next(s for s in d.scenarios if s.name == "current")
+    assert current.draws["relapse"].shape == draws["relapse"].shape
+    with pytest.raises(ConfigError, match="posterior"):
+        dz.load_posterior_draws(tmp_path / "missing.nc")
