@@ -738,6 +738,27 @@ def conflict_table(
     return pd.DataFrame(rows)
 
 
+def conflict_table_draws(
+    prior_set: PriorSet, tables: Sequence[TransitionData], *, n_sim: int = 50_000, seed: int = 0
+) -> pd.DataFrame:
+    """:func:`conflict_table` over several reconstructed outcome tables: medians and the range of p.
+
+    Columns: transition, observed_events and exposure_days (medians over tables),
+    prior_predictive_mean (median), p_value (median), p_value_min, p_value_max, conflict (median
+    p < 0.05), n_tables.
+    """
+    if not tables:
+        raise PriorError("conflict check", found="no outcome tables", expected="at least one")
+    all_ = pd.concat([conflict_table(prior_set, td, n_sim=n_sim, seed=seed) for td in tables], ignore_index=True)
+    g = all_.groupby("transition", sort=False)
+    out = g[["observed_events", "exposure_days", "prior_predictive_mean", "p_value"]].median()
+    out["p_value_min"] = g["p_value"].min()
+    out["p_value_max"] = g["p_value"].max()
+    out["conflict"] = out["p_value"] < CONFLICT_ALPHA
+    out["n_tables"] = len(tables)
+    return out.reset_index()
+
+
 def landmark_summary(
     prior_set: PriorSet,
     cuts: Sequence[float] = DEFAULT_CUTS,

@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 
 from models.cli import ArgumentParser, command_line, nonneg_int, parse_float_list, run_guarded
-from models.constants import DEFAULT_CUTS, DEFAULT_SEED, FIGURES_DIR, RESULTS_DIR
+from models.constants import DEFAULT_CUTS, DEFAULT_SEED, FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, interval_labels, validate_cuts
 from models.prior_library import (
     CommensuratePrior,
-    conflict_table,
+    conflict_table_draws,
     ess_summary,
     ess_table,
     landmark_summary,
@@ -82,8 +82,9 @@ def build_parser() -> ArgumentParser:
             s.add_argument(
                 "--outcomes",
                 type=Path,
-                default=None,
-                help="an outcome CSV (or folder of draw_*.csv, first used) for the conflict check",
+                default=RECONSTRUCTED_DIR if RECONSTRUCTED_DIR.is_dir() else None,
+                help="an outcome CSV or a folder of draw_*.csv for the conflict check (default: the reconstructed "
+                "draws when present; 'none' to skip)",
             )
         else:
             s.add_argument("--out", type=Path, default=None, help="figure folder (default figures/priors/NAME)")
@@ -240,8 +241,9 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
     if td is not None:
         out += [
             "",
-            "Prior-data conflict (Box's prior-predictive p, two-sided, flagged below 0.05):",
-            conflict_table(prior, td).to_string(index=False, float_format=_fmt),
+            f"Prior-data conflict over {len(td)} outcome table(s) (Box's prior-predictive p = min(1, 2 min(P(<=obs), "
+            "P(>=obs))) of each transition's events in its exposure; medians over tables; flagged below 0.05):",
+            conflict_table_draws(prior, td).to_string(index=False, float_format=_fmt),
         ]
     used = sorted({f for pv in prov.values() for f in pv.figures})
     if used:
@@ -390,11 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         prior = load_prior_set(args.prior, cuts, rd, seed=args.seed, sources=sources)
         if args.command == "show":
             td = None
-            if args.outcomes is not None:
-                from models.data import load_outcomes, outcome_files
+            if args.outcomes is not None and str(args.outcomes) != "none":
+                from models.data import load_outcome_draws
                 from models.intervals import transition_data
 
-                td = transition_data(load_outcomes(outcome_files(args.outcomes)[0]), cuts, rd)
+                td = [transition_data(t, cuts, rd) for t in load_outcome_draws(args.outcomes)]
             print(show_text(prior, cuts, rd, draws=args.draws, seed=args.seed, td=td, sources=sources))
             return 0
         name = Path(args.prior).stem if Path(args.prior).suffix == ".toml" else args.prior

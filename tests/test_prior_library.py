@@ -475,3 +475,24 @@ def test_override_rule_resets_provenance(sources):
     assert new.provenance["relapse"].method == "user override" and new.provenance["nrm"].method == "power"
     row = ess_table(new).set_index(["transition", "interval"]).loc[("relapse", "0-100")]
     assert row.ess_events == pytest.approx(2.0)
+
+
+def test_conflict_over_tables_takes_medians():
+    g = GammaMixture.single(20.0, 20_000.0)
+    ps = LibraryPriorSet("t", {k: g for k in ("relapse", "nrm", "gvhd", "death_after_relapse")})
+    ks = ("relapse", "nrm", "gvhd", "death_after_relapse")
+
+    def td(n_rel: float) -> TransitionData:
+        return TransitionData(
+            events={k: np.array([n_rel if k == "relapse" else 1.0]) for k in ks},
+            exposure={k: np.array([2000.0]) for k in ks},
+            cuts={k: np.array([0.0]) for k in ks},
+        )
+
+    from models.prior_library import conflict_table_draws
+
+    tab = conflict_table_draws(ps, [td(1.0), td(2.0), td(12.0)]).set_index("transition")
+    singles = [conflict_table(ps, td(x)).set_index("transition").loc["relapse", "p_value"] for x in (1.0, 2.0, 12.0)]
+    assert tab.loc["relapse", "p_value"] == pytest.approx(np.median(singles))
+    assert tab.loc["relapse", "p_value_min"] == pytest.approx(min(singles))
+    assert tab.loc["relapse", "observed_events"] == 2.0 and tab.loc["relapse", "n_tables"] == 3
