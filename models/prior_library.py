@@ -50,9 +50,15 @@ Reported: :math:`p_{\le} = P(D^{rep} \le D)`, :math:`p_{\ge} = P(D^{rep} \ge D)`
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import inspect
+import json
 import logging
 import math
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,7 +68,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED
+from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED, RESULTS_DIR
 from models.errors import PriorError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, interval_labels
 from models.prior_sources import (
@@ -334,7 +340,7 @@ def fit_map(
     d, e = np.atleast_2d(events).astype(float), np.atleast_2d(exposure).astype(float)
     if d.shape != e.shape or np.any(d < 0) or np.any(e < 0):
         raise PriorError("MAP prior", found=(d.shape, e.shape), expected="events and exposure >= 0 of equal shape")
-    return _map_fit_cached(
+    args = (
         tuple(map(tuple, np.round(d, 10))),
         tuple(map(tuple, np.round(e, 8))),
         float(tau_scale),
@@ -342,6 +348,79 @@ def fit_map(
         int(draws),
         int(max_components),
     )
+    path = _map_cache_path(args)
+    if path is not None and path.exists():
+        try:
+            return _load_map_fit(path)
+        except (OSError, ValueError, KeyError):  # unreadable cache entry: refit and overwrite
+            pass
+    fit = _map_fit_cached(*args)
+    if path is not None:
+        _save_map_fit(path, fit)
+    return fit
+
+
+#: Folder of the on-disk MAP cache (``TXBAYES_CACHE`` overrides it; ``TXBAYES_CACHE=off`` disables it).
+MAP_CACHE_DIR: Path = RESULTS_DIR / ".cache" / "map"
+
+
+def _map_cache_path(args: tuple) -> Path | None:
+    """Cache file of one MAP fit, keyed by its inputs, the PyMC version and the fitting code.
+
+    The MCMC fit of the hierarchical model takes seconds; sensitivity grids and trial planning build
+    the same MAP priors many times, so fits are kept on disk. Any change of inputs, sampler version
+    or of the code that fits and approximates the predictive changes the key.
+    """
+    root = os.environ.get("TXBAYES_CACHE", str(MAP_CACHE_DIR))
+    if root.lower() == "off":
+        return None
+    import pymc
+
+    code = (
+        inspect.getsource(_map_fit_cached)
+        + inspect.getsource(best_gamma_mixture)
+        + inspect.getsource(fit_gamma_mixture)
+    )
+    payload = json.dumps([args, pymc.__version__, np.__version__, MAP_KS_TOL, MAP_QUANTILE_TOL, code])
+    return Path(root) / f"{hashlib.sha256(payload.encode()).hexdigest()[:32]}.npz"
+
+
+def _save_map_fit(path: Path, fit: MapFit) -> None:
+    arrays: dict[str, np.ndarray] = {"tau_scale": np.array(fit.tau_scale)}
+    for j, (mix, dr, q) in enumerate(zip(fit.mixtures, fit.draws, fit.quality, strict=True)):
+        if mix is None:
+            continue
+        arrays[f"w{j}"], arrays[f"a{j}"], arrays[f"b{j}"] = (
+            np.asarray(x) for x in (mix.weights, mix.shapes, mix.rates)
+        )
+        arrays[f"draws{j}"] = np.asarray(dr)
+        arrays[f"quality{j}"] = np.array(json.dumps(q))
+    arrays["n"] = np.array(len(fit.mixtures))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".map-", suffix=".npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _load_map_fit(path: Path) -> MapFit:
+    with np.load(path, allow_pickle=False) as z:
+        n = int(z["n"])
+        mixtures, draws, quality = [], [], []
+        for j in range(n):
+            if f"w{j}" not in z:
+                mixtures.append(None)
+                draws.append(None)
+                quality.append(None)
+                continue
+            mixtures.append(GammaMixture(tuple(z[f"w{j}"]), tuple(z[f"a{j}"]), tuple(z[f"b{j}"])))
+            draws.append(z[f"draws{j}"].copy())
+            quality.append(json.loads(str(z[f"quality{j}"])))
+        return MapFit(tuple(mixtures), tuple(draws), tuple(quality), float(z["tau_scale"]))
 
 
 # ----------------------------------------------------------------------------- commensurate prior

@@ -496,3 +496,47 @@ def test_conflict_over_tables_takes_medians():
     assert tab.loc["relapse", "p_value"] == pytest.approx(np.median(singles))
     assert tab.loc["relapse", "p_value_min"] == pytest.approx(min(singles))
     assert tab.loc["relapse", "observed_events"] == 2.0 and tab.loc["relapse", "n_tables"] == 3
+
+
+# ----------------------------------------------------------------------------- on-disk MAP cache
+
+
+def test_map_fit_disk_cache_round_trip_and_reuse(tmp_path, monkeypatch):
+    """A MAP fit is computed once per distinct input and read back identically from disk."""
+    import models.prior_library as pl
+
+    monkeypatch.setenv("TXBAYES_CACHE", str(tmp_path))
+    calls = []
+    fake = pl.MapFit(
+        (pl.GammaMixture((0.7, 0.3), (2.0, 5.0), (900.0, 3000.0)), None),
+        (np.linspace(1e-4, 1e-2, 50), None),
+        ({"ks": 0.01, "max_quantile_rel_error": 0.02}, None),
+        0.5,
+    )
+
+    def fake_fit(*args):
+        calls.append(args)
+        return fake
+
+    monkeypatch.setattr(pl, "_map_fit_cached", fake_fit)
+    monkeypatch.setattr(pl, "_map_cache_path", lambda args: tmp_path / f"{abs(hash(args))}.npz")
+    d, e = np.array([[2.0, 0.0]]), np.array([[1000.0, 0.0]])
+    first = pl.fit_map(d, e)
+    again = pl.fit_map(d, e)
+    assert len(calls) == 1  # the second call read the file
+    assert again.mixtures[0] == first.mixtures[0] and again.mixtures[1] is None
+    np.testing.assert_array_equal(again.draws[0], first.draws[0])
+    assert again.quality[0] == first.quality[0] and again.tau_scale == 0.5
+    pl.fit_map(d * 2, e)
+    assert len(calls) == 2  # other inputs, another fit
+
+
+def test_map_cache_key_depends_on_inputs_and_can_be_disabled(monkeypatch, tmp_path):
+    import models.prior_library as pl
+
+    monkeypatch.setenv("TXBAYES_CACHE", str(tmp_path))
+    a = pl._map_cache_path(((1.0,), (100.0,), 0.5, 1, 1000, 4))
+    b = pl._map_cache_path(((1.0,), (100.0,), 0.25, 1, 1000, 4))
+    assert a != b and a.parent == tmp_path
+    monkeypatch.setenv("TXBAYES_CACHE", "off")
+    assert pl._map_cache_path(((1.0,), (100.0,), 0.5, 1, 1000, 4)) is None
