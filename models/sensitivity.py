@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, logsumexp
 
+from models.claims import ClaimDef, load_claims, parse_claims
 from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import _competing_cifs, cumulative_hazard
 from models.errors import ConfigError, PriorError, ToolkitError
@@ -124,20 +125,6 @@ def landmark_values(
 
 
 @dataclass(frozen=True)
-class ClaimSpec:
-    """A claim ``quantity(day) op threshold``; its posterior probability is reported per scenario."""
-
-    name: str
-    quantity: str
-    day: int
-    op: str
-    threshold: float
-
-    def holds(self, values: np.ndarray) -> np.ndarray:
-        return values < self.threshold if self.op == "<" else values > self.threshold
-
-
-@dataclass(frozen=True)
 class Factor:
     name: str
     kind: str
@@ -162,14 +149,14 @@ class SensitivityConfig:
     draws_per_table: int
     seed: int
     day: int
-    claims: tuple[ClaimSpec, ...]
+    claims: tuple[ClaimDef, ...]
     decision_thresholds: tuple[float, ...]
     factors: tuple[Factor, ...]
     grid: GridSpec | None
     source: str = "sensitivity config"
     digest: str = ""
 
-    def claim(self, name: str) -> ClaimSpec:
+    def claim(self, name: str) -> ClaimDef:
         for c in self.claims:
             if c.name == name:
                 return c
@@ -267,34 +254,8 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
         raise ConfigError(src, where="base", field="decision_thresholds", found=thr, expected="a list of probabilities")
     thresholds = tuple(_num(t, src, "base", "decision_thresholds", lo=0.5, hi=0.999) for t in thr)
 
-    claims = []
-    for i, c in enumerate(doc.get("claims", [])):
-        where = f"claims[{i}]"
-        for req in ("name", "quantity", "op", "threshold"):
-            if req not in c:
-                raise ConfigError(
-                    src, where=where, field=req, found="missing", expected="name, quantity, op, threshold"
-                )
-        if c["quantity"] not in (*REPORTED, "grfs"):
-            raise ConfigError(
-                src, where=where, field="quantity", found=c["quantity"], expected=f"one of {[*REPORTED, 'grfs']}"
-            )
-        if c["op"] not in ("<", ">"):
-            raise ConfigError(src, where=where, field="op", found=c["op"], expected="'<' or '>'")
-        claims.append(
-            ClaimSpec(
-                str(c["name"]),
-                c["quantity"],
-                int(_num(c.get("day", day), src, where, "day", lo=1, hi=3650, integer=True)),
-                c["op"],
-                _num(c["threshold"], src, where, "threshold", lo=0.0, hi=1.0),
-            )
-        )
-    if not claims:
-        raise ConfigError(src, where="claims", found="none", expected="at least one [[claims]] entry")
-    names = [c.name for c in claims]
-    if len(set(names)) != len(names):
-        raise ConfigError(src, where="claims", field="name", found=names, expected="unique claim names")
+    # claims: the grid file's own [[claims]] (same schema as data/claims.toml), else the shared file
+    claims = parse_claims(doc["claims"], src) if "claims" in doc else load_claims()
 
     factors = []
     for i, f in enumerate(doc.get("factors", [])):

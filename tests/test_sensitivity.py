@@ -74,6 +74,7 @@ quantity = "relapse_cif"
 day = 365
 op = "<"
 threshold = 0.20
+reason = "a test threshold"
 
 [grid]
 claim = "relapse_below_20"
@@ -294,6 +295,7 @@ def test_failed_scenarios_are_reported_not_dropped(tmp_path):
         ("seed = 11", "seed = 11\ncolour = 1", "field 'colour'"),
         ("cuts = [0]", "cuts = [5, 10]", "cut"),
         ('op = "<"', 'op = "<="', "field 'op'"),
+        ('reason = "a test threshold"', 'reason = ""', "field 'reason'"),
         ("threshold = 0.20", "threshold = 1.5", "field 'threshold'"),
         ('claim = "relapse_below_20"', 'claim = "nope"', "field 'claim'"),
         ("weights = [5, 20, 60]", "weights = [5]", "at least 2 of each"),
