@@ -268,8 +268,14 @@ def default_claims(
     """The default clinical claims with configurable thresholds (1-year by default)."""
     return [
         Claim("relapse_1y_below_threshold", "relapse_cif", day, "<", relapse_max),
-        Claim("relapse_1y_below_no_maintenance_benchmark", "relapse_cif", day, "<", benchmark,
-              "benchmark is a configurable placeholder until cited benchmarks are supplied"),
+        Claim(
+            "relapse_1y_below_no_maintenance_benchmark",
+            "relapse_cif",
+            day,
+            "<",
+            benchmark,
+            "benchmark is a configurable placeholder until cited benchmarks are supplied",
+        ),
         Claim("nrm_1y_below_threshold", "nrm_cif", day, "<", nrm_max),
         Claim("os_1y_above_threshold", "os", day, ">", os_min),
     ]
@@ -282,9 +288,18 @@ def claims_table(by_scale: Mapping[str, Curves], claims: Sequence[Claim]) -> pd.
         for cl in claims:
             if cl.day >= cv.days.size or np.isnan(cv.get(cl.quantity)[:, cl.day]).all():
                 continue
-            rows.append({"claim": cl.name, "scale": scale, "quantity": cl.quantity, "day": cl.day,
-                         "operator": cl.op, "threshold": cl.threshold,
-                         "probability": cl.probability(cv), "note": cl.note})
+            rows.append(
+                {
+                    "claim": cl.name,
+                    "scale": scale,
+                    "quantity": cl.quantity,
+                    "day": cl.day,
+                    "operator": cl.op,
+                    "threshold": cl.threshold,
+                    "probability": cl.probability(cv),
+                    "note": cl.note,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -311,8 +326,16 @@ def reconstruction_variance(
                 within = float(np.mean([v[table_index == m].var() for m in tables]))
                 between = float(means.var())
                 total = within + between
-                rows.append({"quantity": q, "scale": scale, "day": int(d), "n_tables": int(tables.size),
-                             "total_variance": total, "within_variance": within,
-                             "between_variance": between,
-                             "between_share": between / total if total > 0 else 0.0})
+                rows.append(
+                    {
+                        "quantity": q,
+                        "scale": scale,
+                        "day": int(d),
+                        "n_tables": int(tables.size),
+                        "total_variance": total,
+                        "within_variance": within,
+                        "between_variance": between,
+                        "between_share": between / total if total > 0 else 0.0,
+                    }
+                )
     return pd.DataFrame(rows)

@@ -83,15 +83,40 @@ def plot_posterior_curve(
     colour = COLOURS[quantity]
     c = curves[(curves["quantity"] == quantity) & (curves["scale"] == scale)]
     for i, st in enumerate(steps):
-        ax.step(st["time"], st["estimate"], where="post", color=STEP_COLOUR, lw=0.7,
-                alpha=max(0.15, 1.0 / max(1, len(steps)) ** 0.5), label=step_label if i == 0 else None,
-                zorder=2)
-    ax.fill_between(c["day"], c["lower"], c["upper"], color=colour, alpha=0.22, lw=0,
-                    label=f"{int(CI_LEVEL * 100)}% credible band", zorder=1)
+        ax.step(
+            st["time"],
+            st["estimate"],
+            where="post",
+            color=STEP_COLOUR,
+            lw=0.7,
+            alpha=max(0.15, 1.0 / max(1, len(steps)) ** 0.5),
+            label=step_label if i == 0 else None,
+            zorder=2,
+        )
+    ax.fill_between(
+        c["day"],
+        c["lower"],
+        c["upper"],
+        color=colour,
+        alpha=0.22,
+        lw=0,
+        label=f"{int(CI_LEVEL * 100)}% credible band",
+        zorder=1,
+    )
     ax.plot(c["day"], c["median"], color=colour, lw=1.8, label="Posterior median (PWE model)", zorder=3)
     for i, (day, val, lo, hi) in enumerate(published):
-        ax.errorbar([day], [val], yerr=[[val - lo], [hi - val]], fmt="o", color="black", ms=4,
-                    capsize=3, lw=1, label=published_label if i == 0 else None, zorder=4)
+        ax.errorbar(
+            [day],
+            [val],
+            yerr=[[val - lo], [hi - val]],
+            fmt="o",
+            color="black",
+            ms=4,
+            capsize=3,
+            lw=1,
+            label=published_label if i == 0 else None,
+            zorder=4,
+        )
     _style(ax, LABELS[quantity], float(c["day"].max()) if len(c) else 1.0)
     if ylim is None and len(c):
         ylim = (0.0, min(1.02, 1.05 * float(c["upper"].max())))
@@ -103,7 +128,12 @@ def plot_posterior_curve(
 
 
 def add_at_risk(
-    ax: Axes, entry: np.ndarray, exit_: np.ndarray, times: Sequence[float], *, label: str = "At risk",
+    ax: Axes,
+    entry: np.ndarray,
+    exit_: np.ndarray,
+    times: Sequence[float],
+    *,
+    label: str = "At risk",
     y: float = -0.24,
 ) -> Axes:
     """Write the number at risk (entered before and still followed at each time) under the x axis.

@@ -23,8 +23,16 @@ from models.intervals import TRANSITIONS
 
 #: Attributes every posterior file carries.
 REQUIRED_ATTRS: tuple[str, ...] = (
-    "model", "engine", "seed", "prior_set", "prior", "sampler", "cuts", "relapse_death_cuts",
-    "from_transplant", "data_sha256",
+    "model",
+    "engine",
+    "seed",
+    "prior_set",
+    "prior",
+    "sampler",
+    "cuts",
+    "relapse_death_cuts",
+    "from_transplant",
+    "data_sha256",
 )
 _JSON_ATTRS = ("prior", "sampler", "cuts", "relapse_death_cuts", "data_sha256")
 
@@ -35,18 +43,29 @@ def _check(idata: az.InferenceData, source: str) -> None:
     attrs = idata.posterior.attrs
     for key in REQUIRED_ATTRS:
         if key not in attrs:
-            raise DataError(source, where="posterior attributes", field=key, found="missing",
-                            expected="a posterior file written by models.posterior_io.save_posterior")
+            raise DataError(
+                source,
+                where="posterior attributes",
+                field=key,
+                found="missing",
+                expected="a posterior file written by models.posterior_io.save_posterior",
+            )
     for key in _JSON_ATTRS:
         try:
             json.loads(attrs[key])
         except (TypeError, json.JSONDecodeError):
-            raise DataError(source, where="posterior attributes", field=key, found=attrs[key],
-                            expected="a JSON string") from None
+            raise DataError(
+                source, where="posterior attributes", field=key, found=attrs[key], expected="a JSON string"
+            ) from None
     for k in TRANSITIONS:
         if f"hazard_{k}" not in idata.posterior:
-            raise DataError(source, where="posterior", field=f"hazard_{k}", found="missing",
-                            expected="hazard draws of every transition")
+            raise DataError(
+                source,
+                where="posterior",
+                field=f"hazard_{k}",
+                found="missing",
+                expected="hazard draws of every transition",
+            )
 
 
 def save_posterior(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
@@ -66,9 +85,7 @@ def save_posterior(idata: az.InferenceData, path: str | os.PathLike[str]) -> Pat
     return path
 
 
-def load_posterior(
-    path: str | os.PathLike[str], *, data_sha256: Sequence[str] | str | None = None
-) -> az.InferenceData:
+def load_posterior(path: str | os.PathLike[str], *, data_sha256: Sequence[str] | str | None = None) -> az.InferenceData:
     """Read a posterior file; check its attributes and, if given, the hashes of the data it fitted."""
     path = Path(path)
     if not path.exists():
@@ -76,16 +93,23 @@ def load_posterior(
     try:
         idata = az.from_netcdf(path, engine="h5netcdf")
     except (OSError, ValueError) as exc:
-        raise DataError(path, found=f"unreadable netCDF ({str(exc).splitlines()[0]})",
-                        expected="a posterior file written by models.posterior_io") from None
+        raise DataError(
+            path,
+            found=f"unreadable netCDF ({str(exc).splitlines()[0]})",
+            expected="a posterior file written by models.posterior_io",
+        ) from None
     _check(idata, str(path))
     if data_sha256 is not None:
         want = [data_sha256] if isinstance(data_sha256, str) else list(data_sha256)
         got = json.loads(idata.posterior.attrs["data_sha256"])
         if got != want:
-            raise DataError(path, where="posterior attributes", field="data_sha256",
-                            found=f"hashes of other data ({len(got)} tables)",
-                            expected="a posterior fitted to the given data (refit it)")
+            raise DataError(
+                path,
+                where="posterior attributes",
+                field="data_sha256",
+                found=f"hashes of other data ({len(got)} tables)",
+                expected="a posterior fitted to the given data (refit it)",
+            )
     return idata
 
 

@@ -58,8 +58,12 @@ class GammaMixture:
         a = _finite_positive(self.shapes, "shapes", src)
         b = _finite_positive(self.rates, "rates", src)
         if not (len(w) == len(a) == len(b)) or not w:
-            raise PriorError(src, field="weights", found=f"{len(w)} weights, {len(a)} shapes, {len(b)} rates",
-                             expected="one weight, shape and rate per component")
+            raise PriorError(
+                src,
+                field="weights",
+                found=f"{len(w)} weights, {len(a)} shapes, {len(b)} rates",
+                expected="one weight, shape and rate per component",
+            )
         total = sum(w)
         object.__setattr__(self, "weights", tuple(x / total for x in w))
         object.__setattr__(self, "shapes", a)
@@ -84,8 +88,12 @@ class GammaMixture:
         return rng.gamma(a, 1.0 / b)
 
     def params(self) -> dict[str, object]:
-        return {"family": "gamma_mixture", "weights": list(self.weights), "shapes": list(self.shapes),
-                "rates_per_day": list(self.rates)}
+        return {
+            "family": "gamma_mixture",
+            "weights": list(self.weights),
+            "shapes": list(self.shapes),
+            "rates_per_day": list(self.rates),
+        }
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,12 @@ class RandomWalkLogHazard:
         return np.exp(np.cumsum(np.concatenate([first, steps], axis=1), axis=1))
 
     def params(self) -> dict[str, object]:
-        return {"family": "random_walk_log_hazard", "mu0": self.mu0, "sigma0": self.sigma0,
-                "sigma_step": self.sigma_step}
+        return {
+            "family": "random_walk_log_hazard",
+            "mu0": self.mu0,
+            "sigma0": self.sigma0,
+            "sigma_step": self.sigma_step,
+        }
 
 
 IntervalPrior = Union[GammaMixture, LogNormalHazard]  # noqa: UP007 (used at runtime in isinstance)
@@ -162,23 +174,41 @@ class PriorSet:
         src = f"prior set '{self.name}'"
         missing = [k for k in TRANSITIONS if k not in self.transitions]
         if missing:
-            raise PriorError(src, where="transitions", field=missing[0], found="missing",
-                             expected=f"a prior for each of {list(TRANSITIONS)}")
+            raise PriorError(
+                src,
+                where="transitions",
+                field=missing[0],
+                found="missing",
+                expected=f"a prior for each of {list(TRANSITIONS)}",
+            )
         extra = [k for k in self.transitions if k not in TRANSITIONS]
         if extra:
-            raise PriorError(src, where="transitions", field=extra[0], found="an unknown transition",
-                             expected=f"only {list(TRANSITIONS)}")
+            raise PriorError(
+                src,
+                where="transitions",
+                field=extra[0],
+                found="an unknown transition",
+                expected=f"only {list(TRANSITIONS)}",
+            )
         for k, p in self.transitions.items():
             items = [p] if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard) else list(p)
             if not items:
                 raise PriorError(src, where=k, found="an empty list", expected="one prior per interval")
             for it in items:
                 if not isinstance(it, GammaMixture | LogNormalHazard | RandomWalkLogHazard):
-                    raise PriorError(src, where=k, found=type(it).__name__,
-                                     expected="GammaMixture, LogNormalHazard or RandomWalkLogHazard")
+                    raise PriorError(
+                        src,
+                        where=k,
+                        found=type(it).__name__,
+                        expected="GammaMixture, LogNormalHazard or RandomWalkLogHazard",
+                    )
                 if isinstance(it, RandomWalkLogHazard) and len(items) > 1:
-                    raise PriorError(src, where=k, found="a random walk inside a per-interval list",
-                                     expected="a RandomWalkLogHazard alone for the whole transition")
+                    raise PriorError(
+                        src,
+                        where=k,
+                        found="a random walk inside a per-interval list",
+                        expected="a RandomWalkLogHazard alone for the whole transition",
+                    )
 
     def validate(self, n_intervals: Mapping[str, int]) -> None:
         """Check per-interval lists against the number of intervals of each transition."""
@@ -193,8 +223,12 @@ class PriorSet:
         if isinstance(p, GammaMixture | LogNormalHazard):
             return [p] * n_intervals
         if len(p) != n_intervals:
-            raise PriorError(f"prior set '{self.name}'", where=transition, found=f"{len(p)} interval priors",
-                             expected=f"{n_intervals} (one per interval of the cut points), or one prior for all")
+            raise PriorError(
+                f"prior set '{self.name}'",
+                where=transition,
+                found=f"{len(p)} interval priors",
+                expected=f"{n_intervals} (one per interval of the cut points), or one prior for all",
+            )
         return list(p)
 
     @property
@@ -208,17 +242,22 @@ class PriorSet:
 
     def with_transition(self, transition: str, prior: TransitionPrior) -> PriorSet:
         """The one override rule: a copy with ``transition``'s prior replaced."""
-        return replace(self, transitions={**self.transitions, transition: prior},
-                       name=f"{self.name}+{transition}")
+        return replace(self, transitions={**self.transitions, transition: prior}, name=f"{self.name}+{transition}")
 
     def params(self) -> dict[str, object]:
         """A JSON-ready description (stored in posterior files and manifests)."""
+
         def one(p: TransitionPrior) -> object:
             if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard):
                 return p.params()
             return [it.params() for it in p]
-        return {"name": self.name, "description": self.description, "citation": self.citation,
-                "transitions": {k: one(v) for k, v in self.transitions.items()}}
+
+        return {
+            "name": self.name,
+            "description": self.description,
+            "citation": self.citation,
+            "transitions": {k: one(v) for k, v in self.transitions.items()},
+        }
 
 
 #: Shape and rate (per day) of the default weakly informative gamma prior on every hazard.
@@ -305,7 +344,7 @@ def prior_landmarks(
         got = {"relapse_cif": rel[:, day], "nrm_cif": nrm[:, day], "efs": s0[:, day]}
         return {q: got[q] for q in wanted}
     for lo in range(0, n, 5000):
-        cv = curves({k: v[lo:lo + 5000] for k, v in hz.items()}, cuts, relapse_death_cuts, day)
+        cv = curves({k: v[lo : lo + 5000] for k, v in hz.items()}, cuts, relapse_death_cuts, day)
         for q in wanted:
-            out[q][lo:lo + 5000] = cv.get(q)[:, day]
+            out[q][lo : lo + 5000] = cv.get(q)[:, day]
     return out

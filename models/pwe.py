@@ -39,6 +39,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,9 +99,7 @@ def gamma_mixture_posterior(prior: GammaMixture, events: float, exposure: float)
     return GammaMixture(tuple(post_w), tuple(a + events), tuple(b + exposure))
 
 
-def _exact_draws(
-    prior: list, events: np.ndarray, exposure: np.ndarray, n: int, rng: np.random.Generator
-) -> np.ndarray:
+def _exact_draws(prior: list, events: np.ndarray, exposure: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     out = np.empty((n, len(prior)))
     for j, p in enumerate(prior):
         post = gamma_mixture_posterior(p, float(events[j]), float(exposure[j]))
@@ -258,9 +257,16 @@ class NutsBackend:
             compiled = self._nutpie_compiled.with_data(**values)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                                      progress_bar=progress, cores=min(chains, os.cpu_count() or 1),
-                                      target_accept=target_accept)
+                idata = nutpie.sample(
+                    compiled,
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    seed=seed,
+                    progress_bar=progress,
+                    cores=min(chains, os.cpu_count() or 1),
+                    target_accept=target_accept,
+                )
         else:
             import logging
 
@@ -274,10 +280,17 @@ class NutsBackend:
                 with self.model, warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     pm.set_data(values)
-                    idata = pm.sample(draws=draws, tune=tune, chains=chains,
-                                      cores=min(chains, os.cpu_count() or 1), random_seed=seed,
-                                      progressbar=progress, target_accept=target_accept,
-                                      compute_convergence_checks=False, var_names=names)
+                    idata = pm.sample(
+                        draws=draws,
+                        tune=tune,
+                        chains=chains,
+                        cores=min(chains, os.cpu_count() or 1),
+                        random_seed=seed,
+                        progressbar=progress,
+                        target_accept=target_accept,
+                        compute_convergence_checks=False,
+                        var_names=names,
+                    )
             finally:
                 logger.setLevel(level)
         post = idata.posterior[names]
@@ -352,8 +365,10 @@ class Model:
             raise PriorError("priors", found=type(self.priors).__name__, expected="a PriorSet")
         self.priors.validate(self.n_intervals)
         self.from_transplant = bool(from_transplant)
-        self.stats = [transition_data(t, self.cuts, self.relapse_death_cuts, from_transplant=self.from_transplant)
-                      for t in self.tables]
+        self.stats = [
+            transition_data(t, self.cuts, self.relapse_death_cuts, from_transplant=self.from_transplant)
+            for t in self.tables
+        ]
         self.data_hashes = [sha256_frame(t) for t in self.tables]
 
     @property
@@ -362,8 +377,10 @@ class Model:
 
     @property
     def coords(self) -> dict[str, list[str]]:
-        return {"interval": interval_labels(self.cuts),
-                "interval_after_relapse": interval_labels(self.relapse_death_cuts)}
+        return {
+            "interval": interval_labels(self.cuts),
+            "interval_after_relapse": interval_labels(self.relapse_death_cuts),
+        }
 
     def fit(
         self,
@@ -392,8 +409,9 @@ class Model:
             if int(v) < 1:
                 raise ConfigError(name, found=v, expected="a whole number >= 1")
         if engine == "exact" and not self.priors.conjugate:
-            raise ConfigError("--engine", found="exact",
-                              expected=f"'nuts' (prior set '{self.priors.name}' is not all gamma mixtures)")
+            raise ConfigError(
+                "--engine", found="exact", expected=f"'nuts' (prior set '{self.priors.name}' is not all gamma mixtures)"
+            )
         seeds = np.random.SeedSequence(seed).spawn(len(self.stats))
         per_table = []
         if engine == "exact":
@@ -407,11 +425,31 @@ class Model:
                 raise ConfigError("--sampler", found="nutpie", expected="'pymc' (nutpie is not installed)")
             backend = nuts_backend(_structure(self.priors, self.n_intervals), self.coords)
             for i, (td, ss) in enumerate(zip(self.stats, seeds, strict=True)):
-                if progress and len(self.stats) > 1:
-                    sys.stderr.write(f"sampling table {i + 1}/{len(self.stats)} ({self.sources[i]})\n")
-                per_table.append(backend.sample(
-                    td, self.priors, sampler=used_sampler, draws=draws, tune=tune, chains=chains,
-                    seed=int(ss.generate_state(1)[0]), progress=progress, target_accept=target_accept))
+                started = time.perf_counter()
+                if progress:
+                    first = i == 0 and used_sampler == "nutpie" and backend._nutpie_compiled is None
+                    sys.stderr.write(
+                        f"sampling table {i + 1}/{len(self.stats)} ({os.path.basename(self.sources[i])}) with "
+                        f"{used_sampler}: {chains} chains x ({tune} tuning + {draws} draws)"
+                        + (" after a one-off compilation" if first else "")
+                        + "\n"
+                    )
+                    sys.stderr.flush()
+                per_table.append(
+                    backend.sample(
+                        td,
+                        self.priors,
+                        sampler=used_sampler,
+                        draws=draws,
+                        tune=tune,
+                        chains=chains,
+                        seed=int(ss.generate_state(1)[0]),
+                        progress=progress,
+                        target_accept=target_accept,
+                    )
+                )
+                if progress:
+                    sys.stderr.write(f"  table {i + 1} done in {time.perf_counter() - started:.1f} s\n")
         post = xr.concat([p.posterior for p in per_table], dim="table")
         post = post.transpose("chain", "draw", "table", ...)
         div = xr.concat([p.sample_stats["diverging"] for p in per_table], dim="table")
@@ -425,11 +463,18 @@ class Model:
             const[f"events_{k}"] = (("table", dim), np.stack([td.events[k] for td in self.stats]))
             const[f"exposure_{k}"] = (("table", dim), np.stack([td.exposure[k] for td in self.stats]))
         constant = xr.Dataset(const, coords={"table": tables, **self.coords})
-        idata = az.InferenceData(posterior=post, sample_stats=xr.Dataset({"diverging": div}),
-                                 constant_data=constant)
-        idata.posterior.attrs.update(self.run_attrs(engine=engine, sampler=used_sampler, draws=draws,
-                                                    chains=chains, tune=tune if engine == "nuts" else 0,
-                                                    seed=seed, target_accept=target_accept))
+        idata = az.InferenceData(posterior=post, sample_stats=xr.Dataset({"diverging": div}), constant_data=constant)
+        idata.posterior.attrs.update(
+            self.run_attrs(
+                engine=engine,
+                sampler=used_sampler,
+                draws=draws,
+                chains=chains,
+                tune=tune if engine == "nuts" else 0,
+                seed=seed,
+                target_accept=target_accept,
+            )
+        )
         return idata
 
     def _fit_exact(self, td: TransitionData, *, draws: int, chains: int, rng: np.random.Generator) -> az.InferenceData:
@@ -440,8 +485,11 @@ class Model:
             x = _exact_draws(spec, td.events[k], td.exposure[k], n, rng)  # type: ignore[arg-type]
             data[hazard_var(k)] = (("chain", "draw", interval_dim(k)), x.reshape(chains, draws, -1))
         post = xr.Dataset(data, coords={"chain": np.arange(chains), "draw": np.arange(draws), **self.coords})
-        div = xr.DataArray(np.zeros((chains, draws), bool), dims=("chain", "draw"),
-                           coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+        div = xr.DataArray(
+            np.zeros((chains, draws), bool),
+            dims=("chain", "draw"),
+            coords={"chain": np.arange(chains), "draw": np.arange(draws)},
+        )
         return az.InferenceData(posterior=post, sample_stats=xr.Dataset({"diverging": div}))
 
     def run_attrs(self, **settings: object) -> dict[str, str | int | float]:
@@ -509,9 +557,18 @@ def diagnostics(idata: az.InferenceData) -> pd.DataFrame:
         for t in range(r.shape[0]):
             for j, lab in enumerate(labels):
                 ok = bool(r[t, j] <= RHAT_MAX and eb[t, j] >= ESS_BULK_MIN and div[t] == 0)
-                rows.append({"variable": v, "table": t, "interval": str(lab), "r_hat": float(r[t, j]),
-                             "ess_bulk": float(eb[t, j]), "ess_tail": float(et[t, j]),
-                             "divergences": int(div[t]), "ok": ok})
+                rows.append(
+                    {
+                        "variable": v,
+                        "table": t,
+                        "interval": str(lab),
+                        "r_hat": float(r[t, j]),
+                        "ess_bulk": float(eb[t, j]),
+                        "ess_tail": float(et[t, j]),
+                        "divergences": int(div[t]),
+                        "ok": ok,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -76,10 +76,16 @@ def simulate_cohort(
         last = np.where(np.isnan(death), np.maximum(cens, entry), death)
         first = np.fmin(np.where(np.isnan(relapse), np.inf, relapse), np.where(np.isnan(death), np.inf, death))
         gv = np.where((g < first) & (g <= last) & (g >= entry), g, np.nan)
-        df = pd.DataFrame({
-            "entry_day": entry, "relapse_day": relapse, "gvhd_day": gv, "death_day": death,
-            "death_cause": cause, "last_followup_day": last,
-        })[keep]
+        df = pd.DataFrame(
+            {
+                "entry_day": entry,
+                "relapse_day": relapse,
+                "gvhd_day": gv,
+                "death_day": death,
+                "death_cause": cause,
+                "last_followup_day": last,
+            }
+        )[keep]
         rows.append(df)
         have += int(keep.sum())
     out = pd.concat(rows, ignore_index=True).iloc[:n].copy()

@@ -156,7 +156,11 @@ def run(args: argparse.Namespace) -> int:
         )
 
     table = pd.DataFrame(rows)
-    table["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    table["machine"] = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load:.1f} at the end"
+    )
     out = Path(args.out)
     atomic_write_csv(out, table)
     with pd.option_context("display.width", 160, "display.max_colwidth", 70):
