@@ -317,3 +317,24 @@ def test_nuts_engine_coverage():
     assert 0.92 <= cov_h <= 0.98, cov_h
     for q, c in cov_q.items():
         assert 0.88 <= c <= 1.0, (q, c)
+
+
+def test_constructor_is_light_and_one_compiled_model_serves_every_dataset():
+    from models import pwe
+
+    before = dict(pwe._BACKENDS)
+    a = Model(_cohort(20, 31), priors=vague().with_transition("nrm", LogNormalHazard(-7, 1)))
+    b = Model(_cohort(25, 32), priors=vague().with_transition("nrm", LogNormalHazard(-6, 2)))
+    assert pwe._BACKENDS == before  # nothing built or compiled by the constructor
+    key_a = pwe._structure(a.priors, a.n_intervals)
+    key_b = pwe._structure(b.priors, b.n_intervals)
+    assert key_a == key_b  # same shapes: the same compiled model, only shared data differ
+    backend = pwe.nuts_backend(key_a, a.coords)
+    assert pwe.nuts_backend(key_b, b.coords) is backend
+    model = backend.model
+    va, vb = backend._values(a.stats[0], a.priors), backend._values(b.stats[0], b.priors)
+    shared = {v.name for v in model.data_vars}
+    assert set(va) <= shared and set(vb) <= shared
+    assert not np.array_equal(va["exposure_relapse"], vb["exposure_relapse"])
+    assert not np.array_equal(va["lognormal_nrm"], vb["lognormal_nrm"])
+    assert backend.model is model
