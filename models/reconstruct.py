@@ -26,15 +26,16 @@ Method
    :math:`\hat F_1 = \sum_{j:\,\text{cause 1}} \hat S(t_j-)/n_j` with :math:`\hat S` the all-cause
    (event-free) survival. A figure is reproduced when each printed number is met within half a
    unit of its last printed decimal.
-3. **Dynamic programming over risk-set states.** The state is the number of patients of each
-   class at each position of its path, the number of landmarks passed, and for each figure the
-   multiset of risk sets seen (which determines :math:`\hat S`, the variance and so the interval).
-   :math:`\hat S` only falls and the variance only grows as events accrue, so a branch whose
-   estimate or lower bound is already below its printed value (minus tolerance) is cut. Counting
-   completions with memoisation gives the exact number of consistent orderings; sampling descends
-   the same graph with probabilities proportional to completion counts (uniform over orderings).
-   Order statistics pinned to days (follow-up median and range) are checked against the landmark
-   markers: an exit pinned before day :math:`L` must precede the marker.
+3. **Dynamic programming over risk-set states.** For each KM figure every strictly decreasing
+   tuple of risk sets reproducing it is enumerated first (:func:`risk_set_tuples`; exhaustive,
+   since :math:`\hat S` only falls and the variance only grows as events accrue). The DP state is
+   the number of patients of each class at each position of its path, the number of threshold
+   markers passed (landmarks and the ends of day windows), and for each figure the risk sets seen
+   so far, which must stay a prefix of an admissible tuple. Counting completions with memoisation
+   gives the exact number of consistent orderings; sampling descends the same graph with
+   probabilities proportional to completion counts (uniform over orderings). Order statistics
+   pinned to days (follow-up median and range) are checked against the markers: an exit pinned
+   before day :math:`L` must precede the marker.
 4. **Days.** For a drawn ordering, patients are assigned to its labels at random within their
    class, then days are sampled as strictly increasing integers honouring pinned days (landmarks,
    follow-up order statistics), per-item windows (administrative censoring, GvHD onset windows)
@@ -69,14 +70,13 @@ import pandas as pd
 from models.constants import EVENT_NRM, EVENT_RELAPSE, Z_CI
 from models.data import (
     OUTCOME_COLUMNS,
-    POPULATIONS,
     Published,
     PublishedFigure,
     population_mask,
     validate_outcomes,
 )
 from models.endpoints import derive
-from models.errors import ConfigError, DataError, ReconstructionError
+from models.errors import ConfigError, ReconstructionError
 from models.nonparametric import cif_at, km_at
 
 # ----------------------------------------------------------------------------- vocabulary
@@ -490,8 +490,6 @@ def _check_named_populations(
     """Figures that name a patient in a population must agree with Table 1 and the named paths."""
     for i, key in enumerate(ev.get("named", [])):
         fig = _figure(pub, key, src, f"events.named[{i}]")
-        mask = POPULATIONS[fig.population]
-        del mask  # the population exists (validated by load_published)
         for p in fig.patients:
             if p not in paths:
                 raise _err(src, f"events.named[{i}]", "patients", p, "a patient named in the relapse/death figures")
@@ -878,6 +876,7 @@ class _Search:
 
     def _prepare(self) -> None:
         """Static lookup tables for :meth:`children` (which runs once per state)."""
+        self.r_ahead = [R in self.classes[c].path[p:] for c, p in self.slots]
         self.slot_events = [
             [(j, ev) for j, f in enumerate(self.figures) if (ev := self._event(f, i))] for i in range(len(self.slots))
         ]
@@ -886,6 +885,15 @@ class _Search:
         self.is_km = [isinstance(f, KMTarget) for f in self.figures]
         self.is_checked = [f.name in self.checked for f in self.figures]
         self.prefix_list = [self.prefix.get(f.name, frozenset()) for f in self.figures]
+
+    def _relapse_ahead(self, counts: tuple, moving: int) -> bool:
+        """Whether any patient still has a relapse to come (the moving one's step is no relapse)."""
+        return any(
+            c
+            and self.r_ahead[k]
+            and (k != moving or c > 1 or R in self.classes[self.slots[k][0]].path[self.slots[k][1] + 1 :])
+            for k, c in enumerate(counts)
+        )
 
     def children(self, state: tuple) -> list[tuple[tuple, tuple]]:
         """Labelled successor states that no figure rules out."""
@@ -908,6 +916,10 @@ class _Search:
                 if self.is_km[j]:
                     new = (*figs[j], n)
                     ok = not self.is_checked[j] or new in self.prefix_list[j]
+                elif ev != EVENT_RELAPSE and not self._relapse_ahead(counts, i):
+                    # No relapse can follow: the incidence is final, so the state need not grow
+                    # (this merges histories that differ only after the last relapse).
+                    continue
                 else:
                     new = (*figs[j], (ev, n))
                     ok = not self.is_checked[j] or _cif_ok(self.figures[j], new, final=False)
@@ -1966,7 +1978,6 @@ __all__ = [
     "CIFTarget",
     "Check",
     "Constraints",
-    "DataError",
     "Draw",
     "KMTarget",
     "OrderStat",
