@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.constants import EVENT_RELAPSE, RECONSTRUCTED_DIR, REPO_ROOT, STUDY_DIR, Z_CI
 from models.data import load_baseline, load_outcome_draws, load_published
@@ -134,6 +136,23 @@ def test_sample_order_stats_exact_and_windowed():
         assert vals is not None and vals[-1] == 40
         assert median_range(vals) == (31, 13, 52)
     assert sample_order_stats([(60, 90)] * 7, stat, rng) is None  # no unit can take the minimum
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(3, 25),
+    lo=st.integers(0, 50),
+    span_low=st.integers(1, 60),
+    span_high=st.integers(1, 60),
+    seed=st.integers(0, 10**6),
+)
+def test_sample_order_stats_property(n, lo, span_low, span_high, seed):
+    med = lo + span_low + (0.5 if n % 2 == 0 and span_low % 2 else 0)
+    hi = lo + span_low + span_high
+    stat = OrderStat("s", n, med, lo, hi)
+    vals = sample_order_stats([(lo, hi)] * n, stat, random.Random(seed))
+    assert vals is not None
+    assert median_range(vals) == (med, lo, hi)
 
 
 def test_sample_increasing_respects_bounds_pairs_and_order():
