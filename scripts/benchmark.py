@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("--out", default=str(RESULTS_DIR / "benchmark.csv"))
-    p.add_argument("--skip-nutpie", action="store_true", help="skip nutpie (its first compilation takes ~40 s)")
+    p.add_argument("--skip-nutpie", action="store_true", help="skip nutpie (its first compilation takes ~15 s)")
     args = p.parse_args(argv)
     return run_guarded(PROG, lambda: run(args))
 
