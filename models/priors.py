@@ -276,9 +276,11 @@ def vague() -> PriorSet:
     ≈ 37% and 95% interval ≈ (4%, 85%) (:func:`prior_landmarks`, 20,000 draws): nearly flat over
     every value a clinician would consider, yet it rules out hazards of many events per day that a
     flat prior on a 0–100 day interval with few patients at risk would allow. The 21-patient cohort
-    has ≈ 13 patient-years at risk, so the prior weighs 3–8% of the exposure of each interval with
-    follow-up; intervals with almost no follow-up (the open last interval, the first days after
-    transplant under delayed entry) remain prior-driven, which the report shows.
+    has ≈ 13 patient-years at risk under delayed entry; the prior's 182.5 days are 8–17% of the
+    exposure of each interval between days 100 and 730 (first reconstruction: 1,071, 2,380 and 1,147
+    days), while intervals with little follow-up (days 0–100, ≈ 310 days, because maintenance
+    started at a median of day 102; the open last interval) remain prior-driven, which the report
+    shows by giving the landmark scale beside the from-transplant one.
     """
     g = GammaMixture.single(VAGUE_SHAPE, VAGUE_RATE_PER_DAY)
     return PriorSet(
