@@ -1,0 +1,54 @@
+"""Figure functions return labelled Axes and never write files."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior
+
+
+def _curves() -> pd.DataFrame:
+    day = np.arange(0, 401)
+    med = 1 - np.exp(-day / 1000)
+    return pd.DataFrame(
+        {
+            "quantity": "relapse_cif",
+            "scale": "from_transplant",
+            "day": day,
+            "mean": med,
+            "median": med,
+            "lower": med * 0.5,
+            "upper": med * 1.5,
+        }
+    )
+
+
+def test_posterior_curve_draws_band_steps_and_published_point(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fig, ax = plt.subplots()
+    steps = [pd.DataFrame({"time": [0, 100, 200], "estimate": [0, 0.1, 0.2]})]
+    out = plot_posterior_curve(_curves(), "relapse_cif", steps=steps, published=[(365, 0.3, 0.2, 0.4)], ax=ax)
+    assert out is ax
+    assert ax.get_xlabel() == "Days from transplant" and "relapse" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("credible band" in t for t in labels) and any("Published" in t for t in labels)
+    assert ax.get_xlim() == (0.0, 400.0)
+    add_at_risk(ax, np.array([0, 50, 150]), np.array([300, 400, 120]), [0, 100, 200])
+    assert [t.get_text() for t in ax.texts][1:] == ["1", "2", "2"]  # entry < t <= exit
+    plt.close(fig)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prior_posterior_density_has_mass_on_zero_one():
+    rng = np.random.default_rng(0)
+    ax = plot_prior_posterior(rng.beta(1, 2, 4000), rng.beta(2, 30, 4000), benchmark=0.2)
+    x, y = ax.lines[1].get_data()  # the posterior line
+    assert abs(np.trapezoid(y, x) - 1) < 0.02  # the reflected KDE keeps its mass inside [0, 1]
+    assert ax.get_ylabel() == "Density"
+    plt.close(ax.figure)
