@@ -164,9 +164,13 @@ def plot_prior_posterior(
     xlabel: str = "1-year cumulative incidence of relapse",
     benchmark: float | None = None,
     benchmark_label: str = "No-maintenance benchmark (placeholder)",
+    benchmarks: Sequence[tuple[float, str]] = (),
     ax: Axes | None = None,
 ) -> Axes:
-    """Prior and posterior densities of a probability (e.g. 1-year relapse incidence)."""
+    """Prior and posterior densities of a probability (e.g. 1-year relapse incidence).
+
+    ``benchmarks`` are ``(value, label)`` pairs drawn as vertical lines (``benchmark`` adds one).
+    """
     ax = _ax(ax)
     grid = np.linspace(0.0, 1.0, 801)
     fp = _bounded_kde(prior, grid)
@@ -175,8 +179,9 @@ def plot_prior_posterior(
     ax.plot(grid, fp, color=COLOURS["prior"], lw=1.4, label="Prior")
     ax.fill_between(grid, fq, color=COLOURS["relapse_cif"], alpha=0.25, lw=0)
     ax.plot(grid, fq, color=COLOURS["relapse_cif"], lw=1.8, label="Posterior")
-    if benchmark is not None:
-        ax.axvline(benchmark, color="black", lw=0.9, ls="--", label=benchmark_label)
+    lines = ([(benchmark, benchmark_label)] if benchmark is not None else []) + list(benchmarks)
+    for (value, label), style in zip(lines, ["--", ":", "-.", (0, (5, 1))] * 4, strict=False):
+        ax.axvline(value, color="black", lw=0.9, ls=style, label=label)
     upper = float(np.quantile(np.concatenate([posterior, prior]), 0.995))
     ax.set_xlim(0, min(1.0, max(0.3, upper)))
     ax.set_ylim(0, None)
@@ -184,5 +189,5 @@ def plot_prior_posterior(
     ax.set_ylabel("Density")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=7.5, loc="upper right")
     return ax

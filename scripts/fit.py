@@ -46,6 +46,7 @@ from models.cli import (
     run_guarded,
 )
 from models.constants import (
+    DATA_DIR,
     DEFAULT_CUTS,
     DEFAULT_SEED,
     FIGURES_DIR,
@@ -103,14 +104,11 @@ def build_parser() -> ArgumentParser:
         help="condition on alive in remission at this day (default: published median start of maintenance, 102)",
     )
     p.add_argument(
-        "--benchmark",
-        type=float,
-        default=None,
-        help="no-maintenance 1-year relapse incidence (default 0.20, a placeholder)",
+        "--claims",
+        default=str(DATA_DIR / "claims.toml"),
+        help="claims TOML whose posterior probabilities are reported (thresholds and cited benchmarks; "
+        "default: %(default)s), or 'builtin' for the built-in claims with a placeholder 0.20 benchmark",
     )
-    p.add_argument("--relapse-threshold", type=float, default=0.10)
-    p.add_argument("--nrm-threshold", type=float, default=0.10)
-    p.add_argument("--os-threshold", type=float, default=0.80)
     p.add_argument(
         "--max-summary-draws",
         type=positive_int,
@@ -123,10 +121,40 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def _probability(value: float, option: str) -> float:
-    if not (math.isfinite(value) and 0.0 < value < 1.0):
-        raise ConfigError(option, found=value, expected="a proportion strictly between 0 and 1, e.g. 0.10")
-    return value
+def _claims(spec: str) -> tuple[list, list[tuple[float, str]]]:
+    """The claims to report and the 1-year relapse benchmarks to draw on the prior/posterior figure.
+
+    ``builtin``: :func:`models.derived.default_claims` (its 0.20 benchmark is a placeholder);
+    otherwise a claims file read by :func:`models.claims.load_claims` (benchmarks from cited figures).
+    """
+    from models.derived import NO_MAINTENANCE_BENCHMARK_PLACEHOLDER, Claim, default_claims
+
+    if spec == "builtin":
+        return default_claims(), [(NO_MAINTENANCE_BENCHMARK_PLACEHOLDER, "No-maintenance benchmark (placeholder)")]
+    from models.claims import load_claims
+
+    defs = load_claims(spec)
+    claims = [Claim(c.name, c.quantity, c.day, c.op, c.threshold, c.reason) for c in defs]
+    lines = [
+        (
+            c.threshold,
+            f"Benchmark {100 * c.threshold:.1f}% ({_cite(c.figures)}, {(c.conversion or '').replace('_', ' ')})",
+        )
+        for c in defs
+        if c.figures and c.quantity == "relapse_cif" and c.day == 365
+    ]
+    return claims, lines
+
+
+def _cite(figures: tuple[str, ...]) -> str:
+    """Short citations from figure keys such as ``xu2014_relapse_3y_haplo`` -> ``Xu 2014``."""
+    out: list[str] = []
+    for key in figures:
+        head = key.split("_")[0]
+        name = f"{head[:-4].capitalize()} {head[-4:]}" if head[-4:].isdigit() else head
+        if name not in out:
+            out.append(name)
+    return ", ".join(out)
 
 
 def _landmark_default() -> int:
@@ -157,7 +185,7 @@ def _legend(fig, ax) -> None:
     fig.legend(neutral, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
 
 
-def _figures(args, model, curve_df, idata_prior, post_rel, benchmark, stage: Path) -> list[Path]:
+def _figures(args, model, curve_df, idata_prior, post_rel, benchmarks, stage: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -226,7 +254,7 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmark, stage: Pat
     plot_prior_posterior(
         idata_prior,
         post_rel,
-        benchmark=benchmark,
+        benchmarks=benchmarks,
         ax=ax,
         xlabel="1-year cumulative incidence of relapse (from transplant)",
     )
@@ -276,7 +304,6 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         conditional_curves,
         curve_table,
         curves,
-        default_claims,
         reconstruction_variance,
         summary_table,
     )
@@ -294,15 +321,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         if args.relapse_death_cuts
         else DEFAULT_RELAPSE_DEATH_CUTS
     )
-    benchmark = _probability(0.20 if args.benchmark is None else args.benchmark, "--benchmark")
-    thresholds = {
-        o: _probability(v, o)
-        for o, v in (
-            ("--relapse-threshold", args.relapse_threshold),
-            ("--nrm-threshold", args.nrm_threshold),
-            ("--os-threshold", args.os_threshold),
-        )
-    }
+    claim_list, benchmarks = _claims(args.claims)
     prior = get_prior_set(args.prior)
     landmark = _landmark_default() if args.landmark_day is None else args.landmark_day
     files = outcome_files(args.data)
@@ -345,15 +364,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     by_scale = {"from_transplant": cv, "conditional": conditional_curves(cv, landmark)}
     summary = summary_table(by_scale)
     curve_df = curve_table(by_scale)
-    claims = claims_table(
-        by_scale,
-        default_claims(
-            relapse_max=thresholds["--relapse-threshold"],
-            benchmark=benchmark,
-            nrm_max=thresholds["--nrm-threshold"],
-            os_min=thresholds["--os-threshold"],
-        ),
-    )
+    claims = claims_table(by_scale, claim_list)
     rv = reconstruction_variance(by_scale, table_index)
     diag = diagnostics(idata)
     ok = diagnostics_ok(diag)
@@ -390,7 +401,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
                 seed=args.seed,
                 quantities=("relapse_cif",),
             )
-            written += _figures(args, model, curve_df, pri["relapse_cif"], cv.relapse_cif[:, 365], benchmark, stage)
+            written += _figures(args, model, curve_df, pri["relapse_cif"], cv.relapse_cif[:, 365], benchmarks, stage)
         rel = sorted(str(p.relative_to(stage)) for p in written)
         doc = manifest(
             command=command_line(argv, "scripts/fit.py"),

@@ -131,6 +131,12 @@ def test_same_inputs_and_seed_give_identical_summary(tmp_path, data):
     assert c1 == c2 == c3 == 0
     assert (o1 / "summary.csv").read_bytes() == (o2 / "summary.csv").read_bytes()
     assert (o1 / "summary.csv").read_bytes() != (o3 / "summary.csv").read_bytes()
+    claims = pd.read_csv(o1 / "claims.csv")  # the cited claims of data/claims.toml by default
+    assert (claims["note"].str.len() > 20).all() and "relapse_cif" in set(claims["quantity"])
+    c4, o4 = _run(tmp_path, *args, "--claims", "builtin", name="d")
+    builtin = pd.read_csv(o4 / "claims.csv")
+    row = builtin[builtin["claim"] == "relapse_1y_below_no_maintenance_benchmark"].iloc[0]
+    assert c4 == 0 and row["threshold"] == 0.20 and "placeholder" in row["note"]
     assert not (tmp_path / "a_fig").exists()
 
 
@@ -188,7 +194,7 @@ def test_nuts_engine_through_the_script(tmp_path, data):
         (["--engine", "gibbs"], "invalid choice"),
         (["--draws", "0"], "--draws"),
         (["--seed", "-1"], "--seed"),
-        (["--benchmark", "1.5"], "--benchmark"),
+        (["--claims", "{tmp}/claims.toml"], "claims TOML"),
         (["--prior", "optimistic"], "--prior"),
         (["--landmark-day", "5000"], "--landmark-day"),
         (["--data", "{bad}"], "relapse_day"),
