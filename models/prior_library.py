@@ -91,6 +91,7 @@ from models.priors import (
     LogNormalHazard,
     PriorSet,
     RandomWalkLogHazard,
+    sample_prior_hazards,
     vague,
 )
 
@@ -593,15 +594,9 @@ class LibraryPriorSet(PriorSet):
 def sample_hazards(
     prior: PriorSet, n_intervals: Mapping[str, int], n: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Prior draws ``{transition: (n, J)}`` for any prior set, commensurate priors included."""
-    out = {}
-    for k in TRANSITIONS:
-        spec = prior.per_interval(k, n_intervals[k])
-        if isinstance(spec, RandomWalkLogHazard | CommensuratePrior):
-            out[k] = spec.sample(rng, n, n_intervals[k])
-        else:
-            out[k] = np.column_stack([p.sample(rng, n) for p in spec])
-    return out
+    """Prior draws ``{transition: (n, J)}`` for any prior set, commensurate priors included
+    (:func:`models.priors.sample_prior_hazards`, which samples every whole-transition prior)."""
+    return sample_prior_hazards(prior, n_intervals, n, rng)
 
 
 def prior_landmarks(
@@ -613,17 +608,10 @@ def prior_landmarks(
     n: int = 20_000,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Prior-implied landmark draws: :func:`models.priors.prior_landmarks`, extended to commensurate priors."""
+    """Prior-implied landmark draws (:func:`models.priors.prior_landmarks`; every prior family)."""
     from models import priors as base
-    from models.derived import QUANTITIES, curves
 
-    if not any(isinstance(p, CommensuratePrior) for p in prior.transitions.values()):
-        return base.prior_landmarks(prior, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
-    rng = np.random.default_rng(seed)
-    nint = {k: len(cuts) for k in TRANSITIONS} | {"death_after_relapse": len(relapse_death_cuts)}
-    hz = sample_hazards(prior, nint, n, rng)
-    cv = curves(hz, cuts, relapse_death_cuts, day)
-    return {q: cv.get(q)[:, day] for q in QUANTITIES}
+    return base.prior_landmarks(prior, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
 
 
 # ----------------------------------------------------------------------------- ESS and conflict

@@ -146,6 +146,19 @@ IntervalPrior = Union[GammaMixture, LogNormalHazard]  # noqa: UP007 (used at run
 TransitionPrior = Union[IntervalPrior, RandomWalkLogHazard, Sequence[IntervalPrior]]  # noqa: UP007
 
 
+def is_whole_transition(p: object) -> bool:
+    """A prior on all interval hazards of a transition jointly.
+
+    :class:`RandomWalkLogHazard`, or any object with ``sample(rng, size, n_intervals)``,
+    ``params()`` and ``build_pymc(name, n_intervals)`` (returning the hazard tensor inside an active
+    PyMC model) — e.g. the commensurate prior of :mod:`models.prior_library`. Such priors are fitted
+    by the NUTS engine only.
+    """
+    if isinstance(p, RandomWalkLogHazard):
+        return True
+    return all(callable(getattr(p, m, None)) for m in ("sample", "params", "build_pymc"))
+
+
 @dataclass(frozen=True)
 class PriorSet:
     """A named prior for every transition.
@@ -157,7 +170,8 @@ class PriorSet:
     transitions
         ``{transition: prior}`` for every transition in :data:`models.intervals.TRANSITIONS`; a prior
         is one :class:`GammaMixture` or :class:`LogNormalHazard` shared by all intervals, a list with
-        one per interval, or a :class:`RandomWalkLogHazard` for the whole transition.
+        one per interval, or a whole-transition prior (:func:`is_whole_transition`: a
+        :class:`RandomWalkLogHazard` or an object with ``build_pymc``).
     description
         What the prior says, in clinical terms.
     citation
@@ -191,23 +205,25 @@ class PriorSet:
                 expected=f"only {list(TRANSITIONS)}",
             )
         for k, p in self.transitions.items():
-            items = [p] if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard) else list(p)
+            if is_whole_transition(p):
+                continue
+            items = [p] if isinstance(p, GammaMixture | LogNormalHazard) else list(p)
             if not items:
                 raise PriorError(src, where=k, found="an empty list", expected="one prior per interval")
             for it in items:
-                if not isinstance(it, GammaMixture | LogNormalHazard | RandomWalkLogHazard):
+                if is_whole_transition(it):
+                    raise PriorError(
+                        src,
+                        where=k,
+                        found=f"a {type(it).__name__} inside a per-interval list",
+                        expected="a whole-transition prior alone for the transition",
+                    )
+                if not isinstance(it, GammaMixture | LogNormalHazard):
                     raise PriorError(
                         src,
                         where=k,
                         found=type(it).__name__,
-                        expected="GammaMixture, LogNormalHazard or RandomWalkLogHazard",
-                    )
-                if isinstance(it, RandomWalkLogHazard) and len(items) > 1:
-                    raise PriorError(
-                        src,
-                        where=k,
-                        found="a random walk inside a per-interval list",
-                        expected="a RandomWalkLogHazard alone for the whole transition",
+                        expected="GammaMixture, LogNormalHazard or a whole-transition prior",
                     )
 
     def validate(self, n_intervals: Mapping[str, int]) -> None:
@@ -216,10 +232,10 @@ class PriorSet:
             self.per_interval(k, n_intervals[k])
 
     def per_interval(self, transition: str, n_intervals: int) -> list[IntervalPrior] | RandomWalkLogHazard:
-        """The prior of each interval of ``transition`` (or its random walk)."""
+        """The prior of each interval of ``transition`` (or its whole-transition prior)."""
         p = self.transitions[transition]
-        if isinstance(p, RandomWalkLogHazard):
-            return p
+        if is_whole_transition(p):
+            return p  # type: ignore[return-value]
         if isinstance(p, GammaMixture | LogNormalHazard):
             return [p] * n_intervals
         if len(p) != n_intervals:
@@ -235,7 +251,9 @@ class PriorSet:
     def conjugate(self) -> bool:
         """True when every hazard has a gamma(-mixture) prior: the exact engine applies."""
         for p in self.transitions.values():
-            items = [p] if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard) else list(p)
+            if is_whole_transition(p):
+                return False
+            items = [p] if isinstance(p, GammaMixture | LogNormalHazard) else list(p)
             if not all(isinstance(it, GammaMixture) for it in items):
                 return False
         return True
@@ -248,8 +266,8 @@ class PriorSet:
         """A JSON-ready description (stored in posterior files and manifests)."""
 
         def one(p: TransitionPrior) -> object:
-            if isinstance(p, GammaMixture | LogNormalHazard | RandomWalkLogHazard):
-                return p.params()
+            if is_whole_transition(p) or isinstance(p, GammaMixture | LogNormalHazard):
+                return p.params()  # type: ignore[union-attr]
             return [it.params() for it in p]
 
         return {
@@ -311,10 +329,10 @@ def sample_prior_hazards(
     out: dict[str, np.ndarray] = {}
     for k in TRANSITIONS:
         spec = prior.per_interval(k, n_intervals[k])
-        if isinstance(spec, RandomWalkLogHazard):
-            out[k] = spec.sample(rng, n, n_intervals[k])
+        if is_whole_transition(spec):
+            out[k] = spec.sample(rng, n, n_intervals[k])  # type: ignore[union-attr]
         else:
-            out[k] = np.column_stack([p.sample(rng, n) for p in spec])
+            out[k] = np.column_stack([p.sample(rng, n) for p in spec])  # type: ignore[union-attr]
     return out
 
 

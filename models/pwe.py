@@ -63,7 +63,7 @@ from models.intervals import (
     validate_cuts,
 )
 from models.io import sha256_frame
-from models.priors import GammaMixture, PriorSet, RandomWalkLogHazard, vague
+from models.priors import GammaMixture, PriorSet, RandomWalkLogHazard, is_whole_transition, vague
 
 Engine = Literal["exact", "nuts"]
 Sampler = Literal["pymc", "nutpie"]
@@ -119,11 +119,16 @@ class _Structure:
     n_intervals: tuple[tuple[str, int], ...]
     families: tuple[tuple[str, str], ...]
     n_components: int
+    #: whole-transition priors that build their own PyMC variables (``build_pymc``), e.g. the
+    #: commensurate prior; their hyperparameters are part of the graph, hence of this key
+    custom: tuple[tuple[str, object], ...] = ()
 
 
 def _family(spec: list | RandomWalkLogHazard) -> str:
     if isinstance(spec, RandomWalkLogHazard):
         return "rw"
+    if is_whole_transition(spec):
+        return "custom"
     if all(isinstance(p, GammaMixture) and p.n_components == 1 for p in spec):
         return "gamma"
     return "general"
@@ -137,7 +142,8 @@ def _structure(priors: PriorSet, nint: dict[str, int]) -> _Structure:
         fam.append((k, _family(spec)))
         if fam[-1][1] == "general":
             kmax = max([kmax, *(p.n_components for p in spec if isinstance(p, GammaMixture))])
-    return _Structure(tuple((k, nint[k]) for k in TRANSITIONS), tuple(fam), kmax)
+    custom = tuple((k, priors.per_interval(k, nint[k])) for k, f in fam if f == "custom")
+    return _Structure(tuple((k, nint[k]) for k in TRANSITIONS), tuple(fam), kmax, custom)
 
 
 def _prior_arrays(priors: PriorSet, nint: dict[str, int], kmax: int) -> dict[str, np.ndarray]:
@@ -147,6 +153,8 @@ def _prior_arrays(priors: PriorSet, nint: dict[str, int], kmax: int) -> dict[str
         spec = priors.per_interval(k, nint[k])
         if isinstance(spec, RandomWalkLogHazard):
             out[f"rw_{k}"] = np.array([spec.mu0, spec.sigma0, spec.sigma_step])
+            continue
+        if _family(spec) == "custom":
             continue
         if _family(spec) == "gamma":
             out[f"shape_{k}"] = np.array([p.shapes[0] for p in spec])  # type: ignore[union-attr]
@@ -213,6 +221,7 @@ class NutsBackend:
 
         nint = dict(self.structure.n_intervals)
         families = dict(self.structure.families)
+        custom = dict(self.structure.custom)
         kmax = self.structure.n_components
         with pm.Model(coords=self.coords) as model:
             for k in TRANSITIONS:
@@ -220,6 +229,12 @@ class NutsBackend:
                 dim = interval_dim(k)
                 d = pm.Data(f"events_{k}", np.zeros(j), dims=dim)
                 e = pm.Data(f"exposure_{k}", np.ones(j), dims=dim)
+                if families[k] == "custom":
+                    # the prior creates its own variables and returns the hazards (per day)
+                    lam = custom[k].build_pymc(k, j)
+                    pm.Deterministic(hazard_var(k), lam, dims=dim)
+                    pm.Potential(f"log_lik_{k}", pt.sum(d * pt.log(lam) - lam * e))
+                    continue
                 center = pm.Data(f"log_center_{k}", np.zeros(j), dims=dim)
                 z = pm.Flat(f"z_{k}", dims=dim)
                 log_h = center + z
@@ -255,7 +270,9 @@ class NutsBackend:
 
     def _values(self, td: TransitionData, priors: PriorSet) -> dict[str, np.ndarray]:
         nint = dict(self.structure.n_intervals)
-        return _data_arrays(td) | _prior_arrays(priors, nint, self.structure.n_components)
+        values = _data_arrays(td) | _prior_arrays(priors, nint, self.structure.n_components)
+        # a prior that builds its own variables needs no centring of free variables
+        return {k: v for k, v in values.items() if k not in {f"log_center_{t}" for t, _ in self.structure.custom}}
 
     def sample(
         self,

@@ -338,3 +338,35 @@ def test_constructor_is_light_and_one_compiled_model_serves_every_dataset():
     assert not np.array_equal(va["exposure_relapse"], vb["exposure_relapse"])
     assert not np.array_equal(va["lognormal_nrm"], vb["lognormal_nrm"])
     assert backend.model is model
+
+
+def test_nuts_fits_a_commensurate_prior_through_its_own_pymc_variables():
+    """A whole-transition prior with ``build_pymc`` (the commensurate prior) is fitted by the NUTS
+    engine: with historical data matching the cohort the posterior borrows (narrower than under the
+    vague prior); with conflicting historical data it moves less than full pooling would."""
+    from models.prior_library import CommensuratePrior
+
+    df = _cohort(40, seed=3)
+    model_v = Model(df)
+    td = model_v.stats[0]
+    d, e = td.events["relapse"], td.exposure["relapse"]
+    rate = (d.sum() + 0.5) / (e.sum() + 182.5)
+    agree = CommensuratePrior(tuple(np.full(5, 20.0 * rate * 365)), tuple(np.full(5, 20.0 * 365)), 0.2, label="agree")
+    conflict = CommensuratePrior(tuple(np.full(5, 200.0 * rate * 365 * 10)), tuple(np.full(5, 200.0 * 365)), 0.2)
+    out = {}
+    for name, prior in (("agree", agree), ("conflict", conflict)):
+        ps = vague().with_transition("relapse", prior)
+        assert not ps.conjugate
+        model = Model(df, priors=ps)
+        with pytest.raises(ConfigError, match="nuts"):
+            model.fit(engine="exact")
+        idata = model.fit(engine="nuts", sampler="pymc", draws=300, tune=300, chains=2, seed=5)
+        lam = _flat(idata, "relapse")[0]  # (draws, intervals) of the single table
+        assert np.isfinite(lam).all() and (lam > 0).all()
+        out[name] = lam
+    vague_sd = np.std(
+        model_v.fit(engine="exact", draws=600, chains=2, seed=1).posterior["hazard_relapse"].values[..., 1]
+    )
+    assert np.std(out["agree"][:, 1]) < vague_sd
+    # conflicting history (10x the cohort's hazard) is not pooled fully: the posterior stays well below it
+    assert np.median(out["conflict"][:, 1]) < 5 * rate
