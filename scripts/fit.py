@@ -69,7 +69,12 @@ def build_parser() -> ArgumentParser:
         default=str(RECONSTRUCTED_DIR),
         help="an outcome CSV or a folder of reconstructed draw_*.csv (default: %(default)s)",
     )
-    p.add_argument("--prior", default="vague", help="prior set name (default: %(default)s)")
+    p.add_argument(
+        "--prior",
+        default="literature",
+        help="prior set: a name from data/priors/sets.toml (vague, literature, md_anderson, skeptical, "
+        "enthusiastic, ...) or a prior-set TOML file (default: %(default)s)",
+    )
     p.add_argument("--cuts", default=None, help="cut points in days from transplant, e.g. 0,100,180,365,730 (default)")
     p.add_argument(
         "--relapse-death-cuts",
@@ -262,7 +267,20 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmarks, stage: Pa
     return written
 
 
-def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed) -> str:
+def _prior_lines(ess, conflict) -> list[str]:
+    """The prior's weight in events and patients, and its conflict check, per transition."""
+    w = "; ".join(f"{r.transition} {r.ess_events:.1f} events / {r.ess_patients:.1f} patients" for r in ess.itertuples())
+    lines = [f"prior weight in the first year (ESS, moment matching): {w}"]
+    c = "; ".join(
+        f"{r.transition} obs {r.observed_events:.0f} vs pred {r.prior_predictive_mean:.1f}, p = {r.p_value:.2f}"
+        + (" CONFLICT" if r.conflict else "")
+        for r in conflict.itertuples()
+    )
+    lines.append(f"prior-data conflict (Box's p, median over tables; flagged below 0.05): {c}")
+    return lines
+
+
+def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed, prior_lines=()) -> str:
     n_div = int(diag.groupby("table")["divergences"].first().sum())
     lines = [
         f"PWE illness–death fit: {len(model.tables)} table(s) of {len(model.tables[0])} patients; "
@@ -270,6 +288,7 @@ def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed
         f"{'at risk from transplant' if model.from_transplant else 'delayed entry at start of maintenance'}",
         f"convergence: {'ok' if diag['ok'].all() else 'FAILED'} (max R-hat {diag['r_hat'].max():.3f}, "
         f"min bulk ESS {diag['ess_bulk'].min():.0f}, divergences {n_div})",
+        *prior_lines,
     ]
     scales = (("from_transplant", "from transplant"), ("conditional", f"alive in remission at day {landmark}"))
     for scale, title in scales:
@@ -310,7 +329,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, validate_cuts
     from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
     from models.posterior_io import save_posterior
-    from models.priors import get_prior_set, prior_landmarks
+    from models.prior_library import conflict_table_draws, ess_summary, ess_table, load_prior_set
+    from models.priors import prior_landmarks
     from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok, hazard_draws
 
     cuts = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts") if args.cuts else DEFAULT_CUTS
@@ -322,7 +342,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         else DEFAULT_RELAPSE_DEATH_CUTS
     )
     claim_list, benchmarks = _claims(args.claims)
-    prior = get_prior_set(args.prior)
+    prior = load_prior_set(args.prior, cuts, rcuts)
     landmark = _landmark_default() if args.landmark_day is None else args.landmark_day
     files = outcome_files(args.data)
     _say(args, f"{PROG}: reading {len(files)} outcome table(s) from {args.data}")
@@ -374,6 +394,9 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         t.insert(0, "table", i)
         exposure.append(t)
     exposure_df = pd.concat(exposure, ignore_index=True)
+    # the prior's weight (first-year ESS) and its conflict with the data (Box's prior-predictive p)
+    ess = ess_summary(ess_table(prior, model.cuts, model.relapse_death_cuts))
+    conflict = conflict_table_draws(prior, model.stats, seed=args.seed)
     idata.posterior.attrs["landmark_day"] = int(landmark)
     idata.posterior.attrs["convergence_ok"] = int(ok)
 
@@ -387,6 +410,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
             ("diagnostics.csv", diag),
             ("reconstruction_variance.csv", rv),
             ("exposure.csv", exposure_df),
+            ("prior_ess.csv", ess),
+            ("prior_conflict.csv", conflict),
         ):
             written.append(atomic_write_csv(stage / name, df, float_format="%.6g"))
         written.append(save_posterior(idata, stage / "posterior.nc"))
@@ -438,6 +463,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
                 rv,
                 landmark,
                 time.perf_counter() - t0,
+                _prior_lines(ess, conflict),
             )
         )
         print(f"outputs: {out}" + ("" if ok else "  (convergence checks FAILED: see diagnostics.csv)"))
