@@ -650,7 +650,9 @@ def power_scaling(
             row[f"{comp}_sensitivity"] = float(np.mean(d) / math.log2(1.0 + epsilon))
             row[f"{comp}_pareto_k"] = max(k for _, k in weights[comp])
         ps, ls = row["prior_sensitivity"] > threshold, row["likelihood_sensitivity"] > threshold
-        row["diagnosis"] = "prior-data conflict" if ps and ls else "strong prior / weak likelihood" if ps else "-"
+        row["diagnosis"] = (
+            "potential prior-data conflict" if ps and ls else "strong prior / weak likelihood" if ps else "-"
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -849,7 +851,11 @@ def base_power_scaling(
         .reset_index()
     )
     agg["diagnosis"] = [
-        "prior-data conflict" if p > 0.05 and q > 0.05 else "strong prior / weak likelihood" if p > 0.05 else "-"
+        "potential prior-data conflict"
+        if p > 0.05 and q > 0.05
+        else "strong prior / weak likelihood"
+        if p > 0.05
+        else "-"
         for p, q in zip(agg["prior_sensitivity"], agg["likelihood_sensitivity"], strict=True)
     ]
     agg.insert(0, "prior", prior.name)
@@ -900,20 +906,20 @@ def verdict(res: GridResult) -> list[str]:
         p = ok[col].astype(float)
         for thr in cfg.decision_thresholds:
             lo, hi = float(p.min()), float(p.max())
-            what = f"P({c.quantity} at day {c.day} {c.op} {c.threshold:g})"
+            what = f"P({c.quantity} at day {c.day} {c.op} {100 * c.threshold:.1f}%)"
+            base = float(t.loc[t["kind"] == "base", col].iloc[0]) if (t["kind"] == "base").any() else float("nan")
             if lo >= thr:
                 lines.append(f"HOLDS at {thr:g}: {what} >= {thr:g} in every scenario (range {lo:.2f}-{hi:.2f}).")
             elif hi < thr:
                 lines.append(f"NOT SUPPORTED at {thr:g}: {what} < {thr:g} in every scenario (range {lo:.2f}-{hi:.2f}).")
             else:
-                below = ok[p < thr]
-                names = ", ".join(
-                    sorted({f"{f}: {lv}" for f, lv in zip(below["factor"], below["level"], strict=True)})[:6]
-                )
+                # name the minority side: where the claim is reached if it mostly fails, and vice versa
+                reach = p >= thr
+                side, rows = ("reaches", ok[reach]) if reach.sum() <= (~reach).sum() else ("falls short", ok[~reach])
+                names = sorted({f"{f}: {lv}" for f, lv in zip(rows["factor"], rows["level"], strict=True)})
                 lines.append(
-                    f"DEPENDS at {thr:g}: {what} ranges {lo:.2f}-{hi:.2f}; below {thr:g} under {names}"
-                    + (" ..." if len(below) > 6 else "")
-                    + "."
+                    f"DEPENDS at {thr:g}: {what} is {base:.2f} in the base scenario and ranges {lo:.2f}-{hi:.2f}; "
+                    f"it {side} {thr:g} only under {', '.join(names[:8])}" + (" ..." if len(names) > 8 else "") + "."
                 )
     if not res.tipping.empty:
         for _, r in res.tipping.iterrows():
