@@ -42,7 +42,8 @@ def tornado(
     lo_all = min(tor["low"].min() * scale, base) if len(tor) else 0
     hi_all = max(tor["high"].max() * scale, base) if len(tor) else 1
     pad = 0.35 * (hi_all - lo_all + 1e-9)
-    ax.set_xlim(max(lo_all - pad, 0 if percent else -np.inf), hi_all + pad)
+    upper = hi_all + pad if percent else min(hi_all + pad, 1.0)  # a probability axis ends at 1
+    ax.set_xlim(max(lo_all - pad, 0), upper)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     return ax

@@ -45,6 +45,14 @@ from models.io import atomic_write_csv, atomic_write_json, atomic_write_text, ma
 from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado
 
+LABELS = {
+    "relapse_cif": "relapse incidence",
+    "nrm_cif": "non-relapse mortality",
+    "efs": "EFS",
+    "os": "OS",
+    "grfs": "GRFS",
+}
+
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="sensitivity.py", description=__doc__.split("\n\n")[0])
@@ -104,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                         tornado_table(res.table, col),
                         ax=ax,
                         percent=False,
-                        xlabel=f"posterior probability: {claim.quantity} at day {claim.day} {claim.op} "
-                        f"{claim.threshold:g}",
+                        xlabel=f"posterior probability that {LABELS.get(claim.quantity, claim.quantity)} "
+                        f"at day {claim.day} {claim.op} {100 * claim.threshold:.1f}%",
                         reference=max(cfg.decision_thresholds),
                     )
                     written += _save(fig, stage, "tornado_claim")
