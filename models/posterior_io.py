@@ -9,10 +9,8 @@ given the data, that the file was fitted to exactly that data.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import arviz as az
 
 from models.errors import DataError
 from models.intervals import TRANSITIONS
+from models.io import atomic_target
 
 #: Attributes every posterior file carries.
 REQUIRED_ATTRS: tuple[str, ...] = (
@@ -72,16 +71,8 @@ def save_posterior(idata: az.InferenceData, path: str | os.PathLike[str]) -> Pat
     """Write ``idata`` atomically to a netCDF file after checking it describes itself."""
     path = Path(path)
     _check(idata, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:
         idata.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return path
 
 

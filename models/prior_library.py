@@ -50,7 +50,6 @@ Reported: :math:`p_{\le} = P(D^{rep} \le D)`, :math:`p_{\ge} = P(D^{rep} \ge D)`
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import inspect
@@ -58,7 +57,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,6 +69,7 @@ from scipy import special, stats
 from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED, RESULTS_DIR
 from models.errors import PriorError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, interval_labels
+from models.io import atomic_target
 from models.prior_sources import (
     SETS_TOML,
     PseudoData,
@@ -397,15 +396,11 @@ def _save_map_fit(path: Path, fit: MapFit) -> None:
         arrays[f"draws{j}"] = np.asarray(dr)
         arrays[f"quality{j}"] = np.array(json.dumps(q))
     arrays["n"] = np.array(len(fit.mixtures))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".map-", suffix=".npz", dir=path.parent)
-    os.close(fd)
     try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        with atomic_target(path, suffix=".npz") as tmp:
+            np.savez(tmp, **arrays)
+    except OSError:  # an unwritable cache only costs a refit next time
+        pass
 
 
 def _load_map_fit(path: Path) -> MapFit:
