@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from models.constants import DATA_DIR
+from models.data import load_toml
 from models.errors import ConfigError
 
 CLAIMS_TOML = DATA_DIR / "claims.toml"
@@ -161,15 +162,8 @@ def parse_claims(entries: Any, source: str, *, sources=None) -> tuple[ClaimDef, 
 
 def load_claims(path: str | os.PathLike[str] = CLAIMS_TOML) -> tuple[ClaimDef, ...]:
     """Load the claims file (default ``data/claims.toml``)."""
-    import tomllib
-
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(path, found="no such file", expected="a claims TOML file")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, found=f"malformed TOML ({exc})", expected="valid TOML") from None
+    doc = load_toml(path, ConfigError, "claims TOML file")
     extra = set(doc) - {"claim"}
     if extra:
         raise ConfigError(path, where=sorted(extra)[0], found="an unknown table", expected="only [[claim]] tables")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from models.constants import BASELINE_CSV, DEATH_CAUSES, PUBLISHED_TOML
-from models.errors import DataError
+from models.errors import DataError, ToolkitError
 
 # ----------------------------------------------------------------------------- baseline (Table 1)
 
@@ -259,9 +259,10 @@ class Published:
         return [f for f in self.figures.values() if all(getattr(f, k) == v for k, v in match.items())]
 
 
-def _load_toml(path: Path, kind: type[DataError] = DataError) -> dict[str, Any]:
+def load_toml(path: Path, kind: type[ToolkitError] = DataError, what: str = "TOML file") -> dict[str, Any]:
+    """Read a TOML file; a missing, malformed or non-UTF-8 file is a one-line ``kind`` error."""
     if not path.exists():
-        raise kind(path, found="no such file", expected="an existing TOML file")
+        raise kind(path, found="no such file", expected=f"an existing {what}")
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -287,7 +288,7 @@ def _pair(value: Any, path: Path, key: str, field: str) -> tuple[float, float]:
 def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
     """Load and validate ``published.toml`` (schema in the file's header and ``data/README.md``)."""
     path = Path(path)
-    doc = _load_toml(path)
+    doc = load_toml(path)
     unknown = set(doc) - {"study", "figure"}
     if unknown:
         raise DataError(

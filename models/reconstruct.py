@@ -57,7 +57,6 @@ import math
 import os
 import random
 import sys
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +71,7 @@ from models.data import (
     OUTCOME_COLUMNS,
     Published,
     PublishedFigure,
+    load_toml,
     population_mask,
     validate_outcomes,
 )
@@ -211,18 +211,6 @@ def _err(source: str, where: str, field_: str | None, found: object, expected: s
     return ReconstructionError(source, where=where, field=field_, found=found, expected=expected)
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise ConfigError(path, found="no such file", expected="an existing constraints TOML file")
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, found=f"malformed TOML ({exc})", expected="valid TOML") from None
-    except UnicodeDecodeError:
-        raise ConfigError(path, found="bytes that are not UTF-8", expected="a UTF-8 TOML file") from None
-
-
 def _figure(
     pub: Published, key: object, source: str, where: str, stats: Iterable[str] | None = None
 ) -> PublishedFigure:
@@ -300,7 +288,7 @@ def load_constraints(path: str | os.PathLike[str], published: Published, baselin
     """
     path = Path(path)
     src = str(path)
-    doc = _load_toml(path)
+    doc = load_toml(path, ConfigError, "constraints TOML file")
     _check_known(
         doc,
         {"study", "km", "cif", "events", "population_count", "followup", "entry", "admin_censoring", "gvhd"},
