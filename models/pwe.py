@@ -337,7 +337,13 @@ class NutsBackend:
                 logger.setLevel(level)
         post = idata.posterior[names]
         div = idata.sample_stats["diverging"].astype(bool)
-        return az.InferenceData(posterior=post, sample_stats=xr.Dataset({"diverging": div}))
+        stats = {"diverging": div}
+        # the log posterior density at each draw (PyMC: "lp", nutpie: "logp"), kept as "lp" for
+        # power-scaling sensitivity: log prior = lp - log likelihood
+        lp_name = next((n for n in ("lp", "logp") if n in idata.sample_stats), None)
+        if lp_name is not None:
+            stats["lp"] = idata.sample_stats[lp_name].astype(float)
+        return az.InferenceData(posterior=post, sample_stats=xr.Dataset(stats))
 
 
 _BACKENDS: dict[tuple, NutsBackend] = {}
@@ -499,13 +505,17 @@ class Model:
         tables = np.arange(len(self.stats))
         post = post.assign_coords(table=tables)
         div = div.assign_coords(table=tables)
+        stats = {"diverging": div}
+        if all("lp" in p.sample_stats for p in per_table):
+            lp = xr.concat([p.sample_stats["lp"] for p in per_table], dim="table").transpose("chain", "draw", "table")
+            stats["lp"] = lp.assign_coords(table=tables)
         const = {}
         for k in TRANSITIONS:
             dim = interval_dim(k)
             const[f"events_{k}"] = (("table", dim), np.stack([td.events[k] for td in self.stats]))
             const[f"exposure_{k}"] = (("table", dim), np.stack([td.exposure[k] for td in self.stats]))
         constant = xr.Dataset(const, coords={"table": tables, **self.coords})
-        idata = az.InferenceData(posterior=post, sample_stats=xr.Dataset({"diverging": div}), constant_data=constant)
+        idata = az.InferenceData(posterior=post, sample_stats=xr.Dataset(stats), constant_data=constant)
         idata.posterior.attrs.update(
             self.run_attrs(
                 engine=engine,

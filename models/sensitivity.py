@@ -75,7 +75,7 @@ from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import _competing_cifs, cumulative_hazard
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
-from models.prior_library import conflict_pvalue, ess_summary, ess_table, load_prior_set, predictive_pmf
+from models.prior_library import conflict_pvalue, conflict_table, ess_summary, ess_table, load_prior_set, predictive_pmf
 from models.priors import GammaMixture, PriorSet, vague
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
@@ -155,6 +155,13 @@ class SensitivityConfig:
     grid: GridSpec | None
     source: str = "sensitivity config"
     digest: str = ""
+    #: NUTS settings for scenarios whose prior is not conjugate (e.g. commensurate priors)
+    nuts_draws: int = 500
+    nuts_chains: int = 2
+    nuts_tune: int = 500
+    #: hierarchical prior set whose NUTS fit gets power-scaling diagnostics ("" = none), on this many tables
+    power_scaling_prior: str = ""
+    power_scaling_tables: int = 3
 
     def claim(self, name: str) -> ClaimDef:
         for c in self.claims:
@@ -232,6 +239,11 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
         "seed",
         "day",
         "decision_thresholds",
+        "nuts_draws",
+        "nuts_chains",
+        "nuts_tune",
+        "power_scaling_prior",
+        "power_scaling_tables",
     }
     for k in base:
         if k not in known_base:
@@ -253,6 +265,18 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
     if not isinstance(thr, list) or not thr:
         raise ConfigError(src, where="base", field="decision_thresholds", found=thr, expected="a list of probabilities")
     thresholds = tuple(_num(t, src, "base", "decision_thresholds", lo=0.5, hi=0.999) for t in thr)
+    nuts = {
+        k: int(_num(base.get(k, d), src, "base", k, lo=lo, hi=100_000, integer=True))
+        for k, d, lo in (
+            ("nuts_draws", 500, 50),
+            ("nuts_chains", 2, 1),
+            ("nuts_tune", 500, 50),
+            ("power_scaling_tables", 3, 1),
+        )
+    }
+    ps_prior = base.get("power_scaling_prior", "")
+    if not isinstance(ps_prior, str):
+        raise ConfigError(src, where="base", field="power_scaling_prior", found=ps_prior, expected="a prior-set name")
 
     # claims: the grid file's own [[claims]] (same schema as data/claims.toml), else the shared file
     claims = parse_claims(doc["claims"], src) if "claims" in doc else load_claims()
@@ -317,6 +341,11 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
         grid,
         src,
         hashlib.sha256(raw).hexdigest(),
+        nuts["nuts_draws"],
+        nuts["nuts_chains"],
+        nuts["nuts_tune"],
+        ps_prior,
+        nuts["power_scaling_tables"],
     )
     if grid is not None:
         cfg.claim(grid.claim)
@@ -706,10 +735,15 @@ def _ess_and_conflict(
             one = PriorSet("one", {t: spec if t == k else vague().transitions[t] for t in TRANSITIONS})
             ess = ess_summary(ess_table(one, cuts, relapse_death_cuts)).set_index("transition")
             pvals = []
+            exact = isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec)
             for td in stats:
                 d = round(float(np.sum(td.events[k])))
-                pmf = predictive_pmf(spec, td.exposure[k], max(d, 1))  # type: ignore[arg-type]
-                pvals.append(conflict_pvalue(pmf, d)[2])
+                if exact:
+                    pmf = predictive_pmf(spec, td.exposure[k], max(d, 1))  # type: ignore[arg-type]
+                    pvals.append(conflict_pvalue(pmf, d)[2])
+                else:  # other families: the library's simulated prior predictive
+                    ct = conflict_table(one, td, n_sim=20_000, seed=0).set_index("transition")
+                    pvals.append(float(ct.loc[k, "p_value"]))
             memo[key] = (float(ess.loc[k, "ess_events"]), float(ess.loc[k, "ess_patients"]), float(np.median(pvals)))
         out[f"ess_events_{k}"], out[f"ess_patients_{k}"], out[f"conflict_p_{k}"] = memo[key]
     return out
@@ -776,6 +810,20 @@ def run_grid(
     table = pd.DataFrame(rows)
     tip = tipping_points(table, cfg) if cfg.grid is not None else pd.DataFrame()
     ps = base_power_scaling(cfg, tables, prior_cache)
+    if cfg.power_scaling_prior:
+        try:
+            ps_prior = prior_cache.get(cfg.power_scaling_prior) or resolve_prior(
+                cfg.power_scaling_prior, cfg.cuts, cfg.relapse_death_cuts
+            )
+            ps = pd.concat([ps, nuts_power_scaling(cfg, tables, ps_prior)], ignore_index=True)
+        except ToolkitError as exc:  # reported, never silently dropped
+            ps = pd.concat(
+                [
+                    ps,
+                    pd.DataFrame([{"prior": cfg.power_scaling_prior, "engine": "nuts", "diagnosis": f"failed: {exc}"}]),
+                ],
+                ignore_index=True,
+            )
     res = GridResult(table, ps, tip, [], cfg, len(tables), time.perf_counter() - t0)
     res.verdict = verdict(res)
     return res
@@ -804,9 +852,14 @@ def _run_scenario(
         # common random numbers: every scenario starts from the same stream, so differences between
         # scenarios reflect the priors and data, not Monte Carlo noise (smooth tipping contours)
         rng = np.random.default_rng(np.random.SeedSequence(cfg.seed))
-        # a single-table scenario gets as many draws as the pooled ones
-        per_table = cfg.draws_per_table * len(tables) // len(sc.tables)
-        hz = posterior_hazards(prior, stats, nint, per_table, rng)
+        if prior.conjugate:
+            # a single-table scenario gets as many draws as the pooled ones
+            per_table = cfg.draws_per_table * len(tables) // len(sc.tables)
+            hz = posterior_hazards(prior, stats, nint, per_table, rng)
+            result["engine"] = "exact"
+        else:
+            hz, diag = _nuts_hazards(cfg, sc, [tables[m] for m in sc.tables], prior)
+            result.update(diag)
         days = sorted({cfg.day, *(c.day for c in cfg.claims)})
         lm = landmark_values(hz, sc.cuts, cfg.relapse_death_cuts, days)
         for q in REPORTED:
@@ -814,7 +867,7 @@ def _run_scenario(
         for c in cfg.claims:
             result[f"P[{c.name}]"] = float(np.mean(c.holds(lm[c.quantity][c.day])))
         result.update(_ess_and_conflict(prior, stats, sc.cuts, cfg.relapse_death_cuts, conflict_memo))
-        result["status"] = "ok"
+        result["status"] = "ok" if result.get("diagnostics_ok", True) else "ok, NUTS diagnostics failed"
     except ToolkitError as exc:
         result["status"] = f"failed: {exc}"
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
@@ -822,23 +875,86 @@ def _run_scenario(
     return result
 
 
-def base_power_scaling(
-    cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior_cache: dict[str, PriorSet] | None = None
-) -> pd.DataFrame:
-    """Power-scaling sensitivity of the base scenario's quantities (exact draws, first table pooled
-    likelihood per table), averaged over tables."""
-    prior_cache = {} if prior_cache is None else prior_cache
-    base = Scenario("base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, tuple(range(len(tables))))
-    prior = scenario_prior(base, prior_cache, cfg.relapse_death_cuts, cfg.day)
-    nint = {k: len(cfg.relapse_death_cuts) if k == "death_after_relapse" else len(cfg.cuts) for k in TRANSITIONS}
+def _nuts_fit(
+    cfg: SensitivityConfig,
+    tables: Sequence[pd.DataFrame],
+    prior: PriorSet,
+    cuts: Sequence[float],
+    from_transplant: bool,
+):
+    """NUTS fit of ``tables`` (one compiled model per prior structure, reused across tables and
+    scenarios: the data and gamma hyperparameters are swapped in as shared data)."""
+    from models.pwe import Model
+
+    model = Model(
+        list(tables),
+        priors=prior,
+        cuts=cuts,
+        relapse_death_cuts=cfg.relapse_death_cuts,
+        from_transplant=from_transplant,
+    )
+    # hierarchical priors (commensurate: a scale over log hazards) make funnels: take small steps
+    idata = model.fit(
+        engine="nuts",
+        draws=cfg.nuts_draws,
+        chains=cfg.nuts_chains,
+        tune=cfg.nuts_tune,
+        seed=cfg.seed,
+        target_accept=0.99,
+    )
+    return model, idata
+
+
+def _nuts_hazards(
+    cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Pooled NUTS hazard draws of a non-conjugate scenario and its convergence summary."""
+    from models.pwe import diagnostics, diagnostics_ok, hazard_draws
+
+    _, idata = _nuts_fit(cfg, tables, prior, sc.cuts, sc.from_transplant)
+    diag = diagnostics(idata)
+    hz, _ = hazard_draws(idata, max_draws=None)
+    return hz, {
+        "engine": "nuts",
+        "rhat_max": float(diag["r_hat"].max()),
+        "ess_bulk_min": float(diag["ess_bulk"].min()),
+        "divergences": int(diag.groupby("table")["divergences"].first().sum()),
+        "diagnostics_ok": bool(diagnostics_ok(diag)),
+    }
+
+
+def nuts_power_scaling(cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior: PriorSet) -> pd.DataFrame:
+    """Power-scaling sensitivity of a (hierarchical) prior fitted by NUTS, per 1-year quantity.
+
+    The sampler's log density at each draw is :math:`\\log p(\theta) + \\log p(y\\mid\theta)` on
+    its unconstrained space; the log likelihood :math:`\\sum_{kj} D_{kj}\\log\\lambda_{kj} -
+    \\lambda_{kj}E_{kj}` is computed from the hazard draws, and the log prior is the difference
+    (including the Jacobian of the sampler's parametrisation, i.e. the prior is scaled on the space
+    NUTS samples). Averaged over the first ``power_scaling_tables`` tables.
+    """
+    use = list(tables)[: cfg.power_scaling_tables]
+    model, idata = _nuts_fit(cfg, use, prior, cfg.cuts, cfg.from_transplant)
+    if "lp" not in idata.sample_stats:
+        raise ConfigError(
+            "power scaling",
+            found="no log density in the sampler's output",
+            expected="a NUTS sampler that records it (PyMC or nutpie)",
+        )
     frames = []
-    for m, t in enumerate(tables):
-        td = transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant)
-        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 7919, m]))
-        hz = posterior_hazards(prior, [td], nint, max(cfg.draws_per_table, 2000), rng)
+    for m, td in enumerate(model.stats):
+        hz = {
+            k: idata.posterior[f"hazard_{k}"].isel(table=m).values.reshape(-1, idata.posterior[f"hazard_{k}"].shape[-1])
+            for k in TRANSITIONS
+        }
+        lp = idata.sample_stats["lp"].isel(table=m).values.reshape(-1)
+        ll = _loglik(td, hz)
         lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
         qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
-        frames.append(power_scaling(_prior_logpdf(prior, hz, nint), _loglik(td, hz), qs).assign(table=m + 1))
+        frames.append(power_scaling(lp - ll, ll, qs).assign(table=m + 1))
+    return _aggregate_power_scaling(frames, prior.name, "nuts")
+
+
+def _aggregate_power_scaling(frames: list[pd.DataFrame], prior_name: str, engine: str) -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True)
     agg = (
         df.groupby("quantity", sort=False)
@@ -858,8 +974,30 @@ def base_power_scaling(
         else "-"
         for p, q in zip(agg["prior_sensitivity"], agg["likelihood_sensitivity"], strict=True)
     ]
-    agg.insert(0, "prior", prior.name)
+    agg.insert(0, "engine", engine)
+    agg.insert(0, "prior", prior_name)
+    agg["n_tables"] = df["table"].nunique()
     return agg
+
+
+def base_power_scaling(
+    cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior_cache: dict[str, PriorSet] | None = None
+) -> pd.DataFrame:
+    """Power-scaling sensitivity of the base scenario's quantities (exact conjugate draws, each
+    table's own likelihood), averaged over tables."""
+    prior_cache = {} if prior_cache is None else prior_cache
+    base = Scenario("base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, tuple(range(len(tables))))
+    prior = scenario_prior(base, prior_cache, cfg.relapse_death_cuts, cfg.day)
+    nint = {k: len(cfg.relapse_death_cuts) if k == "death_after_relapse" else len(cfg.cuts) for k in TRANSITIONS}
+    frames = []
+    for m, t in enumerate(tables):
+        td = transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant)
+        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 7919, m]))
+        hz = posterior_hazards(prior, [td], nint, max(cfg.draws_per_table, 2000), rng)
+        lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
+        qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
+        frames.append(power_scaling(_prior_logpdf(prior, hz, nint), _loglik(td, hz), qs).assign(table=m + 1))
+    return _aggregate_power_scaling(frames, prior.name, "exact")
 
 
 # ----------------------------------------------------------------------------- tipping points and verdict
@@ -895,8 +1033,8 @@ def tipping_points(table: pd.DataFrame, cfg: SensitivityConfig) -> pd.DataFrame:
 def verdict(res: GridResult) -> list[str]:
     """Plain sentences: which claims hold in every scenario, which depend on what."""
     cfg, t = res.config, res.table
-    ok = t[(t["status"] == "ok") & (t["kind"] != "grid")]
-    failed = t[t["status"] != "ok"]
+    ok = t[t["status"].astype(str).str.startswith("ok") & (t["kind"] != "grid")]
+    failed = t[~t["status"].astype(str).str.startswith("ok")]
     lines = [
         f"{len(t)} scenarios ({len(ok)} prior/model/reconstruction scenarios ok, {len(failed)} failed) "
         f"over {res.n_tables} reconstructed tables in {res.seconds:.1f} s."
@@ -930,11 +1068,19 @@ def verdict(res: GridResult) -> list[str]:
                     f"incidence of {100 * r['tipping_centre']:.1f}%."
                 )
     for _, r in res.power_scaling.iterrows():
-        if r["diagnosis"] != "-":
+        if str(r["diagnosis"]).startswith("failed"):
+            lines.append(f"Power-scaling under '{r['prior']}' ({r['engine']}) {r['diagnosis']}")
+        elif r["diagnosis"] != "-":
             lines.append(
-                f"Power-scaling: {r['quantity']} shows {r['diagnosis']} under '{r['prior']}' "
+                f"Power-scaling ({r['engine']}): {r['quantity']} shows {r['diagnosis']} under '{r['prior']}' "
                 f"(prior {r['prior_sensitivity']:.3f}, likelihood {r['likelihood_sensitivity']:.3f})."
             )
+    nuts_bad = t[t["status"].astype(str).str.contains("NUTS diagnostics failed")]
+    for _, r in nuts_bad.iterrows():
+        lines.append(
+            f"NUTS DIAGNOSTICS FAILED in scenario {r['scenario']}: max R-hat {r['rhat_max']:.3f}, "
+            f"min bulk ESS {r['ess_bulk_min']:.0f}, divergences {int(r['divergences'])}"
+        )
     for _, r in failed.iterrows():
         lines.append(f"FAILED scenario {r['scenario']}: {r['status']}")
     return lines
