@@ -205,21 +205,26 @@ def band(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, np.ndarray]:
     return {"mean": mean, "median": q[1], "lower": q[0], "upper": q[2]}
 
 
-def summary_table(
-    by_scale: Mapping[str, Curves], days: Sequence[int] = LANDMARK_DAYS, level: float = CI_LEVEL
-) -> pd.DataFrame:
-    """Tidy summary: quantity, scale, day, mean, median, lower, upper (``level`` equal-tailed)."""
-    rows = []
+def _landmark_draws(by_scale: Mapping[str, Curves], days: Sequence[int]):
+    """Yield ``(quantity, scale, day, draws)`` for every landmark day on the grid with values."""
     for q in QUANTITIES:
         for scale, cv in by_scale.items():
             for d in days:
                 if d >= cv.days.size:
                     continue
                 vals = cv.get(q)[:, int(d)]
-                if np.isnan(vals).all():
-                    continue
-                b = band(vals, level)
-                rows.append({"quantity": q, "scale": scale, "day": int(d), **{k: float(v) for k, v in b.items()}})
+                if not np.isnan(vals).all():
+                    yield q, scale, int(d), vals
+
+
+def summary_table(
+    by_scale: Mapping[str, Curves], days: Sequence[int] = LANDMARK_DAYS, level: float = CI_LEVEL
+) -> pd.DataFrame:
+    """Tidy summary: quantity, scale, day, mean, median, lower, upper (``level`` equal-tailed)."""
+    rows = []
+    for q, scale, d, vals in _landmark_draws(by_scale, days):
+        b = band(vals, level)
+        rows.append({"quantity": q, "scale": scale, "day": d, **{k: float(v) for k, v in b.items()}})
     return pd.DataFrame(rows, columns=["quantity", "scale", "day", "mean", "median", "lower", "upper"])
 
 
@@ -314,28 +319,21 @@ def reconstruction_variance(
     """
     tables = np.unique(table_index)
     rows = []
-    for q in QUANTITIES:
-        for scale, cv in by_scale.items():
-            for d in days:
-                if d >= cv.days.size:
-                    continue
-                v = cv.get(q)[:, int(d)]
-                if np.isnan(v).all():
-                    continue
-                means = np.array([v[table_index == m].mean() for m in tables])
-                within = float(np.mean([v[table_index == m].var() for m in tables]))
-                between = float(means.var())
-                total = within + between
-                rows.append(
-                    {
-                        "quantity": q,
-                        "scale": scale,
-                        "day": int(d),
-                        "n_tables": int(tables.size),
-                        "total_variance": total,
-                        "within_variance": within,
-                        "between_variance": between,
-                        "between_share": between / total if total > 0 else 0.0,
-                    }
-                )
+    for q, scale, d, v in _landmark_draws(by_scale, days):
+        means = np.array([v[table_index == m].mean() for m in tables])
+        within = float(np.mean([v[table_index == m].var() for m in tables]))
+        between = float(means.var())
+        total = within + between
+        rows.append(
+            {
+                "quantity": q,
+                "scale": scale,
+                "day": int(d),
+                "n_tables": int(tables.size),
+                "total_variance": total,
+                "within_variance": within,
+                "between_variance": between,
+                "between_share": between / total if total > 0 else 0.0,
+            }
+        )
     return pd.DataFrame(rows)
