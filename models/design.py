@@ -289,12 +289,8 @@ def _set_seed(name: str, seed: int) -> int:
 def _build_set_draws(name: str, seed: int) -> dict[str, np.ndarray]:
     import logging
 
-    from models.priors import sample_prior_hazards
+    from models.priors import sample_prior_hazards as sampler  # every prior family, commensurate included
 
-    try:  # the library's sampler also handles its commensurate priors
-        from models.prior_library import sample_hazards as sampler
-    except ImportError:
-        sampler = sample_prior_hazards
     try:  # pymc sets its logger level on import: import it first so the quieter level sticks
         import pymc  # noqa: F401
     except ImportError:

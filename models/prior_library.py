@@ -90,6 +90,7 @@ from models.priors import (
     LogNormalHazard,
     PriorSet,
     RandomWalkLogHazard,
+    prior_landmarks,
     sample_prior_hazards,
     vague,
 )
@@ -586,29 +587,6 @@ class LibraryPriorSet(PriorSet):
         return out
 
 
-def sample_hazards(
-    prior: PriorSet, n_intervals: Mapping[str, int], n: int, rng: np.random.Generator
-) -> dict[str, np.ndarray]:
-    """Prior draws ``{transition: (n, J)}`` for any prior set, commensurate priors included
-    (:func:`models.priors.sample_prior_hazards`, which samples every whole-transition prior)."""
-    return sample_prior_hazards(prior, n_intervals, n, rng)
-
-
-def prior_landmarks(
-    prior: PriorSet,
-    cuts: Sequence[float] = DEFAULT_CUTS,
-    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
-    *,
-    day: int = 365,
-    n: int = 20_000,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Prior-implied landmark draws (:func:`models.priors.prior_landmarks`; every prior family)."""
-    from models import priors as base
-
-    return base.prior_landmarks(prior, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
-
-
 # ----------------------------------------------------------------------------- ESS and conflict
 
 
@@ -777,7 +755,7 @@ def conflict_table(
             lo, hi, p = conflict_pvalue(predictive_pmf(spec, e, kmax), obs)
             method = "exact"
         else:
-            lam = sample_hazards(
+            lam = sample_prior_hazards(
                 prior_set, {t: (d.size if t == k else len(transition_data.cuts[t])) for t in TRANSITIONS}, n_sim, rng
             )[k]
             counts = rng.poisson(lam @ e)
@@ -831,7 +809,7 @@ def landmark_summary(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Prior median and 95% interval of the 1-year incidences and survivals (via :func:`prior_landmarks`)."""
-    lm = prior_landmarks(prior_set, cuts, relapse_death_cuts, day=day, n=n, seed=seed)
+    lm = prior_landmarks(prior_set, cuts, relapse_death_cuts, day=day, n=n, seed=seed)  # models.priors
     q = (1 - CI_LEVEL) / 2
     return pd.DataFrame(
         [

@@ -49,12 +49,11 @@ from models.prior_library import (
     landmark_summary,
     load_prior_set,
     mixture_quantile,
-    prior_landmarks,
     read_sets,
-    sample_hazards,
 )
 from models.prior_sources import SETS_TOML, SOURCES_TOML, load_sources, log_hr_normal
-from models.priors import GammaMixture
+from models.priors import GammaMixture, prior_landmarks
+from models.priors import sample_prior_hazards as sample_hazards
 
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 30)
