@@ -99,7 +99,10 @@ def gamma_mixture_posterior(prior: GammaMixture, events: float, exposure: float)
     return GammaMixture(tuple(post_w), tuple(a + events), tuple(b + exposure))
 
 
-def _exact_draws(prior: list, events: np.ndarray, exposure: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def exact_posterior_draws(
+    prior: list, events: np.ndarray, exposure: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` draws ``(n, J)`` from the conjugate posterior of each interval's gamma(-mixture) prior."""
     out = np.empty((n, len(prior)))
     for j, p in enumerate(prior):
         post = gamma_mixture_posterior(p, float(events[j]), float(exposure[j]))
@@ -534,7 +537,7 @@ class Model:
         data = {}
         for k in TRANSITIONS:
             spec = self.priors.per_interval(k, self.n_intervals[k])
-            x = _exact_draws(spec, td.events[k], td.exposure[k], n, rng)  # type: ignore[arg-type]
+            x = exact_posterior_draws(spec, td.events[k], td.exposure[k], n, rng)  # type: ignore[arg-type]
             data[hazard_var(k)] = (("chain", "draw", interval_dim(k)), x.reshape(chains, draws, -1))
         post = xr.Dataset(data, coords={"chain": np.arange(chains), "draw": np.arange(draws), **self.coords})
         div = xr.DataArray(

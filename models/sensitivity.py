@@ -75,8 +75,18 @@ from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import _competing_cifs, cumulative_hazard
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
-from models.prior_library import conflict_pvalue, conflict_table, ess_summary, ess_table, load_prior_set, predictive_pmf
+from models.prior_library import (
+    conflict_pvalue,
+    conflict_table,
+    ess_summary,
+    ess_table,
+    load_prior_set,
+    predictive_pmf,
+    robustify,
+    vague_gamma,
+)
 from models.priors import GammaMixture, PriorSet, vague
+from models.pwe import Model, diagnostics, diagnostics_ok, exact_posterior_draws, hazard_draws
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
 
@@ -363,8 +373,7 @@ def resolve_prior(
 
 
 def _vague_component() -> tuple[float, float]:
-    g = vague().transitions["relapse"]
-    assert isinstance(g, GammaMixture)
+    g = vague_gamma()
     return g.shapes[0], g.rates[0]
 
 
@@ -411,17 +420,18 @@ def power_discount(prior: PriorSet, a0: float, transitions: Sequence[str] = ("re
 
 
 def robust_weight(prior: PriorSet, w: float, transitions: Sequence[str] = ("relapse", "nrm")) -> PriorSet:
-    r"""Robust mixture with weight :math:`w` on the informative components and :math:`1-w` on the vague one."""
-    av, bv = _vague_component()
+    r"""Robust mixture with weight :math:`w` on the informative components and :math:`1-w` on the vague one
+    (:func:`models.prior_library.robustify` of the informative part; ``w = 0`` is the vague prior)."""
 
     def one(g: GammaMixture) -> GammaMixture:
         inf = [(wk, a, b) for wk, a, b in zip(g.weights, g.shapes, g.rates, strict=True) if not _is_vague(a, b)]
         if not inf:
             return g
+        if w == 0:
+            return vague_gamma()
         tot = sum(x[0] for x in inf)
-        comps = [(w * wk / tot, a, b) for wk, a, b in inf] + [(1.0 - w, av, bv)]
-        comps = [c for c in comps if c[0] > 0]
-        return GammaMixture(*(tuple(x) for x in zip(*comps, strict=True)))
+        informative = GammaMixture(*(tuple(x) for x in zip(*[(wk / tot, a, b) for wk, a, b in inf], strict=True)))
+        return robustify(informative, w)
 
     return replace(prior, name=f"{prior.name}|w={w:g}", transitions=_map_gammas(prior, one, transitions))
 
@@ -547,17 +557,6 @@ def scenario_prior(sc: Scenario, cache: dict, relapse_death_cuts: Sequence[float
 # ----------------------------------------------------------------------------- exact engine, vectorised
 
 
-def mixture_posterior_draws(
-    prior: GammaMixture, events: float, exposure: float, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Draws from the conjugate posterior of a gamma mixture (weights updated by marginal likelihoods)."""
-    w, a, b = (np.asarray(x, float) for x in (prior.weights, prior.shapes, prior.rates))
-    logm = np.log(w) + gammaln(a + events) - gammaln(a) + a * np.log(b) - (a + events) * np.log(b + exposure)
-    pw = np.exp(logm - logsumexp(logm))
-    k = rng.choice(a.size, size=n, p=pw) if a.size > 1 else np.zeros(n, int)
-    return rng.gamma(a[k] + events, 1.0 / (b[k] + exposure))
-
-
 def posterior_hazards(
     prior: PriorSet,
     stats: Sequence[TransitionData],
@@ -576,11 +575,7 @@ def posterior_hazards(
     for td in stats:
         for k in TRANSITIONS:
             spec = prior.per_interval(k, n_intervals[k])
-            cols = [
-                mixture_posterior_draws(p, float(td.events[k][j]), float(td.exposure[k][j]), draws_per_table, rng)
-                for j, p in enumerate(spec)
-            ]  # type: ignore[arg-type]
-            out[k].append(np.column_stack(cols))
+            out[k].append(exact_posterior_draws(spec, td.events[k], td.exposure[k], draws_per_table, rng))  # type: ignore[arg-type]
     return {k: np.vstack(v) for k, v in out.items()}
 
 
@@ -648,6 +643,13 @@ def _psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:
     return w, float(np.asarray(k))
 
 
+def _diagnosis(prior_sens: float, lik_sens: float, threshold: float = 0.05) -> str:
+    """priorsense's reading: both sensitive = potential conflict; prior only = strong prior."""
+    if prior_sens > threshold:
+        return "potential prior-data conflict" if lik_sens > threshold else "strong prior / weak likelihood"
+    return "-"
+
+
 def power_scaling(
     log_prior: np.ndarray,
     log_lik: np.ndarray,
@@ -678,10 +680,7 @@ def power_scaling(
             d = [_cjs(x, base, w) for w, _ in weights[comp]]
             row[f"{comp}_sensitivity"] = float(np.mean(d) / math.log2(1.0 + epsilon))
             row[f"{comp}_pareto_k"] = max(k for _, k in weights[comp])
-        ps, ls = row["prior_sensitivity"] > threshold, row["likelihood_sensitivity"] > threshold
-        row["diagnosis"] = (
-            "potential prior-data conflict" if ps and ls else "strong prior / weak likelihood" if ps else "-"
-        )
+        row["diagnosis"] = _diagnosis(row["prior_sensitivity"], row["likelihood_sensitivity"], threshold)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -884,8 +883,6 @@ def _nuts_fit(
 ):
     """NUTS fit of ``tables`` (one compiled model per prior structure, reused across tables and
     scenarios: the data and gamma hyperparameters are swapped in as shared data)."""
-    from models.pwe import Model
-
     model = Model(
         list(tables),
         priors=prior,
@@ -909,8 +906,6 @@ def _nuts_hazards(
     cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Pooled NUTS hazard draws of a non-conjugate scenario and its convergence summary."""
-    from models.pwe import diagnostics, diagnostics_ok, hazard_draws
-
     _, idata = _nuts_fit(cfg, tables, prior, sc.cuts, sc.from_transplant)
     diag = diagnostics(idata)
     hz, _ = hazard_draws(idata, max_draws=None)
@@ -967,12 +962,7 @@ def _aggregate_power_scaling(frames: list[pd.DataFrame], prior_name: str, engine
         .reset_index()
     )
     agg["diagnosis"] = [
-        "potential prior-data conflict"
-        if p > 0.05 and q > 0.05
-        else "strong prior / weak likelihood"
-        if p > 0.05
-        else "-"
-        for p, q in zip(agg["prior_sensitivity"], agg["likelihood_sensitivity"], strict=True)
+        _diagnosis(p, q) for p, q in zip(agg["prior_sensitivity"], agg["likelihood_sensitivity"], strict=True)
     ]
     agg.insert(0, "engine", engine)
     agg.insert(0, "prior", prior_name)
