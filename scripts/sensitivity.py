@@ -27,6 +27,7 @@ References
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         files = outcome_files(args.data)
         tables = load_outcome_draws(args.data)
         hashes = sha256_paths([args.config, *files])
-        digest = __import__("hashlib").sha256("".join(sorted(hashes.values())).encode()).hexdigest()
+        digest = hashlib.sha256("".join(sorted(hashes.values())).encode()).hexdigest()
         cache = args.out.parent / f".{args.out.name}-cache"
         if args.no_resume and cache.exists():
             shutil.rmtree(cache)
