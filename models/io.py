@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from models.constants import REPO_ROOT
+
 TRACKED_PACKAGES = ("numpy", "scipy", "pandas", "pymc", "pytensor", "arviz", "lifelines", "matplotlib")
 
 
@@ -36,14 +38,32 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def input_key(path: str | os.PathLike[str]) -> str:
+    """How a manifest names an input: relative to the repository when inside it, else absolute.
+
+    Repository-relative keys keep manifests comparable between clones in different folders.
+    """
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def resolve_input_key(key: str) -> Path:
+    """The file a manifest key names (inverse of :func:`input_key`)."""
+    p = Path(key)
+    return p if p.is_absolute() else REPO_ROOT / p
+
+
 def sha256_paths(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
-    """Hashes of several files (folders expanded to their sorted files), keyed by path."""
+    """Hashes of several files (folders expanded to their sorted files), keyed by :func:`input_key`."""
     out: dict[str, str] = {}
     for p in paths:
         p = Path(p)
         files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for f in files:
-            out[str(f)] = sha256_file(f)
+            out[input_key(f)] = sha256_file(f)
     return out
 
 

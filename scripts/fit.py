@@ -162,6 +162,15 @@ def _cite(figures: tuple[str, ...]) -> str:
     return ", ".join(out)
 
 
+def _prior_and_claim_inputs(args: argparse.Namespace) -> list[Path]:
+    """Files besides the outcome tables that decide the result: prior sources and sets, and the claims."""
+    from models.prior_sources import SETS_TOML, SOURCES_TOML
+
+    prior = Path(args.prior)
+    out = [SOURCES_TOML, SETS_TOML] + ([prior] if prior.suffix == ".toml" and prior.is_file() else [])
+    return out if args.claims == "builtin" else [*out, Path(args.claims)]
+
+
 def _landmark_default() -> int:
     from models.data import load_published
 
@@ -431,7 +440,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         doc = manifest(
             command=command_line(argv, "scripts/fit.py"),
             seed=args.seed,
-            inputs=files,
+            inputs=[*files, *_prior_and_claim_inputs(args)],
             outputs=[*rel, "manifest.json"],
             extra={
                 "engine": args.engine,

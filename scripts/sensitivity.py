@@ -43,6 +43,8 @@ from models.cli import ArgumentParser, command_line, run_guarded
 from models.constants import FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.data import load_outcome_draws, outcome_files
 from models.io import atomic_write_csv, atomic_write_json, atomic_write_text, manifest, sha256_paths, staged_directory
+from models.claims import CLAIMS_TOML
+from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado
 
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             doc = manifest(
                 command=command_line(argv, "scripts/sensitivity.py"),
                 seed=cfg.seed,
-                inputs=[args.config, *files],
+                inputs=[args.config, *files, SOURCES_TOML, SETS_TOML, CLAIMS_TOML],
                 outputs=[*written, "manifest.json"],
                 extra={"n_scenarios": len(res.table), "n_tables": res.n_tables, "seconds": round(res.seconds, 2)},
             )

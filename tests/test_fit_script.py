@@ -116,7 +116,10 @@ def test_fit_on_a_folder_of_draws_writes_every_output(tmp_path, data, capsys):
     diag = pd.read_csv(out / "diagnostics.csv")
     assert diag["table"].nunique() == 3 and "ok" in diag
     man = json.loads((out / "manifest.json").read_text())
-    assert man["seed"] == 20240708 and len(man["inputs_sha256"]) == 3
+    assert man["seed"] == 20240708
+    # three tables, the prior sources and sets, and the claims file, named relative to the repository
+    assert len(man["inputs_sha256"]) == 6 and "data/priors/sources.toml" in man["inputs_sha256"]
+    assert "data/claims.toml" in man["inputs_sha256"]
     assert set(man["outputs"]) >= {"summary.csv", "posterior.nc", "manifest.json", "figures/survival_efs_os.png"}
     assert man["landmark_day"] == 100
     idata = load_posterior(out / "posterior.nc", data_sha256=man["data_sha256"])
