@@ -191,3 +191,44 @@ def plot_prior_posterior(
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=7.5, loc="upper right")
     return ax
+
+
+def plot_reconstructed_km(
+    steps: Sequence[pd.DataFrame],
+    *,
+    published: Sequence[tuple[float, float, float, float]] = (),
+    ylabel: str = "Survival",
+    xmax: float = 800.0,
+    ax: Axes | None = None,
+) -> Axes:
+    """Kaplan–Meier curves of every reconstructed table over the published landmark estimates.
+
+    Parameters
+    ----------
+    steps : sequence of DataFrame
+        One KM step function per table (:func:`models.nonparametric.km_curve`: time, estimate).
+    published : sequence of (day, estimate, lower, upper)
+        Published estimates with their 95% CI, as proportions.
+    """
+    ax = _ax(ax)
+    for i, s in enumerate(steps):
+        t = np.concatenate([[0.0], s["time"].to_numpy(float)])
+        y = np.concatenate([[1.0], s["estimate"].to_numpy(float)])
+        ax.step(
+            t, y, where="post", color="#1f4e79", alpha=0.25, lw=1.0, label="Reconstructed tables" if i == 0 else None
+        )
+    for j, (day, est, lo, hi) in enumerate(published):
+        ax.errorbar(
+            [day],
+            [est],
+            yerr=[[est - lo], [hi - est]],
+            fmt="o",
+            color="#a61b1b",
+            capsize=4,
+            label="Published estimate (95% CI)" if j == 0 else None,
+            zorder=5,
+        )
+    _style(ax, ylabel, xmax)
+    ax.set_ylim(0, 1.02)
+    ax.legend(frameon=False, loc="lower left", fontsize=8)
+    return ax

@@ -39,11 +39,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from models.claims import CLAIMS_TOML
 from models.cli import ArgumentParser, command_line, run_guarded
 from models.constants import FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.data import load_outcome_draws, outcome_files
 from models.io import atomic_write_csv, atomic_write_json, atomic_write_text, manifest, sha256_paths, staged_directory
-from models.claims import CLAIMS_TOML
 from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado

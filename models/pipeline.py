@@ -1,0 +1,303 @@
+"""The analysis pipeline behind the report: which step made which outputs, and whether they are stale.
+
+Every script writes a ``manifest.json`` beside its outputs with the SHA-256 of each input file (keyed
+by :func:`models.io.input_key`) and the settings that decide the result. A step is *fresh* when its
+manifest exists, every output it lists exists, every input it recorded still hashes the same, every
+input the step would read today was recorded, and the recorded settings are the ones asked for.
+Otherwise it is *stale* (or *missing*) and :func:`ensure` re-runs its script, in pipeline order, so
+that a step downstream of a re-run step (the trial plan reads the fit's posterior) is judged against
+the new outputs.
+
+Staleness is judged from inputs and settings, not from the code: after changing the toolkit itself,
+run ``scripts/report.py --force``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.constants import DATA_DIR, FIGURES_DIR, RECONSTRUCTED_DIR, REPO_ROOT, RESULTS_DIR, STUDY_DIR
+from models.errors import ConfigError
+from models.io import input_key, resolve_input_key, sha256_file
+
+DEFAULT_PRIOR = "literature"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One script run whose outputs the report reads.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier (``fit``, ``sensitivity``, ...).
+    title : str
+        What the step computes, for progress lines and the report's provenance table.
+    script : str
+        Script path relative to the repository.
+    args : tuple of str
+        Command-line arguments.
+    out_dir : Path
+        The folder holding the step's ``manifest.json``.
+    inputs : callable
+        Returns the files the step would read if run now (folders are not allowed: list files).
+    settings : dict
+        Manifest fields that must hold these values for the outputs to be usable.
+    """
+
+    name: str
+    title: str
+    script: str
+    args: tuple[str, ...]
+    out_dir: Path
+    inputs: Callable[[], list[Path]]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.out_dir / "manifest.json"
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, str(REPO_ROOT / self.script), *self.args]
+
+    def display_command(self) -> str:
+        return " ".join(["python", self.script, *self.args])
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """Whether a step's outputs can be used, and why not."""
+
+    step: Step
+    state: str  # "fresh", "stale" or "missing"
+    reasons: tuple[str, ...] = ()
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def fresh(self) -> bool:
+        return self.state == "fresh"
+
+
+def _draw_files() -> list[Path]:
+    return sorted(RECONSTRUCTED_DIR.glob("draw_*.csv"))
+
+
+def _prior_inputs() -> list[Path]:
+    return [DATA_DIR / "priors" / "sources.toml", DATA_DIR / "priors" / "sets.toml"]
+
+
+def default_steps(results: Path = RESULTS_DIR, figures: Path = FIGURES_DIR) -> list[Step]:
+    """The pipeline in run order, writing tables under ``results`` and figure copies under ``figures``.
+
+    The reconstruction writes the committed default data (``data/huang2024/reconstructed``) and is
+    never redirected.
+    """
+    results, figures = Path(results), Path(figures)
+    claims = DATA_DIR / "claims.toml"
+    fit_inputs = lambda: [*_draw_files(), *_prior_inputs(), claims]  # noqa: E731
+    return [
+        Step(
+            "reconstruction",
+            "per-patient event times consistent with every published figure",
+            "scripts/reconstruct.py",
+            ("--draws", "20", "--seed", "1", "--quiet"),
+            RECONSTRUCTED_DIR,
+            lambda: [STUDY_DIR / "published.toml", STUDY_DIR / "baseline.csv", STUDY_DIR / "constraints.toml"],
+            {"M": 20, "seed": 1},
+        ),
+        Step(
+            "priors",
+            f"the {DEFAULT_PRIOR} prior set: implied 1-year incidences and figures",
+            "scripts/priors.py",
+            (
+                "plot",
+                DEFAULT_PRIOR,
+                "--out",
+                str(figures / "priors" / DEFAULT_PRIOR),
+                "--results",
+                str(results / "priors" / DEFAULT_PRIOR),
+            ),
+            results / "priors" / DEFAULT_PRIOR,
+            _prior_inputs,
+        ),
+        Step(
+            "fit",
+            "posterior by the exact (conjugate) engine, default prior",
+            "scripts/fit.py",
+            ("--out", str(results / "fit"), "--figures-dir", str(figures / "fit"), "--quiet"),
+            results / "fit",
+            fit_inputs,
+            {"engine": "exact", "prior_set": DEFAULT_PRIOR, "from_transplant": False},
+        ),
+        Step(
+            "fit_nuts",
+            "the same model sampled by NUTS (MCMC cross-check and diagnostics)",
+            "scripts/fit.py",
+            ("--engine", "nuts", "--out", str(results / "fit_nuts"), "--no-figures", "--quiet"),
+            results / "fit_nuts",
+            fit_inputs,
+            {"engine": "nuts", "prior_set": DEFAULT_PRIOR, "from_transplant": False},
+        ),
+        Step(
+            "sensitivity",
+            "prior, model and reconstruction sensitivity grid",
+            "scripts/sensitivity.py",
+            ("--out", str(results / "sensitivity"), "--figures", str(figures / "sensitivity"), "--quiet"),
+            results / "sensitivity",
+            lambda: [DATA_DIR / "sensitivity" / "default.toml", *_draw_files(), *_prior_inputs(), claims],
+        ),
+        Step(
+            "plan",
+            "trial planning: operating characteristics, sample sizes for power and assurance",
+            "scripts/plan_trial.py",
+            (
+                "--out",
+                str(results / "plan"),
+                "--figures",
+                str(figures / "plan"),
+                "--posterior",
+                str(results / "fit" / "posterior.nc"),
+                "--quiet",
+            ),
+            results / "plan",
+            lambda: [*sorted((DATA_DIR / "designs").glob("*.toml")), results / "fit" / "posterior.nc"],
+        ),
+    ]
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """A manifest as a dict, or None when absent or unreadable."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def status(step: Step) -> StepStatus:
+    """Judge one step's outputs (see the module docstring for the rules)."""
+    man = read_manifest(step.manifest_path)
+    if man is None:
+        return StepStatus(step, "missing", (f"no readable manifest at {input_key(step.manifest_path)}",))
+    reasons: list[str] = []
+    for out in man.get("outputs", []):
+        if not (step.out_dir / out).exists():
+            reasons.append(f"output {out} is missing")
+    recorded = man.get("inputs_sha256", {})
+    if not isinstance(recorded, dict):
+        recorded = {}
+    for key, digest in recorded.items():
+        f = resolve_input_key(key)
+        if not f.is_file():
+            reasons.append(f"input {key} no longer exists")
+        elif sha256_file(f) != digest:
+            reasons.append(f"input {key} changed since the run")
+    for f in step.inputs():
+        if input_key(f) not in recorded:
+            reasons.append(f"input {input_key(f)} was not an input of the run")
+    for k, want in step.settings.items():
+        if man.get(k) != want:
+            reasons.append(f"setting {k} = {man.get(k)!r}, expected {want!r}")
+    return StepStatus(step, "stale" if reasons else "fresh", tuple(reasons), man)
+
+
+def run_step(step: Step, *, quiet: bool = False) -> float:
+    """Run a step's script; its progress goes to stderr unless ``quiet``. Returns seconds taken.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the step, its exit status and the last line the script printed on stderr.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        step.command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if not quiet and proc.stderr:
+        sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
+        raise ConfigError(
+            step.script,
+            where=step.name,
+            found=f"exit {proc.returncode}: {lines[-1] if lines else 'no message'}",
+            expected="a successful run (see the script's own message)",
+        )
+    return time.perf_counter() - t0
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """What :func:`ensure` did with one step."""
+
+    status: StepStatus  # the status after the run (or as found)
+    action: str  # "used" (fresh), "ran" or "skipped" (stale but running was not allowed)
+    because: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def ensure(
+    steps: Sequence[Step],
+    *,
+    run: bool = True,
+    force: Sequence[str] = (),
+    quiet: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> list[StepRun]:
+    """Bring every step up to date, in order; re-run stale or missing ones when ``run``.
+
+    Parameters
+    ----------
+    steps : sequence of Step
+        Pipeline order (a step may read an earlier step's outputs).
+    run : bool
+        False: only report; stale steps are returned as ``skipped``.
+    force : sequence of str
+        Step names to re-run even when fresh.
+    quiet : bool
+        Silence the scripts' own progress.
+    say : callable, optional
+        Receives one progress line per step.
+    """
+    out: list[StepRun] = []
+    for i, step in enumerate(steps, start=1):
+        st = status(step)
+        if st.fresh and step.name not in force:
+            out.append(StepRun(st, "used"))
+            if say:
+                say(f"[{i}/{len(steps)}] {step.name}: up to date")
+            continue
+        because = st.reasons if not st.fresh else ("re-run requested (--force)",)
+        if not run:
+            out.append(StepRun(st, "skipped", because))
+            if say:
+                say(f"[{i}/{len(steps)}] {step.name}: {st.state} ({because[0]}), not re-run")
+            continue
+        if say:
+            say(f"[{i}/{len(steps)}] {step.name}: {because[0]}; running {step.display_command()}")
+        secs = run_step(step, quiet=quiet)
+        after = status(step)
+        if not after.fresh:
+            raise ConfigError(
+                step.script,
+                where=step.name,
+                found=f"outputs still stale after a run: {after.reasons[0]}",
+                expected="a manifest matching the inputs and settings",
+            )
+        out.append(StepRun(after, "ran", because, secs))
+        if say:
+            say(f"[{i}/{len(steps)}] {step.name}: done in {secs:.1f} s")
+    return out
