@@ -34,3 +34,22 @@ def write(tmp_path: Path):
         return p
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def built_report(tmp_path_factory):
+    """The report built once per session by ``scripts/report.py`` into a throw-away results folder.
+
+    Every pipeline step runs (about three minutes on two cores); the committed reconstruction is
+    reused when up to date. Returns ``(html_path, results_dir, figures_dir)``.
+    """
+    import importlib.util
+
+    root = tmp_path_factory.mktemp("report")
+    results, figures = root / "results", root / "figures"
+    spec = importlib.util.spec_from_file_location("report_script", REPO_ROOT / "scripts" / "report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rc = mod.main(["--results", str(results), "--figures", str(figures), "--quiet"])
+    assert rc == 0
+    return results / "report.html", results, figures
