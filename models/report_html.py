@@ -35,7 +35,7 @@ th { background: #f2f5f9; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .scroll { overflow-x: auto; max-width: 100%; }
 figure { margin: 1rem 0 1.4rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure img { max-width: min(100%, 860px); height: auto; border: 1px solid #eee; }
 .ok { color: var(--ok); font-weight: bold; }
 .bad { color: var(--bad); font-weight: bold; }
 .math { font-family: "DejaVu Serif", "Cambria Math", serif; background: #f8f8f8; padding: 0.5rem 0.9rem;

@@ -737,6 +737,7 @@ def diagnostics(out) -> Section:
     ).map(lambda v: f"{v:.2f}")
     max_dm = float(100 * (mg["median_exact"] - mg["median_nuts"]).abs().max())
     ok_all = bool(dn["ok"].all()) and div == 0
+    failing = _failing_rows(dn, out.fit["exposure"])
     body = (
         p(
             "<strong>Default engine: exact.</strong> With gamma-mixture priors the posterior of every interval hazard "
@@ -783,13 +784,10 @@ def diagnostics(out) -> Section:
         )
         + table(mg[["quantity", "scale", "exact", "NUTS", "|Δ median| (points)", "|Δ limits| max (points)"]])
         + p(
-            (
-                "All diagnostics pass."
-                if ok_all
-                else "<span class='bad'>Some diagnostics FAILED; see the rows above.</span>"
-            )
+            ("All diagnostics pass." if ok_all else "<span class='bad'>Some diagnostics FAILED.</span>")
             + " Per-table values: <code>diagnostics.csv</code> of both fits."
         )
+        + _failing_note(failing)
     )
     return Section(
         "diagnostics",
@@ -802,6 +800,35 @@ def diagnostics(out) -> Section:
             f"(min {min(dn['ess_bulk'].min(), ld['ess_bulk'].min()):,.0f})",
             "2.D": f"default engine is exact conjugate sampling; NUTS agrees within {max_dm:.2f} points",
         },
+    )
+
+
+def _failing_rows(diag: pd.DataFrame, exposure: pd.DataFrame) -> pd.DataFrame:
+    """NUTS rows that fail a threshold, with the events and exposure of that table and interval."""
+    bad = diag[~diag["ok"].astype(bool)].copy()
+    if bad.empty:
+        return bad
+    bad["transition"] = bad["variable"].str.removeprefix("hazard_")
+    ex = exposure.assign(interval=exposure["interval"].astype(str))
+    return bad.merge(ex, on=["table", "transition", "interval"], how="left")
+
+
+def _failing_note(bad: pd.DataFrame) -> str:
+    if bad.empty:
+        return ""
+    unexposed = bad[bad["exposure_days"].fillna(0) == 0]
+    text = (
+        f"{len(bad)} hazard × table rows fail (R-hat above 1.01, bulk ESS below 400 or divergences). "
+        f"{len(unexposed)} of them are intervals with no exposure in that table: no patient was at risk there, "
+        "so their posterior is the prior itself, for death after relapse a multimodal gamma mixture from the "
+        "meta-analytic fit, which NUTS explores poorly. The exact engine, which gives every result in this report, "
+        "draws these mixtures exactly; the derived 1-year values of the NUTS fit are tabulated above."
+    )
+    cols = ["variable", "table", "interval", "r_hat", "ess_bulk", "ess_tail", "divergences", "events", "exposure_days"]
+    return p(esc(text)) + table(
+        bad[cols],
+        formats={"r_hat": lambda v: f"{v:.4f}", "ess_bulk": lambda v: f"{v:,.0f}", "ess_tail": lambda v: f"{v:,.0f}"},
+        caption="Failing rows of the NUTS cross-check, with the table's events and exposure (days) in that interval",
     )
 
 
