@@ -378,6 +378,16 @@ class _TextCollector(HTMLParser):
             self.texts[sid].append(data)
 
 
+def _feed(parser, text: str):
+    """Feed a collecting parser, keeping what it gathered if it gives up on malformed input."""
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:  # keep what was collected before the parser gave up
+        pass
+    return parser
+
+
 def sections(text: str) -> dict[str, str]:
     """Visible text of each ``<section id="...">``, for "no section is empty" checks.
 
@@ -390,12 +400,7 @@ def sections(text: str) -> dict[str, str]:
     dict
         Section id → text, in document order.
     """
-    parser = _TextCollector()
-    try:
-        parser.feed(text)
-        parser.close()
-    except Exception:  # keep what was collected before the parser gave up
-        pass
+    parser = _feed(_TextCollector(), text)
     return {sid: " ".join("".join(parts).split()) for sid, parts in parser.texts.items()}
 
 
@@ -441,10 +446,4 @@ def images(text: str) -> list[dict[str, object]]:
         and ``bytes`` (decoded length of the ``data:`` payload; 0 for other sources and for
         base64 that does not decode).
     """
-    parser = _ImageCollector()
-    try:
-        parser.feed(text)
-        parser.close()
-    except Exception:  # keep what was collected before the parser gave up
-        pass
-    return parser.found
+    return _feed(_ImageCollector(), text).found

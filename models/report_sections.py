@@ -35,6 +35,14 @@ from models.report_html import (
 )
 
 QUANTITY_ORDER = ["relapse_cif", "nrm_cif", "efs", "os", "grfs"]
+DIAG_FORMATS = {
+    "max_r_hat": lambda v: f"{v:.4f}",
+    "min_ess_bulk": lambda v: f"{v:,.0f}",
+    "min_ess_tail": lambda v: f"{v:,.0f}",
+    "r_hat": lambda v: f"{v:.4f}",
+    "ess_bulk": lambda v: f"{v:,.0f}",
+    "ess_tail": lambda v: f"{v:,.0f}",
+}
 
 
 def _fig_or_note(path, alt: str, caption: str) -> str:
@@ -761,20 +769,12 @@ def diagnostics(out) -> Section:
         )
         + table(
             per_var,
-            formats={
-                "max_r_hat": lambda v: f"{v:.4f}",
-                "min_ess_bulk": lambda v: f"{v:,.0f}",
-                "min_ess_tail": lambda v: f"{v:,.0f}",
-            },
+            formats=DIAG_FORMATS,
             caption="Parameters: worst value over tables and intervals",
         )
         + table(
             per_q,
-            formats={
-                "max_r_hat": lambda v: f"{v:.4f}",
-                "min_ess_bulk": lambda v: f"{v:,.0f}",
-                "min_ess_tail": lambda v: f"{v:,.0f}",
-            },
+            formats=DIAG_FORMATS,
             caption="Derived 1-year values: worst value over tables",
         )
         + p(
@@ -827,7 +827,7 @@ def _failing_note(bad: pd.DataFrame) -> str:
     cols = ["variable", "table", "interval", "r_hat", "ess_bulk", "ess_tail", "divergences", "events", "exposure_days"]
     return p(esc(text)) + table(
         bad[cols],
-        formats={"r_hat": lambda v: f"{v:.4f}", "ess_bulk": lambda v: f"{v:,.0f}", "ess_tail": lambda v: f"{v:,.0f}"},
+        formats=DIAG_FORMATS,
         caption="Failing rows of the NUTS cross-check, with the table's events and exposure (days) in that interval",
     )
 
