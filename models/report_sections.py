@@ -642,6 +642,7 @@ def posterior(out) -> Section:
             "posterior relapse and NRM incidence",
             "Posterior cumulative incidence of relapse and NRM (median, 95% band) with Aalen–Johansen steps.",
         )
+        + _conditional_figure(out, lmk)
         + _fig_or_note(
             fdir / "prior_posterior_relapse_1y.png",
             "prior and posterior of 1-year relapse incidence",
@@ -702,6 +703,28 @@ def posterior(out) -> Section:
             "4.D": "not applicable: no Bayes factors or model-choice decisions",
         },
     )
+
+
+def _conditional_figure(out, landmark: int) -> str:
+    """Posterior curves for patients alive in remission at the landmark, drawn from curves.csv."""
+    from models.plotting import plot_posterior_curve
+
+    cv = _csv_curves(out)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.2))
+    for ax, q in zip(axes.ravel(), ("relapse_cif", "nrm_cif", "efs", "os"), strict=True):
+        plot_posterior_curve(cv, q, scale="conditional", legend=q == "relapse_cif", ax=ax)
+        ax.axvline(landmark, color="grey", lw=0.8, ls=":")
+    fig.tight_layout()
+    return _inline_png(
+        fig,
+        "posterior curves for patients alive in remission at the start of maintenance",
+        f"Posterior relapse incidence, NRM, EFS and OS (median, 95% band) for patients alive in remission at day "
+        f"{landmark} (dotted line), the start of maintenance.",
+    )
+
+
+def _csv_curves(out) -> pd.DataFrame:
+    return pd.read_csv(out.step_dir("fit") / "curves.csv")
 
 
 # ----------------------------------------------------------------------------- 6. diagnostics

@@ -66,8 +66,8 @@ def test_sections_in_reviewer_order_and_none_empty(report):
 def test_every_figure_embedded(report):
     page, _ = report
     imgs = images(page)
-    # reconstruction KM, 2 prior, 3 posterior, 3 sensitivity, 2 planning figures
-    assert len(imgs) == 11
+    # reconstruction KM, 2 prior, 4 posterior, 3 sensitivity, 2 planning figures
+    assert len(imgs) == 12
     for im in imgs:
         assert im["mime"] == "image/png" and im["bytes"] > 5_000 and im["alt"], im
 

@@ -26,7 +26,7 @@ def test_every_figure_loads_and_no_section_is_empty(chromium, built_report):
     page = path.read_text(encoding="utf-8")
     res = browser.render_check(path, chromium=chromium)
     assert res.title.startswith("Bayesian reanalysis")
-    assert len(res.images) == len(images(page)) == 11
+    assert len(res.images) == len(images(page)) == 12
     assert res.broken_images == [], res.broken_images
     assert all(width > 300 for _, _, width in res.images)
     assert set(res.sections) == set(sections(page))
