@@ -35,6 +35,14 @@ from models.report_html import (
 )
 
 QUANTITY_ORDER = ["relapse_cif", "nrm_cif", "efs", "os", "grfs"]
+COUNT_FORMATS = {
+    "events": lambda v: f"{v:.2f}",
+    "observed": lambda v: f"{v:.2f}",
+    "predicted_mean": lambda v: f"{v:.2f}",
+    "exposure_days": lambda v: f"{v:,.0f}",
+    "patient_years": lambda v: f"{v:.2f}",
+    "p_value": prob,
+}
 DIAG_FORMATS = {
     "max_r_hat": lambda v: f"{v:.4f}",
     "min_ess_bulk": lambda v: f"{v:,.0f}",
@@ -389,11 +397,7 @@ def model(out) -> Section:
         )
         + table(
             agg,
-            formats={
-                "events": lambda v: f"{v:.2f}",
-                "exposure_days": lambda v: f"{v:,.0f}",
-                "patient_years": lambda v: f"{v:.2f}",
-            },
+            formats=COUNT_FORMATS,
             caption="Sufficient statistics: events and exposure per transition and interval (mean over tables)",
         )
         + p(
@@ -665,12 +669,7 @@ def posterior(out) -> Section:
         )
         + table(
             ppc,
-            formats={
-                "observed": lambda v: f"{v:.2f}",
-                "exposure_days": lambda v: f"{v:,.0f}",
-                "predicted_mean": lambda v: f"{v:.2f}",
-                "p_value": prob,
-            },
+            formats=COUNT_FORMATS,
             caption="Observed events (mean over tables) and the 95% posterior predictive interval",
         )
         + table(
