@@ -24,7 +24,6 @@ Kruschke JK. Bayesian Analysis Reporting Guidelines. Nat Hum Behav 2021;5:1282-1
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 
@@ -35,6 +34,7 @@ from scipy import stats
 
 from models.derived import conditional_curves, curves
 from models.intervals import TRANSITIONS
+from models.posterior_io import posterior_attrs
 from models.pwe import hazard_var, interval_dim
 
 
@@ -90,10 +90,6 @@ def posterior_predictive_counts(idata: az.InferenceData, exposure: pd.DataFrame)
     return pd.DataFrame(rows)
 
 
-def _cuts(idata: az.InferenceData, key: str) -> np.ndarray:
-    return np.asarray(json.loads(idata.posterior.attrs[key]), dtype=float)
-
-
 def landmark_diagnostics(
     idata: az.InferenceData,
     *,
@@ -119,7 +115,9 @@ def landmark_diagnostics(
         quantity, scale, table, r_hat, ess_bulk, ess_tail.
     """
     post = idata.posterior
-    cuts, rcuts = _cuts(idata, "cuts"), _cuts(idata, "relapse_death_cuts")
+    attrs = posterior_attrs(idata)
+    cuts = np.asarray(attrs["cuts"], dtype=float)
+    rcuts = np.asarray(attrs["relapse_death_cuts"], dtype=float)
     if landmark is None and "landmark_day" in post.attrs:
         landmark = int(post.attrs["landmark_day"])
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]

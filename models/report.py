@@ -134,6 +134,7 @@ FIT_TABLES = (
     "prior_conflict",
     "reconstruction_variance",
     "exposure",
+    "curves",
 )
 
 
@@ -146,7 +147,7 @@ def collect(runs: Sequence[StepRun], results: Path, figures: Path) -> RunOutputs
     by = {r.status.step.name: r.status.step.out_dir for r in runs}
     manifests = {name: _json(d / "manifest.json") for name, d in by.items()}
     fit = {k: _csv(by["fit"] / f"{k}.csv") for k in FIT_TABLES}
-    fit_nuts = {k: _csv(by["fit_nuts"] / f"{k}.csv") for k in ("summary", "diagnostics", "claims")}
+    fit_nuts = {k: _csv(by["fit_nuts"] / f"{k}.csv") for k in ("summary", "diagnostics")}
     idata = load_posterior(by["fit"] / "posterior.nc", data_sha256=manifests["fit"].get("data_sha256"))
     idata_nuts = load_posterior(by["fit_nuts"] / "posterior.nc", data_sha256=manifests["fit_nuts"].get("data_sha256"))
     prior_dir = by["priors"]

@@ -148,18 +148,34 @@ def data_uri(path: Path) -> str:
     mime = {".png": "image/png", ".svg": "image/svg+xml"}.get(path.suffix.lower())
     if mime is None:
         raise ValueError(f"{path}: only PNG and SVG figures can be embedded")
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return _data_uri(path.read_bytes(), mime)
 
 
-def figure(path: Path, alt: str, caption: str, *, width: int | None = None) -> str:
-    """An embedded figure with a caption. The PNG is embedded (the SVG beside it is named in the caption)."""
-    w = f' style="width:{width}px"' if width else ""
+def _data_uri(blob: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
+
+
+def _figure_html(uri: str, alt: str, caption_html: str) -> str:
+    return f'<figure><img src="{uri}" alt="{esc(alt)}"><figcaption>{caption_html}</figcaption></figure>'
+
+
+def figure(path: Path, alt: str, caption: str) -> str:
+    """An embedded figure file with a caption. The PNG is embedded (the SVG beside it is named in the caption)."""
     svg = path.with_suffix(".svg")
     extra = f" Vector version: <code>{esc(svg.name)}</code>." if svg.exists() else ""
-    return (
-        f'<figure><img src="{data_uri(path)}" alt="{esc(alt)}"{w}>'
-        f"<figcaption>{esc(caption)}{extra}</figcaption></figure>"
-    )
+    return _figure_html(data_uri(path), alt, esc(caption) + extra)
+
+
+def figure_of(fig, alt: str, caption: str, *, dpi: int = 150) -> str:
+    """A matplotlib figure made for the report, embedded as PNG (and closed)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return _figure_html(_data_uri(buf.getvalue(), "image/png"), alt, esc(caption))
 
 
 @dataclass

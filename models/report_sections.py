@@ -8,8 +8,6 @@ the fixed prose explains methods and never states a result.
 
 from __future__ import annotations
 
-import io
-import json
 import math
 from collections.abc import Sequence
 
@@ -26,6 +24,7 @@ from models.report_html import (
     Section,
     esc,
     figure,
+    figure_of,
     p,
     pct,
     pct_ci,
@@ -57,16 +56,6 @@ def _fig_or_note(path, alt: str, caption: str) -> str:
     if not path.is_file():
         return p(f"<span class='bad'>Figure missing: {esc(path.name)}</span>")
     return figure(path, alt, caption)
-
-
-def _inline_png(fig, alt: str, caption: str) -> str:
-    import base64
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<figure><img src="{uri}" alt="{esc(alt)}"><figcaption>{esc(caption)}</figcaption></figure>'
 
 
 def _landmark(out) -> int:
@@ -292,7 +281,7 @@ def reconstruction(out) -> Section:
             steps, published=[(f.landmark_days, f.value / 100, f.ci[0] / 100, f.ci[1] / 100)], ylabel=label, ax=ax
         )
     fig.tight_layout()
-    km_fig = _inline_png(
+    km_fig = figure_of(
         fig,
         "Kaplan-Meier curves of overall and event-free survival for every reconstructed table with the published "
         "1-year estimates",
@@ -581,14 +570,9 @@ def posterior(out) -> Section:
     one = s[s["day"] == 365]
     sentences = [
         esc(say.estimate(r["quantity"], r["scale"], 365, r["median"], r["lower"], r["upper"], lmk))
-        for _, r in one.sort_values(
-            ["scale", "quantity"],
-            key=lambda c: (
-                c.map({q: i for i, q in enumerate(QUANTITY_ORDER)})
-                if c.name == "quantity"
-                else c.map({"from_transplant": 0, "conditional": 1})
-            ),
-        ).iterrows()
+        for scale in ("from_transplant", "conditional")
+        for q in QUANTITY_ORDER
+        for _, r in one[(one["scale"] == scale) & (one["quantity"] == q)].iterrows()
     ]
     cl = out.fit["claims"]
     claim_sent = [
@@ -710,13 +694,13 @@ def _conditional_figure(out, landmark: int) -> str:
     """Posterior curves for patients alive in remission at the landmark, drawn from curves.csv."""
     from models.plotting import plot_posterior_curve
 
-    cv = _csv_curves(out)
+    cv = out.fit["curves"]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.2))
     for ax, q in zip(axes.ravel(), ("relapse_cif", "nrm_cif", "efs", "os"), strict=True):
         plot_posterior_curve(cv, q, scale="conditional", legend=q == "relapse_cif", ax=ax)
         ax.axvline(landmark, color="grey", lw=0.8, ls=":")
     fig.tight_layout()
-    return _inline_png(
+    return figure_of(
         fig,
         "posterior curves for patients alive in remission at the start of maintenance",
         f"Posterior relapse incidence, NRM, EFS and OS (median, 95% band) for patients alive in remission at day "
@@ -724,18 +708,15 @@ def _conditional_figure(out, landmark: int) -> str:
     )
 
 
-def _csv_curves(out) -> pd.DataFrame:
-    return pd.read_csv(out.step_dir("fit") / "curves.csv")
-
-
 # ----------------------------------------------------------------------------- 6. diagnostics
 
 
 def diagnostics(out) -> Section:
     from models.checks import landmark_diagnostics
+    from models.posterior_io import posterior_attrs
 
     idn = out.idata_nuts
-    smp = json.loads(idn.posterior.attrs.get("sampler", "{}"))
+    smp = posterior_attrs(idn).get("sampler", {})
     dn = out.fit_nuts["diagnostics"]
     de = out.fit["diagnostics"]
     per_var = (
