@@ -425,17 +425,20 @@ def published_posterior_draws(n: int = DESIGN_PRIOR_DRAWS, seed: int = DEFAULT_S
 
     Used when no fitted posterior file is given: 1 relapse and 2 non-relapse deaths among 21
     patients followed a median of 325 days (data/huang2024/published.toml); exposure is taken as
-    21 x 325 patient-days, and each hazard has the toolkit's default Gamma(0.5, 182.5 days) prior.
-    Death after relapse (no data) is drawn from the same vague prior.
+    21 x 325 patient-days, and each constant hazard has the weakly informative baseline's total
+    information, Gamma(A, A/lambda_0) with A = 1 event and lambda_0 = 1 per patient-year
+    (:func:`models.priors.weak` collapsed to one interval). Death after relapse (no data) is drawn
+    from that baseline.
     """
-    from models.priors import VAGUE_RATE_PER_DAY, VAGUE_SHAPE
+    from models.priors import WEAK_LEVEL_PER_DAY, WEAK_TOTAL_EVENTS
 
+    a0, b0 = WEAK_TOTAL_EVENTS, WEAK_TOTAL_EVENTS / WEAK_LEVEL_PER_DAY
     rng = np.random.default_rng(seed)
     exposure = 21 * 325.0
-    b = VAGUE_RATE_PER_DAY + exposure
-    rel = rng.gamma(VAGUE_SHAPE + 1, 1 / b, n)
-    nrm = rng.gamma(VAGUE_SHAPE + 2, 1 / b, n)
-    dar = rng.gamma(VAGUE_SHAPE, 1 / VAGUE_RATE_PER_DAY, n)
+    b = b0 + exposure
+    rel = rng.gamma(a0 + 1, 1 / b, n)
+    nrm = rng.gamma(a0 + 2, 1 / b, n)
+    dar = rng.gamma(a0, 1 / b0, n)
     J, K = len(DEFAULT_CUTS), len(DEFAULT_RELAPSE_DEATH_CUTS)
     return {
         "relapse": np.repeat(rel[:, None], J, 1),

@@ -38,6 +38,34 @@ an interval straddling :math:`H` gets the exposure of its covered part; later in
 A zero-event figure (1-year NRM 0% in 21) gives :math:`d = 0` with the exposure above: the gamma
 prior :math:`\mathrm{Gamma}(a_0, b_0 + E)` it yields is informative through its rate alone.
 
+Entry: pseudo-data on the analysis clock. A study may state when its patients entered the risk set
+on the clock of its figures (``entry`` in ``sources.toml``: a median day :math:`m`, usually with a
+range, a verbatim quote and an address; for Gaballa 2022, blinatumomab started at a median of day
+78, range 44-105, after transplant while the 1-year figures run from transplant). A patient could
+not have been counted as an event before entering, and had to be alive and event-free to enter, so
+every event the figures imply by a landmark happened after entry. Rule: every pseudo-patient enters
+at the median entry day :math:`m`; survival is 1 on :math:`[0, m]` and the first piece of the
+conversion above runs over :math:`(m, t_1]` instead of :math:`(0, t_1]`:
+
+.. math::
+    t_0 = m,\qquad S(m) = 1,\qquad \Lambda_1 = \frac{-\log S(t_1)}{t_1 - m},\qquad
+    E_j = n \int_{I_j \cap [m, H]} S(u)\,du,\qquad d_{k,j} = n \int_{I_j\cap[m,H]} S(u)\,\lambda_k(u)\,du.
+
+Later pieces are unchanged. So exposure and events before :math:`m` are zero,
+:math:`\sum_j d_{k,j} = n F_k(H)` still holds exactly (for :math:`H = t_M`), and a single landmark
+gives :math:`\sum_j E_j = n\,(1 - S(t))\,(t - m)/\{-\log S(t)\}`: the exposure of the old rule
+scaled by :math:`(t - m)/t`, the hazard scaled by :math:`t/(t - m)`. Why one day and why the
+median: a patient entering on day :math:`e` and followed to :math:`t` at a common hazard
+:math:`\Lambda` accrues :math:`(1 - e^{-\Lambda (t - e)})/\Lambda \approx t - e` days and
+:math:`\approx \Lambda (t - e)` events while :math:`\Lambda (t - e)` is small, both linear in
+:math:`e`, so one entry day equal to the mean entry day reproduces the cohort's totals to that
+order; sources report a median and a range, not a mean or a distribution, and the median is the
+central value they give. Spreading entry over the range would need a distribution no source
+reports and mainly moves exposure between the intervals the range spans. The entry day must lie
+in its range and precede every landmark and the horizon (checked). Sources without ``entry`` are
+converted with :math:`m = 0`, i.e. exactly as before; :attr:`PseudoData.entry_rule` records which
+rule was used.
+
 Single transitions (``death_after_relapse``, clock = days since relapse). Overall-survival
 landmarks :math:`S(t_i)` and a median :math:`\tilde t` (:math:`S(\tilde t) = 1/2`, i.e. a constant
 hazard :math:`\log 2/\tilde t` on :math:`[0, \tilde t]`) are converted the same way with one cause.
@@ -49,7 +77,8 @@ Assumptions: the reported landmark figures are Kaplan–Meier / Aalen–Johansen
 cohort whose :math:`n` patients were all followed to the landmark (censoring before it would
 lower the information; the median follow-up caps the horizon); the clock of the source is the
 model's clock (days from transplant for relapse/NRM, days since relapse — taken as the start of
-salvage — for death after relapse).
+salvage — for death after relapse), with the source's patients at risk from day 0 of that clock
+unless the study (or figure) states a later entry.
 """
 
 from __future__ import annotations
@@ -58,7 +87,7 @@ import itertools
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +105,7 @@ SUM_TOLERANCE: float = 0.025
 
 PROPORTION_ENDPOINTS = ("os", "event_free", "cir", "nrm")
 ENDPOINTS = (*PROPORTION_ENDPOINTS, "median_os", "hr_death", "hr_relapse")
-_STUDY_KEYS = {"citation", "doi", "url", "population", "intervention", "n", "followup_months", "design"}
+_STUDY_KEYS = {"citation", "doi", "url", "population", "intervention", "n", "followup_months", "design", "entry"}
 _STUDY_REQUIRED = ("citation", "doi", "url", "population", "n")
 _POPULATION_KEYS = ("disease", "disease_status", "mrd", "donor", "setting")
 _FIGURE_KEYS = {
@@ -92,8 +121,39 @@ _FIGURE_KEYS = {
     "url",
     "verified",
     "note",
+    "entry",
 }
 _FIGURE_REQUIRED = ("study", "arm", "endpoint", "estimate", "n", "quote", "url", "verified")
+_ENTRY_KEYS = {"median_day", "range", "quote", "url", "note"}
+_ENTRY_REQUIRED = ("median_day", "quote", "url")
+#: :attr:`PseudoData.entry_rule` of a source without stated entry.
+ENTRY_RULE_NONE = "no entry stated: every pseudo-patient at risk from day 0 of the source's clock"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """When a study's patients entered the risk set, in days on the clock of its figures.
+
+    ``median_day`` is the day every pseudo-patient enters (the rule in the module docstring);
+    ``range`` is the reported range (or ``None``); ``quote`` and ``url`` are the provenance;
+    ``declared_in`` is the table that states it (``study.<id>`` or ``figure.<id>``).
+    """
+
+    median_day: float
+    quote: str
+    url: str
+    range: tuple[float, float] | None = None
+    note: str = ""
+    declared_in: str = ""
+
+    @property
+    def rule(self) -> str:
+        """One line saying how this entry is used by the conversion."""
+        rng = "" if self.range is None else f", range {self.range[0]:g}-{self.range[1]:g}"
+        return (
+            f"delayed entry ({self.declared_in}): every pseudo-patient enters at the median day "
+            f"{self.median_day:g}{rng}; no exposure before it, events spread from it to the landmark"
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +169,7 @@ class Study:
     intervention: str = ""
     followup_months: float | None = None
     design: str = ""
+    entry: Entry | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +189,8 @@ class Figure:
     landmark_months: float | None = None
     ci: tuple[float, float] | None = None
     note: str = ""
+    #: Entry into the risk set: the figure's own ``entry`` or else its study's (``None``: day 0).
+    entry: Entry | None = None
 
     @property
     def landmark_days(self) -> float:
@@ -208,6 +271,46 @@ def _check_keys(entry: Any, allowed: set[str], required: Sequence[str], src: str
             raise PriorError(src, where=where, field=k, found="missing", expected="present (provenance is required)")
 
 
+def _day(value: Any, src: str, where: str, fld: str) -> float:
+    v = _num(value, src, where, fld)
+    if v < 0:
+        raise PriorError(src, where=where, field=fld, found=v, expected="a day >= 0 on the clock of the figures")
+    return v
+
+
+def _entry(value: Any, src: str, owner: str) -> Entry:
+    """Check an ``entry`` table of ``owner`` (``study.<id>`` or ``figure.<id>``)."""
+    where = f"{owner}.entry"
+    if not isinstance(value, dict):
+        raise PriorError(
+            src,
+            where=owner,
+            field="entry",
+            found=value,
+            expected="a table {median_day, range = [first, last], quote, url}",
+        )
+    _check_keys(value, _ENTRY_KEYS, _ENTRY_REQUIRED, src, where)
+    median = _day(value["median_day"], src, where, "median_day")
+    rng = value.get("range")
+    if rng is not None:
+        if not isinstance(rng, list) or len(rng) != 2:
+            raise PriorError(src, where=where, field="range", found=rng, expected="[first, last] entry day")
+        lo, hi = (_day(r, src, where, "range") for r in rng)
+        if not lo <= median <= hi:
+            raise PriorError(
+                src, where=where, field="range", found=[lo, hi], expected=f"a range containing median_day {median:g}"
+            )
+        rng = (lo, hi)
+    return Entry(
+        median_day=median,
+        quote=_text(value, "quote", src, where),
+        url=_text(value, "url", src, where),
+        range=rng,
+        note=str(value.get("note", "")),
+        declared_in=owner,
+    )
+
+
 def _study(key: str, e: Any, src: str) -> Study:
     where = f"study.{key}"
     _check_keys(e, _STUDY_KEYS, _STUDY_REQUIRED, src, where)
@@ -227,6 +330,7 @@ def _study(key: str, e: Any, src: str) -> Study:
         intervention=str(e.get("intervention", "")),
         design=str(e.get("design", "")),
         followup_months=None if fu is None else _num(fu, src, where, "followup_months", positive=True),
+        entry=None if "entry" not in e else _entry(e["entry"], src, where),
     )
 
 
@@ -267,7 +371,8 @@ def _figure(key: str, e: Any, studies: Mapping[str, Study], src: str) -> Figure:
         ci = (lo, hi)
     if not isinstance(e["verified"], bool):
         raise PriorError(src, where=where, field="verified", found=e["verified"], expected="true or false")
-    return Figure(
+    entry = _entry(e["entry"], src, where) if "entry" in e else studies[e["study"]].entry
+    fig = Figure(
         key=key,
         study=e["study"],
         arm=_text(e, "arm", src, where),
@@ -281,7 +386,18 @@ def _figure(key: str, e: Any, studies: Mapping[str, Study], src: str) -> Figure:
         landmark_months=lm,
         ci=ci,
         note=str(e.get("note", "")),
+        entry=entry,
     )
+    if entry is not None and (prop or endpoint == "median_os") and entry.median_day >= fig.landmark_days:
+        raise PriorError(
+            src,
+            where=where,
+            field="entry",
+            found=f"entry day {entry.median_day:g} ({entry.declared_in}) on or after the landmark day "
+            f"{fig.landmark_days:g}",
+            expected="an entry day before the figure's landmark (patients enter the risk set before it)",
+        )
+    return fig
 
 
 def parse_sources(doc: Mapping[str, Any], src: str) -> Sources:
@@ -324,6 +440,10 @@ class PseudoData:
         The intervals' cut points.
     horizon_days
         :math:`H`, the last day informed.
+    entry
+        The :class:`Entry` the conversion used (``None``: every pseudo-patient at risk from day 0).
+    entry_rule
+        One line saying how entry was handled (:data:`ENTRY_RULE_NONE` without stated entry).
     """
 
     label: str
@@ -335,6 +455,13 @@ class PseudoData:
     horizon_days: float
     a0: float = 1.0
     notes: tuple[str, ...] = field(default=())
+    entry: Entry | None = None
+    entry_rule: str = ENTRY_RULE_NONE
+
+    @property
+    def entry_day(self) -> float:
+        """The day exposure starts: the median entry day, or 0 without entry."""
+        return 0.0 if self.entry is None else self.entry.median_day
 
     @property
     def followup_per_patient(self) -> float:
@@ -343,16 +470,8 @@ class PseudoData:
 
     def scaled(self, a0: float) -> PseudoData:
         """Power-prior discounting: events and exposure multiplied by ``a0``."""
-        return PseudoData(
-            self.label,
-            self.figures,
-            self.n,
-            {k: v * a0 for k, v in self.events.items()},
-            self.exposure * a0,
-            self.cuts,
-            self.horizon_days,
-            self.a0 * a0,
-            self.notes,
+        return replace(
+            self, events={k: v * a0 for k, v in self.events.items()}, exposure=self.exposure * a0, a0=self.a0 * a0
         )
 
 
@@ -363,6 +482,8 @@ def piecewise_pseudo_data(
     n: float,
     cuts: Sequence[float],
     horizon: float | None = None,
+    *,
+    entry: float = 0.0,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     r"""Pseudo-events and exposure from landmark survival and cause-specific cumulative incidences.
 
@@ -380,13 +501,21 @@ def piecewise_pseudo_data(
         Model cut points (the last interval is open).
     horizon
         Last day with information (default :math:`t_M`); clipped to :math:`t_M`.
+    entry
+        Day :math:`m` every patient enters the risk set (default 0): survival is 1 on :math:`[0, m]`,
+        the first piece runs over :math:`(m, t_1]`, and nothing accrues before :math:`m`. Must be
+        :math:`0 \le m < t_1`.
 
     Returns
     -------
     events, exposure
         ``{cause: d_j}`` and :math:`E_j` (see the module docstring for the formulas).
     """
-    t = np.concatenate([[0.0], np.asarray(times, float)])
+    if not 0.0 <= entry < float(times[0]):
+        raise PriorError(
+            "pseudo-data", field="entry", found=entry, expected=f"a day in [0, {times[0]:g}), before the landmarks"
+        )
+    t = np.concatenate([[float(entry)], np.asarray(times, float)])
     s = np.concatenate([[1.0], np.asarray(surv, float)])
     f = {k: np.concatenate([[0.0], np.asarray(v, float)]) for k, v in cifs.items()}
     c = np.asarray(cuts, float)
@@ -439,7 +568,7 @@ def effect_prior(key: str, sources: Sources | None = None) -> tuple[float, float
     return log_hr_normal(f.estimate, *f.ci)
 
 
-def _group(figs: Sequence[Figure], src: str, where: str) -> tuple[int, float | None]:
+def _group(figs: Sequence[Figure], src: str, where: str) -> tuple[int, Entry | None]:
     studies = {f.study for f in figs}
     arms = {f.arm for f in figs}
     ns = {f.n for f in figs}
@@ -451,7 +580,56 @@ def _group(figs: Sequence[Figure], src: str, where: str) -> tuple[int, float | N
             found=[f.key for f in figs],
             expected="figures of one study arm with one n (one source = one cohort)",
         )
-    return ns.pop(), None
+    entries = {None if f.entry is None else (f.entry.median_day, f.entry.range) for f in figs}
+    if len(entries) > 1:
+        raise PriorError(
+            src,
+            where=where,
+            field="figures",
+            found=f"entry days {sorted(str(e) for e in entries)} in {[f.key for f in figs]}",
+            expected="figures of one cohort with one entry (or none)",
+        )
+    return ns.pop(), figs[0].entry
+
+
+def _convert(
+    figs: Sequence[Figure],
+    times: Sequence[float],
+    surv: Sequence[float],
+    cifs: Mapping[str, Sequence[float]],
+    n: int,
+    entry: Entry | None,
+    cuts: Sequence[float],
+    followup_months: float | None,
+    src: str,
+    where: str,
+) -> PseudoData:
+    """Run :func:`piecewise_pseudo_data` for one cohort, with its entry, and label the result."""
+    fu = None if followup_months is None else followup_months * DAYS_PER_MONTH
+    horizon = min(times[-1], fu or math.inf)
+    m = 0.0 if entry is None else entry.median_day
+    if not m < min(times[0], horizon):
+        raise PriorError(
+            src,
+            where=where,
+            field="entry",
+            found=f"entry day {m:g} ({entry.declared_in if entry else ''}), first landmark day {times[0]:g}, "
+            f"horizon day {horizon:g}",
+            expected="an entry day before the first landmark and the horizon (median follow-up)",
+        )
+    ev, ex = piecewise_pseudo_data(times, surv, cifs, n, cuts, fu, entry=m)
+    label = f"{figs[0].study} ({figs[0].arm})" if entry is None else f"{figs[0].study} ({figs[0].arm}; entry day {m:g})"
+    return PseudoData(
+        label,
+        tuple(f.key for f in figs),
+        n,
+        ev,
+        ex,
+        np.asarray(cuts, float),
+        horizon,
+        entry=entry,
+        entry_rule=ENTRY_RULE_NONE if entry is None else entry.rule,
+    )
 
 
 def remission_pseudo_data(
@@ -460,6 +638,7 @@ def remission_pseudo_data(
     *,
     followup_months: float | None = None,
     all_events_relapse: bool = False,
+    use_entry: bool = True,
     src: str = "prior set",
     where: str = "source",
 ) -> PseudoData:
@@ -468,8 +647,11 @@ def remission_pseudo_data(
     At each landmark two of :math:`S` (``event_free``), :math:`F_{rel}` (``cir``), :math:`F_{nrm}`
     (``nrm``) are needed. With ``all_events_relapse`` a lone event-free figure is read as
     :math:`F_{rel} = 1 - S`, :math:`F_{nrm}` unknown (only the relapse transition may use it).
+    A stated entry (``Figure.entry``) starts exposure and events at its median day (module
+    docstring); ``use_entry=False`` ignores it (every patient at risk from day 0, for comparison).
     """
-    n, _ = _group(figs, src, where)
+    n, entry = _group(figs, src, where)
+    entry = entry if use_entry else None
     by_t: dict[float, dict[str, float]] = {}
     for fg in figs:
         if fg.endpoint not in ("event_free", "cir", "nrm"):
@@ -509,12 +691,7 @@ def remission_pseudo_data(
         nrm.append(fn)
         surv.append(1.0 - fr - fn)
     _check_monotone(times, surv, {"relapse": rel, "nrm": nrm}, src, where)
-    fu = None if followup_months is None else followup_months * DAYS_PER_MONTH
-    ev, ex = piecewise_pseudo_data(times, surv, {"relapse": rel, "nrm": nrm}, n, cuts, fu)
-    label = f"{figs[0].study} ({figs[0].arm})"
-    return PseudoData(
-        label, tuple(f.key for f in figs), n, ev, ex, np.asarray(cuts, float), min(times[-1], fu or math.inf)
-    )
+    return _convert(figs, times, surv, {"relapse": rel, "nrm": nrm}, n, entry, cuts, followup_months, src, where)
 
 
 def survival_pseudo_data(
@@ -522,11 +699,16 @@ def survival_pseudo_data(
     cuts: Sequence[float],
     *,
     followup_months: float | None = None,
+    use_entry: bool = True,
     src: str = "prior set",
     where: str = "source",
 ) -> PseudoData:
-    """Pseudo-data for a single transition (cause ``death``) from ``os`` landmarks and ``median_os``."""
-    n, _ = _group(figs, src, where)
+    """Pseudo-data for a single transition (cause ``death``) from ``os`` landmarks and ``median_os``.
+
+    A stated entry is handled as in :func:`remission_pseudo_data`.
+    """
+    n, entry = _group(figs, src, where)
+    entry = entry if use_entry else None
     pts: dict[float, float] = {}
     for fg in figs:
         if fg.endpoint == "os":
@@ -545,12 +727,7 @@ def survival_pseudo_data(
     surv = [pts[t] for t in times]
     cif = [1.0 - s for s in surv]
     _check_monotone(times, surv, {"death": cif}, src, where)
-    fu = None if followup_months is None else followup_months * DAYS_PER_MONTH
-    ev, ex = piecewise_pseudo_data(times, surv, {"death": cif}, n, cuts, fu)
-    label = f"{figs[0].study} ({figs[0].arm})"
-    return PseudoData(
-        label, tuple(f.key for f in figs), n, ev, ex, np.asarray(cuts, float), min(times[-1], fu or math.inf)
-    )
+    return _convert(figs, times, surv, {"death": cif}, n, entry, cuts, followup_months, src, where)
 
 
 def _check_monotone(
@@ -581,7 +758,9 @@ def _check_monotone(
 
 #: The shipped named prior sets.
 SETS_TOML: Path = DATA_DIR / "priors" / "sets.toml"
-METHODS = ("vague", "power", "map", "commensurate", "gamma")
+#: Prior sets defined in code (:mod:`models.priors`) that a set file may name with ``builtin``.
+BUILTIN_SETS = ("weak", "half_event_per_interval")
+METHODS = ("weak", "power", "map", "commensurate", "gamma")
 _SET_KEYS = {"description", "citation", "allow_unverified", "builtin"}
 _TRANSITION_KEYS = {
     "method",
@@ -663,7 +842,7 @@ def _transition_spec(name: str, k: str, e: Any, sources: Sources, src: str, allo
     raw = e.get("sources", [])
     if method in ("power", "map", "commensurate") and (not isinstance(raw, list) or not raw):
         raise PriorError(src, where=where, field="sources", found=raw, expected="a non-empty list of {figures = [...]}")
-    if method in ("vague", "gamma") and raw:
+    if method in ("weak", "gamma") and raw:
         raise PriorError(src, where=where, field="sources", found=raw, expected=f"no sources for method '{method}'")
     for i, s in enumerate(raw):
         w = f"{where}.sources[{i}]"
@@ -774,8 +953,14 @@ def parse_sets(doc: Mapping[str, Any], src: str, sources: Sources) -> dict[str, 
         if not isinstance(allow, bool):
             raise PriorError(src, where=where, field="allow_unverified", found=allow, expected="true or false")
         builtin = e.get("builtin")
-        if builtin is not None and builtin != "vague":
-            raise PriorError(src, where=where, field="builtin", found=builtin, expected="'vague' (models.priors.vague)")
+        if builtin is not None and builtin not in BUILTIN_SETS:
+            raise PriorError(
+                src,
+                where=where,
+                field="builtin",
+                found=builtin,
+                expected=f"one of {list(BUILTIN_SETS)} (models.priors)",
+            )
         trans = {k: _transition_spec(name, k, e[k], sources, src, allow) for k in TRANSITION_NAMES if k in e}
         out[name] = SetSpec(
             name=name,

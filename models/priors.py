@@ -278,41 +278,126 @@ class PriorSet:
         }
 
 
-#: Shape and rate (per day) of the default weakly informative gamma prior on every hazard.
-VAGUE_SHAPE: float = 0.5
-VAGUE_RATE_PER_DAY: float = 0.5 * 365.0
+#: Total pseudo-events of the weakly informative baseline per transition, over its whole time axis.
+WEAK_TOTAL_EVENTS: float = 1.0
+#: Prior mean hazard of the weakly informative baseline: one event per patient-year.
+WEAK_LEVEL_PER_DAY: float = 1.0 / 365.0
+#: Nominal width (days) given to the open last interval when the baseline's information is spread.
+WEAK_TAIL_DAYS: float = 365.0
 
 
-def vague() -> PriorSet:
-    r"""The default weakly informative prior: Gamma(0.5, 182.5 days) on every interval hazard.
+def weak_shapes(
+    cuts: Sequence[float], *, total_events: float = WEAK_TOTAL_EVENTS, tail_days: float = WEAK_TAIL_DAYS
+) -> np.ndarray:
+    r"""Shapes :math:`a_j` of the weakly informative baseline: ``total_events`` spread by interval width.
 
-    Each hazard :math:`\lambda_j \sim \mathrm{Gamma}(a = 0.5, b = 182.5\ \text{days})`: prior mean
-    one event per patient-year, carrying the information of half an event in half a patient-year
-    of follow-up per interval (the shape 1/2 is that of Jeffreys' prior for a Poisson rate,
-    made proper by the small rate). On the clinical scale, with the same prior on relapse and NRM
-    (default cut points), the implied 1-year relapse incidence from transplant has prior median
-    ≈ 37% and 95% interval ≈ (4%, 85%) (:func:`prior_landmarks`, 20,000 draws): nearly flat over
-    every value a clinician would consider, yet it rules out hazards of many events per day that a
-    flat prior on a 0–100 day interval with few patients at risk would allow. The 21-patient cohort
-    has ≈ 13 patient-years at risk under delayed entry; the prior's 182.5 days are 8–17% of the
-    exposure of each interval between days 100 and 730 (first reconstruction: 1,071, 2,380 and 1,147
-    days), while intervals with little follow-up (days 0–100, ≈ 310 days, because maintenance
-    started at a median of day 102; the open last interval) remain prior-driven, which the report
-    shows by giving the landmark scale beside the from-transplant one.
+    :math:`a_j = A\,w_j / \sum_i w_i` with :math:`w_j = c_{j+1} - c_j` and the open last interval
+    given the nominal width ``tail_days``. Splitting an interval splits its share, so the total
+    information :math:`\sum_j a_j = A` does not depend on how finely the time axis is cut.
     """
-    g = GammaMixture.single(VAGUE_SHAPE, VAGUE_RATE_PER_DAY)
+    c = np.asarray(cuts, float)
+    if not (math.isfinite(total_events) and total_events > 0):
+        raise PriorError("weak baseline", field="total_events", found=total_events, expected="a number > 0")
+    if not (math.isfinite(tail_days) and tail_days > 0):
+        raise PriorError("weak baseline", field="tail_days", found=tail_days, expected="a number of days > 0")
+    widths = np.append(np.diff(c), tail_days)
+    return total_events * widths / widths.sum()
+
+
+def weak_interval_priors(
+    cuts: Sequence[float],
+    *,
+    total_events: float = WEAK_TOTAL_EVENTS,
+    level_per_day: float = WEAK_LEVEL_PER_DAY,
+    tail_days: float = WEAK_TAIL_DAYS,
+) -> list[GammaMixture]:
+    r"""The baseline prior of each interval: :math:`\mathrm{Gamma}(a_j, a_j/\lambda_0)` (see :func:`weak`)."""
+    if not (math.isfinite(level_per_day) and level_per_day > 0):
+        raise PriorError("weak baseline", field="level_per_day", found=level_per_day, expected="a hazard per day > 0")
+    return [
+        GammaMixture.single(float(a), float(a) / level_per_day)
+        for a in weak_shapes(cuts, total_events=total_events, tail_days=tail_days)
+    ]
+
+
+def weak(
+    cuts: Sequence[float] | None = None,
+    relapse_death_cuts: Sequence[float] | None = None,
+) -> PriorSet:
+    r"""The weakly informative baseline: one pseudo-event per transition, spread over the intervals by width.
+
+    For a transition with cut points :math:`0 = c_0 < \dots < c_J` (last interval open),
+
+    .. math::
+        \lambda_j \sim \mathrm{Gamma}(a_j,\ a_j/\lambda_0),\qquad
+        a_j = A\,\frac{w_j}{\sum_i w_i},\quad w_j = c_{j+1} - c_j,\ w_J = T,
+
+    with :math:`A` = :data:`WEAK_TOTAL_EVENTS` = 1 pseudo-event, :math:`\lambda_0` =
+    :data:`WEAK_LEVEL_PER_DAY` (one event per patient-year) and :math:`T` = :data:`WEAK_TAIL_DAYS`
+    (365 days) the nominal width of the open interval. The whole transition carries the information
+    of one event in :math:`A/\lambda_0` = one patient-year, however finely it is cut: halving every
+    interval halves every :math:`a_j` and the posterior converges to the piecewise-constant maximum
+    likelihood estimate (and so to the Kaplan–Meier / Aalen–Johansen estimates) as the cuts are
+    refined. Every interval prior stays proper, so intervals without exposure (days 0–100 under
+    delayed entry) have a proper but very diffuse posterior — which the outputs flag as
+    prior-driven (:func:`models.derived.prior_driven_table`).
+
+    The construction is the "unit-information" idea (Kass & Wasserman 1995) applied to the
+    whole hazard function rather than to each interval, with the level and total information fixed
+    before seeing data; the shapes below 1 make it a Jeffreys-type prior (shape 1/2 for one Poisson
+    rate; Gelman et al. 2013, sec. 2.8) whose information is shared out instead of repeated.
+    The previous default, :func:`half_event_per_interval`, repeats Gamma(0.5, 182.5 days) on every
+    interval and so grows with the number of cut points.
+
+    References
+    ----------
+    Kass RE, Wasserman L. J Am Stat Assoc 1995;90:928–934. Gelman A, Carlin JB, Stern HS, et al.
+    Bayesian Data Analysis, 3rd ed. CRC Press, 2013.
+    """
+    from models.constants import DEFAULT_CUTS
+    from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
+
+    c = DEFAULT_CUTS if cuts is None else cuts
+    rc = DEFAULT_RELAPSE_DEATH_CUTS if relapse_death_cuts is None else relapse_death_cuts
     return PriorSet(
-        name="vague",
+        name="weak",
+        transitions={k: weak_interval_priors(rc if k == "death_after_relapse" else c) for k in TRANSITIONS},
+        description="weakly informative baseline: one pseudo-event per transition in one patient-year "
+        "(mean 1 event per patient-year), spread over the intervals by width; the reference for what "
+        "the data alone say",
+        citation="this toolkit; unit-information idea (Kass & Wasserman, JASA 1995) over the whole "
+        "hazard function; Jeffreys-type shapes < 1 (Gelman et al., Bayesian Data Analysis, 3rd ed., 2013)",
+    )
+
+
+#: Shape and rate (per day) of :func:`half_event_per_interval` (the toolkit's default before the
+#: weakly informative baseline :func:`weak`).
+HALF_EVENT_SHAPE: float = 0.5
+HALF_EVENT_RATE_PER_DAY: float = 0.5 * 365.0
+
+
+def half_event_per_interval() -> PriorSet:
+    r"""Gamma(0.5, 182.5 days) on every interval hazard: half an event per interval.
+
+    Each hazard :math:`\lambda_j \sim \mathrm{Gamma}(0.5, 182.5\ \text{days})` — mean one event
+    per patient-year, the information of half an event in half a patient-year *per interval*. Not
+    weak: the information grows with the number of cut points (five relapse intervals carry 2.5
+    pseudo-relapses), so it is kept only as a named sensitivity scenario and for reproducing earlier
+    results. The reference for "what the data alone say" is :func:`weak`.
+    """
+    g = GammaMixture.single(HALF_EVENT_SHAPE, HALF_EVENT_RATE_PER_DAY)
+    return PriorSet(
+        name="half_event_per_interval",
         transitions={k: g for k in TRANSITIONS},
-        description="weakly informative Gamma(0.5, 182.5 days) on every interval hazard: mean 1 event "
-        "per patient-year, worth half an event in half a patient-year per interval",
-        citation="default of this toolkit; Jeffreys-type shape 1/2 "
+        description="Gamma(0.5, 182.5 days) on every interval hazard: half an event in half a patient-year "
+        "per interval, so its information grows with the number of cut points (not weak)",
+        citation="the toolkit's default before version 0.2; Jeffreys-type shape 1/2 "
         "(Gelman et al., Bayesian Data Analysis, 3rd ed., 2013, sec. 2.8)",
     )
 
 
 #: Registered prior sets by name (a prior library adds its entries here).
-PRIOR_SETS: dict[str, Callable[[], PriorSet]] = {"vague": vague}
+PRIOR_SETS: dict[str, Callable[[], PriorSet]] = {"weak": weak, "half_event_per_interval": half_event_per_interval}
 
 
 def get_prior_set(name: str, *, option: str = "--prior") -> PriorSet:

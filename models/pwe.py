@@ -63,7 +63,7 @@ from models.intervals import (
     validate_cuts,
 )
 from models.io import sha256_frame
-from models.priors import GammaMixture, PriorSet, RandomWalkLogHazard, is_whole_transition, vague
+from models.priors import GammaMixture, PriorSet, RandomWalkLogHazard, is_whole_transition, weak
 
 Engine = Literal["exact", "nuts"]
 Sampler = Literal["pymc", "nutpie"]
@@ -376,7 +376,7 @@ class Model:
     data
         One validated outcome table or a list of them (reconstructed draws of the same cohort).
     priors
-        A :class:`~models.priors.PriorSet`; default :func:`~models.priors.vague`.
+        A :class:`~models.priors.PriorSet`; default :func:`~models.priors.weak` (built for the cut points).
     cuts
         Cut points (days from transplant) of the relapse, NRM and GvHD hazards; first 0, strictly
         increasing, finite; the last interval is open.
@@ -411,7 +411,7 @@ class Model:
         self.sources = names
         self.cuts = validate_cuts(cuts, option="--cuts")
         self.relapse_death_cuts = validate_cuts(relapse_death_cuts, option="--relapse-death-cuts")
-        self.priors = priors if priors is not None else vague()
+        self.priors = priors if priors is not None else weak(self.cuts, self.relapse_death_cuts)
         if not isinstance(self.priors, PriorSet):
             raise PriorError("priors", found=type(self.priors).__name__, expected="a PriorSet")
         self.priors.validate(self.n_intervals)

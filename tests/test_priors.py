@@ -13,9 +13,10 @@ from models.priors import (
     PriorSet,
     RandomWalkLogHazard,
     get_prior_set,
-    prior_landmarks,
+    half_event_per_interval,
     sample_prior_hazards,
-    vague,
+    weak,
+    weak_shapes,
 )
 
 CUTS = (0, 100, 180, 365, 730)
@@ -75,17 +76,18 @@ def test_per_interval_lists_are_checked_against_the_cut_points():
 
 
 def test_conjugate_property():
-    assert vague().conjugate
-    ln = vague().with_transition("nrm", LogNormalHazard(-7.0, 1.0))
-    assert not ln.conjugate and ln.name == "vague+nrm"
-    rw = vague().with_transition("relapse", RandomWalkLogHazard(-7.0, 1.0, 0.5))
+    assert half_event_per_interval().conjugate
+    ln = half_event_per_interval().with_transition("nrm", LogNormalHazard(-7.0, 1.0))
+    assert not ln.conjugate and ln.name == "half_event_per_interval+nrm"
+    rw = half_event_per_interval().with_transition("relapse", RandomWalkLogHazard(-7.0, 1.0, 0.5))
     assert not rw.conjugate
-    mix = vague().with_transition("relapse", [GammaMixture((0.5, 0.5), (1, 2), (100, 300))] * 5)
+    mix = half_event_per_interval().with_transition("relapse", [GammaMixture((0.5, 0.5), (1, 2), (100, 300))] * 5)
     assert mix.conjugate
 
 
 def test_lookup_by_name():
-    assert get_prior_set("vague").name == "vague"
+    assert get_prior_set("weak").name == "weak"
+    assert get_prior_set("half_event_per_interval").name == "half_event_per_interval"
     with pytest.raises(PriorError, match="--prior"):
         get_prior_set("optimistic")
 
@@ -93,7 +95,7 @@ def test_lookup_by_name():
 def test_prior_sampling_matches_moments():
     rng = np.random.default_rng(0)
     ps = (
-        vague()
+        half_event_per_interval()
         .with_transition("nrm", LogNormalHazard(-7.0, 0.5))
         .with_transition("gvhd", RandomWalkLogHazard(-6.0, 0.3, 0.2))
     )
@@ -107,20 +109,31 @@ def test_prior_sampling_matches_moments():
     assert steps.std() == pytest.approx(0.2, rel=0.03)
 
 
-def test_vague_prior_clinical_reading_stated_in_its_docstring():
-    # vague(): "1-year relapse incidence from transplant has prior median ≈ 37% and 95% interval
-    # ≈ (4%, 85%)" — simulation with 20,000 draws; MC error of these quantiles < 1 point.
-    draws = prior_landmarks(vague(), CUTS, RCUTS, day=365, n=20_000, seed=0)["relapse_cif"]
-    lo, med, hi = np.quantile(draws, [0.025, 0.5, 0.975])
-    assert med == pytest.approx(0.37, abs=0.02)
-    assert lo == pytest.approx(0.04, abs=0.01)
-    assert hi == pytest.approx(0.85, abs=0.02)
-    assert "37%" in vague.__doc__ and "(4%, 85%)" in vague.__doc__
+def test_weak_baseline_information_does_not_grow_with_the_cuts():
+    # default cuts: widths 100, 80, 185, 365 and the open interval's nominal 365 days, total 1095:
+    # shapes 100/1095, 80/1095, 185/1095, 365/1095, 365/1095 of one pseudo-event
+    shapes = weak_shapes(CUTS)
+    assert shapes == pytest.approx(np.array([100, 80, 185, 365, 365]) / 1095)
+    fine = (0, 50, 100, 140, 180, 272.5, 365, 547.5, 730)  # every finite interval halved
+    assert weak_shapes(fine).sum() == pytest.approx(1.0) and shapes.sum() == pytest.approx(1.0)
+    assert weak_shapes(fine)[:2] == pytest.approx([shapes[0] / 2] * 2)
+    ps = weak(CUTS, RCUTS)
+    for k in TRANSITIONS:
+        spec = ps.per_interval(k, 3 if k == "death_after_relapse" else 5)
+        # mean one event per patient-year on every interval; total information one event in 365 days
+        assert all(g.mean == pytest.approx(1 / 365) for g in spec)
+        assert sum(g.shapes[0] for g in spec) == pytest.approx(1.0)
+        assert sum(g.rates[0] for g in spec) == pytest.approx(365.0)
+    # the old default repeats half an event on every interval: 2.5 events over five intervals
+    old = half_event_per_interval().per_interval("relapse", 5)
+    assert sum(g.shapes[0] for g in old) == pytest.approx(2.5)
+    with pytest.raises(PriorError, match="total_events"):
+        weak_shapes(CUTS, total_events=0)
 
 
 def test_params_are_json_ready():
     import json
 
-    doc = json.loads(json.dumps(vague().params()))
+    doc = json.loads(json.dumps(half_event_per_interval().params()))
     assert doc["transitions"]["relapse"]["family"] == "gamma_mixture"
     assert doc["transitions"]["relapse"]["rates_per_day"] == [182.5]
