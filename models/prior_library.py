@@ -1,16 +1,17 @@
 r"""Literature prior library: discounting, MAP priors, commensurate priors, ESS and conflict checks.
 
 Every informative prior starts from pseudo-data :math:`(d_{sj}, E_{sj})` — events and exposure
-(days) that source :math:`s` implies on interval :math:`j` (:mod:`models.prior_sources`) — and an
-initial weakly informative prior :math:`\pi_0 = \mathrm{Gamma}(a_v, b_v) = \mathrm{Gamma}(0.5,
-182.5\ \text{days})` (:func:`models.priors.vague`). Intervals no source informs keep :math:`\pi_0`.
+(days) that source :math:`s` implies on interval :math:`j` (:mod:`models.prior_sources`) — and the
+interval's weakly informative baseline :math:`\pi_{0j} = \mathrm{Gamma}(a_j, b_j)`
+(:func:`models.priors.weak`: one pseudo-event per transition spread over the intervals by width,
+:math:`b_j = 365\,a_j` days). Intervals no source informs keep :math:`\pi_{0j}`.
 
 Power prior (Ibrahim & Chen 2000)
     :math:`\pi(\lambda_j) \propto \pi_0(\lambda_j)\prod_s L_s(\lambda_j)^{a_{0s}}` with the Poisson
     kernel :math:`L_s = \lambda^{d_{sj}} e^{-\lambda E_{sj}}` gives exactly
-    :math:`\mathrm{Gamma}(a_v + \sum_s a_{0s} d_{sj},\ b_v + \sum_s a_{0s} E_{sj})`, :math:`a_{0s}\in[0,1]`.
+    :math:`\mathrm{Gamma}(a_j + \sum_s a_{0s} d_{sj},\ b_j + \sum_s a_{0s} E_{sj})`, :math:`a_{0s}\in[0,1]`.
 Robust mixture (Schmidli et al. 2014)
-    :math:`\pi_R = w\,\pi_I + (1-w)\,\pi_0` (:func:`robustify`). After :math:`D` events in exposure
+    :math:`\pi_R = w\,\pi_I + (1-w)\,\pi_{0j}` (:func:`robustify`, :func:`robust_component`). After :math:`D` events in exposure
     :math:`E` each component :math:`c` updates to :math:`\mathrm{Gamma}(a_c + D, b_c + E)` with weight
     :math:`\propto w_c\, m_c(D)`, :math:`m_c(D) = \frac{\Gamma(a_c + D)}{\Gamma(a_c)\,D!}
     \big(\frac{b_c}{b_c+E}\big)^{a_c}\big(\frac{E}{b_c+E}\big)^{D}` the negative-binomial marginal
@@ -25,27 +26,14 @@ Meta-analytic-predictive prior (Neuenschwander et al. 2010; Schmidli et al. 2014
     the fewest components (1–4) whose fit quality — KS distance and relative quantile errors
     (:func:`mixture_fit_quality`) — is below :data:`MAP_KS_TOL` and :data:`MAP_QUANTILE_TOL`.
 Commensurate prior (Hobbs et al. 2011)
-    :class:`CommensuratePrior`: :math:`\lambda_{hj} \sim \mathrm{Gamma}(a_v + d_{hj}, b_v + E_{hj})`
-    (the historical posterior), :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
+    :class:`CommensuratePrior`: :math:`\lambda_{hj} \sim \mathrm{Gamma}(0.5 + d_{hj}, 182.5 + E_{hj})`
+    (the historical posterior from a Jeffreys-type Gamma(0.5, 182.5 days) start, which keeps the
+    NUTS geometry of intervals without historical events tame), :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
     :math:`\sigma \sim \mathrm{HalfNormal}(s_\sigma)` shared by the intervals of the transition: the
     current data decide how much to borrow (NUTS engine only).
 
-Effective sample size (ESS). A prior on :math:`\lambda_j` is moment-matched to one gamma,
-:math:`a^* = m^2/v`, :math:`b^* = m/v` (exact for a single gamma: ESS = shape events, rate days of
-exposure). Moment matching rather than ELIR (Neuenschwander et al. 2020) because ELIR is not finite
-for components with shape < 1 (the vague component). Moment matching is very conservative for
-robust mixtures (the vague tail dominates the variance), so the weighted ESS
-:math:`w\,\mathrm{ESS}(\pi_I) + (1-w)\,\mathrm{ESS}(\pi_0)` is reported beside it.
-ESS in patients = :math:`\sum_j b^*_j / \sum_j u_j` over the intervals of the first year, with
-:math:`u_j` the at-risk days of one patient of the source(s) in interval :math:`j`
-(:math:`E_{sj}/n_s`, averaged over sources weighted by :math:`n_s`), or the interval's length where no
-source informs it.
-
-Prior–data conflict (Box 1980; Evans & Moshonov 2006). For a transition with observed :math:`D =
-\sum_j D_j` events in exposures :math:`E_j`, the prior predictive of :math:`D` is the sum of
-independent negative-binomial mixtures (exact, by convolution) or simulated for other priors.
-Reported: :math:`p_{\le} = P(D^{rep} \le D)`, :math:`p_{\ge} = P(D^{rep} \ge D)` and the two-sided
-:math:`p = \min\{1, 2\min(p_\le, p_\ge)\}`, flagged when :math:`p < 0.05`.
+Effective sample size, prior weight and prior–data conflict live in :mod:`models.prior_weight`
+and :mod:`models.prior_conflict`.
 """
 
 from __future__ import annotations
@@ -68,7 +56,7 @@ from scipy import special, stats
 
 from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED, RESULTS_DIR
 from models.errors import PriorError
-from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, interval_labels
+from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS
 from models.io import atomic_target
 from models.prior_sources import (
     SETS_TOML,
@@ -83,53 +71,64 @@ from models.prior_sources import (
     survival_pseudo_data,
 )
 from models.priors import (
+    HALF_EVENT_RATE_PER_DAY,
+    HALF_EVENT_SHAPE,
     PRIOR_SETS,
-    VAGUE_RATE_PER_DAY,
-    VAGUE_SHAPE,
     GammaMixture,
     LogNormalHazard,
     PriorSet,
     RandomWalkLogHazard,
+    half_event_per_interval,
     prior_landmarks,
-    sample_prior_hazards,
-    vague,
+    weak,
+    weak_interval_priors,
 )
 
 #: Tolerances the MAP mixture must meet against the hierarchical model's predictive draws.
 MAP_KS_TOL: float = 0.03
 MAP_QUANTILE_TOL: float = 0.10
 MAP_QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
-CONFLICT_ALPHA: float = 0.05
-ONE_YEAR: float = 365.0
 
 
-def vague_gamma() -> GammaMixture:
-    """The initial / robust component :math:`\\mathrm{Gamma}(0.5, 182.5\\ \\text{days})`."""
-    return GammaMixture.single(VAGUE_SHAPE, VAGUE_RATE_PER_DAY)
+def robust_component(informative: GammaMixture, baseline: GammaMixture) -> GammaMixture:
+    r"""The robust component of an interval: the interval's weakly informative baseline itself.
+
+    :math:`\mathrm{Gamma}(a_j, a_j/\lambda_0)` (:func:`models.priors.weak`): if the sources do not
+    apply, the analysis falls back to what the data alone say. Not re-centred on the informative
+    mean (as RBesT's ``robustify`` does by default): a source with no events (Gaballa 2022's NRM 0%)
+    has an informative component with the baseline's shape, which the re-centred component would
+    merely copy, leaving nothing to fall back to. ``informative`` is accepted so that the rule can
+    be read at the call site.
+    """
+    del informative
+    return baseline
 
 
 # ----------------------------------------------------------------------------- discounting
 
 
-def power_prior(events: float, exposure: float, a0: float = 1.0, initial: GammaMixture | None = None) -> GammaMixture:
-    """Power prior :math:`\\mathrm{Gamma}(a_v + a_0 d, b_v + a_0 E)` (Ibrahim & Chen 2000)."""
+def power_prior(events: float, exposure: float, a0: float, initial: GammaMixture) -> GammaMixture:
+    """Power prior :math:`\\mathrm{Gamma}(a_i + a_0 d, b_i + a_0 E)` on the initial :math:`\\mathrm{Gamma}(a_i, b_i)` (Ibrahim & Chen 2000)."""
     if not 0.0 <= a0 <= 1.0:
         raise PriorError("power prior", field="a0", found=a0, expected="a weight in [0, 1]")
     if events < 0 or exposure < 0:
         raise PriorError("power prior", found=(events, exposure), expected="events and exposure >= 0")
-    g = initial or vague_gamma()
+    g = initial
     if g.n_components != 1:
         raise PriorError("power prior", field="initial", found=g.n_components, expected="a single gamma")
     return GammaMixture.single(g.shapes[0] + a0 * events, g.rates[0] + a0 * exposure)
 
 
-def robustify(mixture: GammaMixture, w: float, vague: GammaMixture | None = None) -> GammaMixture:
-    """Robust mixture :math:`w\\,\\pi_I + (1-w)\\,\\pi_0` (Schmidli et al. 2014); ``w = 1`` returns ``mixture``."""
+def robustify(mixture: GammaMixture, w: float, robust: GammaMixture) -> GammaMixture:
+    """Robust mixture :math:`w\\,\\pi_I + (1-w)\\,\\pi_R` (Schmidli et al. 2014); ``w = 1`` returns ``mixture``.
+
+    ``robust`` (one gamma, e.g. :func:`robust_component`) is always the last component.
+    """
     if not 0.0 < w <= 1.0:
         raise PriorError("robust mixture", field="w", found=w, expected="a weight in (0, 1]")
     if w == 1.0:
         return mixture
-    v = vague or vague_gamma()
+    v = robust
     return GammaMixture(
         tuple(w * x for x in mixture.weights) + tuple((1 - w) * x for x in v.weights),
         mixture.shapes + v.shapes,
@@ -336,7 +335,7 @@ def fit_map(
     """Fit the hierarchical Poisson model (sources × intervals) and approximate each predictive by a mixture.
 
     ``events`` and ``exposure`` have shape ``(n_sources, n_intervals)``; an interval with no exposure in
-    any source gets ``None`` (the caller keeps the vague prior there). Results are cached per input.
+    any source gets ``None`` (the caller keeps the weakly informative baseline there). Results are cached per input.
     """
     d, e = np.atleast_2d(events).astype(float), np.atleast_2d(exposure).astype(float)
     if d.shape != e.shape or np.any(d < 0) or np.any(e < 0):
@@ -470,8 +469,8 @@ class CommensuratePrior:
     def historical(self) -> tuple[np.ndarray, np.ndarray]:
         """Shapes and rates of the historical posteriors :math:`\\lambda_{hj}`."""
         return (
-            VAGUE_SHAPE + np.asarray(self.hist_events, float),
-            VAGUE_RATE_PER_DAY + np.asarray(self.hist_exposure, float),
+            HALF_EVENT_SHAPE + np.asarray(self.hist_events, float),
+            HALF_EVENT_RATE_PER_DAY + np.asarray(self.hist_exposure, float),
         )
 
     def sample(self, rng: np.random.Generator, size: int, n_intervals: int | None = None) -> np.ndarray:
@@ -546,7 +545,8 @@ class LibraryPriorSet(PriorSet):
     provenance: Mapping[str, TransitionProvenance] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        shadow = {k: (vague_gamma() if isinstance(v, CommensuratePrior) else v) for k, v in self.transitions.items()}
+        stand_in = GammaMixture.single(1.0, 365.0)
+        shadow = {k: (stand_in if isinstance(v, CommensuratePrior) else v) for k, v in self.transitions.items()}
         PriorSet(self.name, shadow)  # the base checks, with commensurate priors standing in as gammas
 
     def per_interval(self, transition: str, n_intervals: int):
@@ -587,216 +587,14 @@ class LibraryPriorSet(PriorSet):
         return out
 
 
-# ----------------------------------------------------------------------------- ESS and conflict
-
-
-def moments(p: Any) -> tuple[float, float]:
-    """Mean and variance of an interval prior on the hazard (per day)."""
-    if isinstance(p, GammaMixture):
-        w, a, b = (np.asarray(x) for x in (p.weights, p.shapes, p.rates))
-        m = float((w * a / b).sum())
-        return m, float((w * (a / b**2 + (a / b) ** 2)).sum() - m**2)
-    if isinstance(p, LogNormalHazard):
-        return math.exp(p.mu + p.sigma**2 / 2), (math.exp(p.sigma**2) - 1) * math.exp(2 * p.mu + p.sigma**2)
-    raise PriorError("ESS", found=type(p).__name__, expected="a GammaMixture or LogNormalHazard")
-
-
-def ess_gamma(p: Any) -> tuple[float, float]:
-    """ESS by moment matching to one gamma: (events :math:`a^*`, exposure days :math:`b^*`)."""
-    m, v = moments(p)
-    return m * m / v, m / v
+# ----------------------------------------------------------------------------- robust mixtures and prior summaries
 
 
 def split_robust(p: GammaMixture, w: float | None) -> tuple[GammaMixture, float] | None:
-    """``(informative part, w)`` of a mixture built by :func:`robustify`, else ``None``."""
-    v = vague_gamma()
-    if w is None or w >= 1.0 or p.n_components < 2 or (p.shapes[-1], p.rates[-1]) != (v.shapes[0], v.rates[0]):
+    """``(informative part, w)`` of a mixture built by :func:`robustify` (robust component last), else ``None``."""
+    if w is None or w >= 1.0 or p.n_components < 2:
         return None
     return GammaMixture(p.weights[:-1], p.shapes[:-1], p.rates[:-1]), w
-
-
-def _interval_moments(
-    prior: PriorSet, k: str, n: int, w: float | None = None, seed: int = 0
-) -> list[tuple[float, float, float, float]]:
-    """Per interval: mean, variance, and the weighted ESS (shape, rate) of a robust mixture (else moment ESS)."""
-    spec = prior.per_interval(k, n)
-    if isinstance(spec, CommensuratePrior | RandomWalkLogHazard):
-        x = spec.sample(np.random.default_rng(seed), 40_000, n)
-        mv = list(zip(x.mean(0), x.var(0), strict=True))
-        return [(float(m), float(v), m * m / v, m / v) for m, v in mv]
-    out = []
-    for p in spec:
-        m, v = moments(p)
-        parts = split_robust(p, w) if isinstance(p, GammaMixture) else None
-        if parts is not None:
-            a_i, b_i = ess_gamma(parts[0])
-            out.append((m, v, w * a_i + (1 - w) * VAGUE_SHAPE, w * b_i + (1 - w) * VAGUE_RATE_PER_DAY))
-        else:
-            out.append((m, v, m * m / v, m / v))
-    return out
-
-
-def ess_table(
-    prior_set: PriorSet,
-    cuts: Sequence[float] = DEFAULT_CUTS,
-    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
-) -> pd.DataFrame:
-    r"""ESS per transition and interval, in events, exposure days and patients.
-
-    Columns: transition, interval, first_year (the interval starts before day 365),
-    prior_mean_per_year, ess_events and ess_exposure_days (moment matching: :math:`a^*, b^*`),
-    ess_events_weighted and ess_exposure_weighted_days (robust mixtures :math:`w\,\pi_I + (1-w)\,\pi_0`:
-    :math:`w\,\mathrm{ESS}(\pi_I) + (1-w)\,\mathrm{ESS}(\pi_0)`, each part moment-matched — what the
-    prior is worth when the data support its parts in
-    proportion to their prior weights; equal to the moment-matched values for a single gamma),
-    ref_days_per_patient (:math:`u_j`), ess_patients and ess_patients_weighted
-    (:math:`b/u_j`). First-year totals per transition: :func:`ess_summary`.
-    """
-    rows = []
-    prov = getattr(prior_set, "provenance", {})
-    for k in TRANSITIONS:
-        c = np.asarray(relapse_death_cuts if k == "death_after_relapse" else cuts, float)
-        hi = np.append(c[1:], np.inf)
-        length = np.clip(np.minimum(hi, ONE_YEAR) - c, 0, None)
-        u = np.asarray(prov[k].followup_per_patient) if k in prov and prov[k].followup_per_patient else length
-        u = np.where(u > 0, u, length)
-        for j, ((m, v, a_c, b_c), lab) in enumerate(
-            zip(
-                _interval_moments(prior_set, k, c.size, prov[k].w if k in prov else None),
-                interval_labels(c),
-                strict=True,
-            )
-        ):
-            a_s, b_s = m * m / v, m / v
-            rows.append(
-                {
-                    "transition": k,
-                    "interval": lab,
-                    "first_year": bool(c[j] < ONE_YEAR),
-                    "prior_mean_per_year": m * 365.0,
-                    "ess_events": a_s,
-                    "ess_exposure_days": b_s,
-                    "ess_events_weighted": a_c,
-                    "ess_exposure_weighted_days": b_c,
-                    "ref_days_per_patient": float(u[j]),
-                    "ess_patients": b_s / u[j] if u[j] > 0 else np.nan,
-                    "ess_patients_weighted": b_c / u[j] if u[j] > 0 else np.nan,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def ess_summary(table: pd.DataFrame) -> pd.DataFrame:
-    r"""First-year totals per transition: events :math:`\sum_j a_j`, patients :math:`\sum_j b_j / \sum_j u_j`."""
-    t = table[table["first_year"]]
-    g = t.groupby("transition", sort=False)
-    u = g["ref_days_per_patient"].sum()
-    return pd.DataFrame(
-        {
-            "ess_events": g["ess_events"].sum(),
-            "ess_patients": g["ess_exposure_days"].sum() / u,
-            "ess_events_weighted": g["ess_events_weighted"].sum(),
-            "ess_patients_weighted": g["ess_exposure_weighted_days"].sum() / u,
-        }
-    ).reset_index()
-
-
-def _nb_mixture_pmf(p: GammaMixture, exposure: float, kmax: int) -> np.ndarray:
-    k = np.arange(kmax + 1)
-    if exposure <= 0:
-        out = np.zeros(kmax + 1)
-        out[0] = 1.0
-        return out
-    return sum(
-        w * stats.nbinom.pmf(k, a, b / (b + exposure)) for w, a, b in zip(p.weights, p.shapes, p.rates, strict=True)
-    )
-
-
-def predictive_pmf(priors: Sequence[GammaMixture], exposure: Sequence[float], kmax: int) -> np.ndarray:
-    """Exact prior-predictive pmf of the total count over intervals (convolution of NB mixtures)."""
-    pmf = np.array([1.0])
-    for p, e in zip(priors, exposure, strict=True):
-        pmf = np.convolve(pmf, _nb_mixture_pmf(p, float(e), kmax))[: kmax + 1]
-    return pmf
-
-
-def conflict_pvalue(pmf_or_draws: np.ndarray, observed: float, *, draws: bool = False) -> tuple[float, float, float]:
-    """:math:`(p_\\le, p_\\ge, p)` with :math:`p = \\min\\{1, 2\\min(p_\\le, p_\\ge)\\}`."""
-    y = round(observed)
-    if draws:
-        x = np.asarray(pmf_or_draws)
-        lo, hi = float(np.mean(x <= y)), float(np.mean(x >= y))
-    else:
-        pmf = np.asarray(pmf_or_draws)
-        lo = float(pmf[: y + 1].sum())
-        hi = float(1.0 - pmf[:y].sum())
-    return lo, hi, min(1.0, 2.0 * min(lo, hi))
-
-
-def conflict_table(
-    prior_set: PriorSet, transition_data: TransitionData, *, n_sim: int = 200_000, seed: int = 0
-) -> pd.DataFrame:
-    """Box's prior-predictive check per transition (see the module docstring).
-
-    Columns: transition, observed_events, exposure_days, prior_predictive_mean, p_le, p_ge, p_value,
-    conflict (``p_value < 0.05``), method (``exact`` for gamma mixtures, ``simulation`` otherwise).
-    """
-    rows = []
-    rng = np.random.default_rng(seed)
-    for k in TRANSITIONS:
-        d = np.asarray(transition_data.events[k], float)
-        e = np.asarray(transition_data.exposure[k], float)
-        spec = prior_set.per_interval(k, d.size)
-        obs = float(d.sum())
-        if isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec):
-            mean = float(sum(p.mean * x for p, x in zip(spec, e, strict=True)))
-            var = float(sum(x * moments(p)[0] + x * x * moments(p)[1] for p, x in zip(spec, e, strict=True)))
-            kmax = int(max(obs, mean + 60 * math.sqrt(var) + 60))
-            lo, hi, p = conflict_pvalue(predictive_pmf(spec, e, kmax), obs)
-            method = "exact"
-        else:
-            lam = sample_prior_hazards(
-                prior_set, {t: (d.size if t == k else len(transition_data.cuts[t])) for t in TRANSITIONS}, n_sim, rng
-            )[k]
-            counts = rng.poisson(lam @ e)
-            mean = float((lam @ e).mean())
-            lo, hi, p = conflict_pvalue(counts, obs, draws=True)
-            method = "simulation"
-        rows.append(
-            {
-                "transition": k,
-                "observed_events": obs,
-                "exposure_days": float(e.sum()),
-                "prior_predictive_mean": mean,
-                "p_le": lo,
-                "p_ge": hi,
-                "p_value": p,
-                "conflict": bool(p < CONFLICT_ALPHA),
-                "method": method,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def conflict_table_draws(
-    prior_set: PriorSet, tables: Sequence[TransitionData], *, n_sim: int = 50_000, seed: int = 0
-) -> pd.DataFrame:
-    """:func:`conflict_table` over several reconstructed outcome tables: medians and the range of p.
-
-    Columns: transition, observed_events and exposure_days (medians over tables),
-    prior_predictive_mean (median), p_value (median), p_value_min, p_value_max, conflict (median
-    p < 0.05), n_tables.
-    """
-    if not tables:
-        raise PriorError("conflict check", found="no outcome tables", expected="at least one")
-    all_ = pd.concat([conflict_table(prior_set, td, n_sim=n_sim, seed=seed) for td in tables], ignore_index=True)
-    g = all_.groupby("transition", sort=False)
-    out = g[["observed_events", "exposure_days", "prior_predictive_mean", "p_value"]].median()
-    out["p_value_min"] = g["p_value"].min()
-    out["p_value_max"] = g["p_value"].max()
-    out["conflict"] = out["p_value"] < CONFLICT_ALPHA
-    out["n_tables"] = len(tables)
-    return out.reset_index()
 
 
 def landmark_summary(
@@ -848,8 +646,9 @@ def build_transition(
 ) -> tuple[Any, TransitionProvenance]:
     """The prior of one transition (per interval) and its provenance, from a checked :class:`TransitionSpec`."""
     n = len(cuts)
-    if spec.method == "vague":
-        return vague_gamma(), TransitionProvenance("vague", note=spec.note)
+    base = weak_interval_priors(cuts)
+    if spec.method == "weak":
+        return base, TransitionProvenance("weak", note=spec.note)
     if spec.method == "gamma":
         if len(spec.shape) not in (1, n):
             raise PriorError(
@@ -860,7 +659,12 @@ def build_transition(
                 expected=f"1 or {n} (one per interval)",
             )
         gs = [GammaMixture.single(a, b) for a, b in zip(spec.shape, spec.rate, strict=True)]
-        gs = [robustify(g, spec.robust_weight) if spec.robust_weight else g for g in gs]
+        if spec.robust_weight and len(gs) == 1:
+            gs = gs * n
+        gs = [
+            robustify(g, spec.robust_weight, robust_component(g, base[j])) if spec.robust_weight else g
+            for j, g in enumerate(gs)
+        ]
         return (gs[0] if len(gs) == 1 else gs), TransitionProvenance(
             "gamma", w=spec.robust_weight, note=f"{spec.provenance} {spec.note}".strip()
         )
@@ -890,17 +694,20 @@ def build_transition(
         return cp, TransitionProvenance("commensurate", **prov)
     if spec.method == "power":
         priors = [
-            power_prior(float(d[:, j].sum()), float(e[:, j].sum())) if e[:, j].sum() > 0 else vague_gamma()
+            power_prior(float(d[:, j].sum()), float(e[:, j].sum()), 1.0, base[j]) if e[:, j].sum() > 0 else base[j]
             for j in range(n)
         ]
         quality: tuple = ()
     else:
         fit = fit_map(d, e, tau_scale=spec.tau_scale, seed=seed, max_components=spec.max_components)
-        priors = [m if m is not None else vague_gamma() for m in fit.mixtures]
+        priors = [m if m is not None else base[j] for j, m in enumerate(fit.mixtures)]
         quality = fit.quality
     informed = e.sum(0) > 0
     if spec.robust_weight is not None:
-        priors = [robustify(p, spec.robust_weight) if informed[j] else p for j, p in enumerate(priors)]
+        priors = [
+            robustify(p, spec.robust_weight, robust_component(p, base[j])) if informed[j] else p
+            for j, p in enumerate(priors)
+        ]
     return priors, TransitionProvenance(spec.method, map_quality=quality, **prov)
 
 
@@ -912,18 +719,18 @@ def build_prior_set(
     *,
     seed: int = DEFAULT_SEED,
 ) -> PriorSet:
-    """Build a :class:`LibraryPriorSet` (or the built-in :func:`models.priors.vague`) from a set spec.
+    """Build a :class:`LibraryPriorSet` (or a built-in set of :mod:`models.priors`) from a set spec.
 
-    A transition the spec leaves out gets the vague prior.
+    A transition the spec leaves out gets the weakly informative baseline (:func:`models.priors.weak`).
     """
-    if spec.builtin == "vague":
-        v = vague()
+    if spec.builtin is not None:
+        v = half_event_per_interval() if spec.builtin == "half_event_per_interval" else weak(cuts, relapse_death_cuts)
         return LibraryPriorSet(
             spec.name,
             v.transitions,
             spec.description or v.description,
             v.citation,
-            provenance={k: TransitionProvenance("vague") for k in TRANSITIONS},
+            provenance={k: TransitionProvenance(v.name) for k in TRANSITIONS},
         )
     transitions, prov = {}, {}
     for k in TRANSITIONS:
@@ -931,7 +738,10 @@ def build_prior_set(
         if k in spec.transitions:
             transitions[k], prov[k] = build_transition(spec.transitions[k], sources, c, src=spec.path, seed=seed)
         else:
-            transitions[k], prov[k] = vague_gamma(), TransitionProvenance("vague", note="not specified: vague")
+            transitions[k], prov[k] = (
+                weak_interval_priors(c),
+                TransitionProvenance("weak", note="not specified: weakly informative baseline"),
+            )
     used = sorted({sources.figures[f].study for t in spec.transitions.values() for s in t.sources for f in s.figures})
     citation = spec.citation or "; ".join(sources.studies[s].citation for s in used)
     return LibraryPriorSet(spec.name, transitions, spec.description, citation, source=spec.path, provenance=prov)
@@ -980,6 +790,6 @@ def register_library() -> list[str]:
     """Add the shipped sets to :data:`models.priors.PRIOR_SETS` (built lazily, default cut points)."""
     names = set_names()
     for name in names:
-        if name != "vague":
+        if name not in PRIOR_SETS:
             PRIOR_SETS[name] = functools.partial(load_prior_set, name)
     return names

@@ -12,21 +12,24 @@ has
   :math:`m`) — the heat map of :math:`P(\text{claim})` and its tipping-point contour.
 
 Prior centre and weight (grid)
-    The relapse hazard of every interval gets :math:`\lambda \sim \mathrm{Gamma}(m\,365\,\lambda_c,\; m\,365)`
-    with :math:`\lambda_c = -\log(1 - p_c)/365`: the information of :math:`m` patients followed for one
-    year whose 1-year relapse incidence (absent competing deaths) is :math:`p_c`; its mean is
-    :math:`\lambda_c` and it is worth :math:`m\,365\,\lambda_c` events. Other transitions keep the
-    base prior.
+    The relapse hazard of each first-year interval :math:`j` gets
+    :math:`\lambda_j \sim \mathrm{Gamma}(a_j + \lambda_c E_j,\; b_j + E_j)` with
+    :math:`\lambda_c = -\log(1 - p_c)/365`, :math:`E_j = m\,|I_j \cap [0, 365)|` and
+    :math:`\mathrm{Gamma}(a_j, b_j)` the interval's weakly informative baseline
+    (:func:`models.priors.weak`): the information of :math:`m` patients followed for one year whose
+    1-year relapse incidence (absent competing deaths) is :math:`p_c`, worth :math:`m\,365\,\lambda_c`
+    events (:func:`centred_prior`). Other transitions and later intervals keep the base prior.
 
 Power prior (factor ``a0``)
-    For a gamma component built from pseudo-data on top of the vague prior,
-    :math:`\mathrm{Gamma}(a_v + d_h,\, b_v + E_h)`, the power prior with weight :math:`a_0` is
-    :math:`\mathrm{Gamma}(a_v + a_0 d_h,\, b_v + a_0 E_h)` (Ibrahim & Chen 2000): exact for the
-    Poisson–gamma model. :math:`a_0 = 0` is the vague prior, :math:`a_0 = 1` full borrowing.
+    For a gamma component built from pseudo-data on top of the interval's weakly informative
+    baseline, :math:`\mathrm{Gamma}(a_j + d_h,\, b_j + E_h)`, the power prior with weight :math:`a_0` is
+    :math:`\mathrm{Gamma}(a_j + a_0 d_h,\, b_j + a_0 E_h)` (Ibrahim & Chen 2000): exact for the
+    Poisson–gamma model. :math:`a_0 = 0` is the baseline, :math:`a_0 = 1` full borrowing.
 
 Robust mixture (factor ``w``)
-    :math:`w\,\pi_{\text{inf}} + (1 - w)\,\pi_{\text{vague}}` (Schmidli et al. 2014); the exact engine
-    updates the weights by the marginal likelihoods.
+    :math:`w\,\pi_{\text{inf}} + (1 - w)\,\pi_{0}` with the robust component :math:`\pi_0` the
+    interval's weakly informative baseline (Schmidli et al. 2014); the exact engine
+    updates the weights by the marginal likelihoods; :math:`w = 0` is the baseline.
 
 Every scenario is computed with the exact (conjugate) engine: posterior draws of every hazard for
 every table, pooled with equal numbers per table, then 1-year (and other landmark) quantities and
@@ -68,67 +71,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln, logsumexp
 
+from models.agreement import agreement_table, sentence
 from models.claims import ClaimDef, load_claims, parse_claims
 from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
-from models.derived import _competing_cifs, cumulative_hazard
+from models.derived import landmark_values
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
+from models.power_scaling import REPORTED, aggregate_power_scaling, loglik, power_scaling, prior_logpdf
+from models.prior_conflict import conflict_pvalue, conflict_table, conflict_table_draws, predictive_pmf
 from models.prior_library import (
-    conflict_pvalue,
-    conflict_table,
-    ess_summary,
-    ess_table,
     load_prior_set,
-    predictive_pmf,
+    robust_component,
     robustify,
-    vague_gamma,
+    split_robust,
 )
-from models.priors import GammaMixture, PriorSet, vague
+from models.prior_weight import ess_summary, ess_table
+from models.priors import GammaMixture, PriorSet, weak, weak_interval_priors
 from models.pwe import Model, diagnostics, diagnostics_ok, exact_posterior_draws, hazard_draws
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
 
-#: Quantities reported per scenario (1-year unless the config says otherwise).
-REPORTED = ("relapse_cif", "nrm_cif", "efs", "os")
 FACTOR_KINDS = ("prior", "a0", "w", "cuts", "from_transplant", "table")
-
-
-# ----------------------------------------------------------------------------- landmark values
-
-
-def landmark_values(
-    hazards: Mapping[str, np.ndarray], cuts: Sequence[float], relapse_death_cuts: Sequence[float], days: Sequence[int]
-) -> dict[str, dict[int, np.ndarray]]:
-    r"""Relapse and NRM incidence, EFS, OS and GRFS at a few landmark days, per draw.
-
-    The same quantities as :func:`models.derived.curves` without the full daily convolution: the
-    competing-risk CIFs and EFS are exact for piecewise-constant hazards, and OS at day :math:`t` is
-    :math:`S_0(t) + \sum_{i<t} \Delta F_1(i)\, S_R(t - i - \tfrac12)` with :math:`\Delta F_1(i)` the
-    relapse mass in day :math:`[i, i+1)` — one dot product per landmark instead of an FFT over the grid.
-    """
-    c = np.asarray(cuts, float)
-    cr = np.asarray(relapse_death_cuts, float)
-    horizon = int(max(days))
-    lam_rel = np.atleast_2d(hazards["relapse"])
-    s0, cif_rel, cif_nrm = _competing_cifs(lam_rel, np.atleast_2d(hazards["nrm"]), c, horizon)
-    delta = np.diff(cif_rel, axis=1)
-    day_arr = np.asarray(sorted(set(int(d) for d in days)), float)
-    grfs = s0[:, day_arr.astype(int)] * np.exp(-cumulative_hazard(np.atleast_2d(hazards["gvhd"]), c, day_arr))
-    out: dict[str, dict[int, np.ndarray]] = {q: {} for q in ("relapse_cif", "nrm_cif", "efs", "os", "grfs")}
-    mu = np.atleast_2d(hazards["death_after_relapse"])
-    for col, d in enumerate(day_arr.astype(int)):
-        out["relapse_cif"][d] = cif_rel[:, d]
-        out["nrm_cif"][d] = cif_nrm[:, d]
-        out["efs"][d] = s0[:, d]
-        out["grfs"][d] = grfs[:, col]
-        if d > 0:
-            sr = np.exp(-cumulative_hazard(mu, cr, d - np.arange(d) - 0.5))  # (n, d)
-            out["os"][d] = np.minimum(s0[:, d] + np.clip(np.sum(delta[:, :d] * sr, axis=1), 0.0, None), 1.0)
-        else:
-            out["os"][d] = s0[:, 0]
-    return out
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -372,68 +336,94 @@ def resolve_prior(
     return load_prior_set(name, cuts, relapse_death_cuts)
 
 
-def _vague_component() -> tuple[float, float]:
-    g = vague_gamma()
-    return g.shapes[0], g.rates[0]
+def _robust_w(prior: PriorSet, k: str) -> float | None:
+    """The robust-mixture weight recorded for transition ``k`` (``None``: not a robust mixture)."""
+    prov = getattr(prior, "provenance", {}).get(k)
+    return None if prov is None else prov.w
 
 
-def _is_vague(a: float, b: float) -> bool:
-    av, bv = _vague_component()
-    return math.isclose(a, av, rel_tol=1e-9) and math.isclose(b, bv, rel_tol=1e-9)
+def _is_baseline(g: GammaMixture, base: GammaMixture) -> bool:
+    return g.n_components == 1 and all(
+        math.isclose(x, y, rel_tol=1e-9) for x, y in ((g.shapes[0], base.shapes[0]), (g.rates[0], base.rates[0]))
+    )
 
 
-def _map_gammas(prior: PriorSet, fn: Callable[[GammaMixture], GammaMixture], transitions: Sequence[str]) -> dict:
+def _split(g: GammaMixture, w: float | None) -> GammaMixture:
+    """The informative part of ``g`` (all components but the robust last one when ``w`` is set)."""
+    parts = split_robust(g, w)
+    return g if parts is None else parts[0]
+
+
+def _map_intervals(
+    prior: PriorSet,
+    fn: Callable[[GammaMixture, GammaMixture, float | None], GammaMixture],
+    cuts: Sequence[float],
+    transitions: Sequence[str],
+    *,
+    new_w: float | None = None,
+    name: str,
+) -> PriorSet:
+    """Apply ``fn(interval prior, baseline of the interval, robust weight)`` to every interval of ``transitions``."""
+    base = weak_interval_priors(cuts)
     out = dict(prior.transitions)
     for k in transitions:
-        p = prior.transitions[k]
-        if isinstance(p, GammaMixture):
-            out[k] = fn(p)
-        elif isinstance(p, list | tuple) and all(isinstance(x, GammaMixture) for x in p):
-            out[k] = [fn(x) for x in p]
-        else:
+        spec = prior.per_interval(k, len(cuts))
+        if not (isinstance(spec, list) and all(isinstance(x, GammaMixture) for x in spec)):
             raise PriorError(
                 f"prior set '{prior.name}'",
                 where=k,
-                found=type(p).__name__,
+                found=type(spec).__name__,
                 expected="gamma-mixture priors (a0 and w act on conjugate priors)",
             )
-    return out
+        out[k] = [fn(g, base[j], _robust_w(prior, k)) for j, g in enumerate(spec)]
+    res = replace(prior, name=name, transitions=out)
+    prov = getattr(prior, "provenance", None)
+    if new_w is not None and prov is not None:
+        res = replace(res, provenance={**prov, **{k: replace(prov[k], w=new_w) for k in transitions if k in prov}})
+    return res
 
 
-def power_discount(prior: PriorSet, a0: float, transitions: Sequence[str] = ("relapse", "nrm")) -> PriorSet:
-    r"""Power prior: each informative component :math:`\mathrm{Gamma}(a_v + d, b_v + E)` becomes
-    :math:`\mathrm{Gamma}(a_v + a_0 d, b_v + a_0 E)`; vague components are left as they are."""
-    av, bv = _vague_component()
+def power_discount(
+    prior: PriorSet, a0: float, cuts: Sequence[float], transitions: Sequence[str] = ("relapse", "nrm")
+) -> PriorSet:
+    r"""Power prior: each informative component :math:`\mathrm{Gamma}(a_j + d, b_j + E)` built on the interval's
+    weakly informative baseline :math:`\mathrm{Gamma}(a_j, b_j)` becomes :math:`\mathrm{Gamma}(a_j + a_0 d,
+    b_j + a_0 E)`; the robust component (the baseline, :func:`models.prior_library.robust_component`)
+    keeps its weight; baseline intervals are left as they are."""
 
-    def one(g: GammaMixture) -> GammaMixture:
-        shapes, rates = [], []
-        for a, b in zip(g.shapes, g.rates, strict=True):
-            if _is_vague(a, b):
-                shapes.append(a)
-                rates.append(b)
-            else:
-                shapes.append(max(av + a0 * (a - av), 1e-6))
-                rates.append(max(bv + a0 * (b - bv), 1e-6))
-        return GammaMixture(g.weights, tuple(shapes), tuple(rates))
+    def one(g: GammaMixture, base: GammaMixture, w: float | None) -> GammaMixture:
+        if _is_baseline(g, base):
+            return g
+        inf = _split(g, w)
+        ab, bb = base.shapes[0], base.rates[0]
+        disc = GammaMixture(
+            inf.weights,
+            tuple(max(ab + a0 * (a - ab), 1e-6) for a in inf.shapes),
+            tuple(max(bb + a0 * (b - bb), 1e-6) for b in inf.rates),
+        )
+        return disc if split_robust(g, w) is None else robustify(disc, w, robust_component(disc, base))  # type: ignore[arg-type]
 
-    return replace(prior, name=f"{prior.name}|a0={a0:g}", transitions=_map_gammas(prior, one, transitions))
+    return _map_intervals(prior, one, cuts, transitions, name=f"{prior.name}|a0={a0:g}")
 
 
-def robust_weight(prior: PriorSet, w: float, transitions: Sequence[str] = ("relapse", "nrm")) -> PriorSet:
-    r"""Robust mixture with weight :math:`w` on the informative components and :math:`1-w` on the vague one
-    (:func:`models.prior_library.robustify` of the informative part; ``w = 0`` is the vague prior)."""
+def robust_weight(
+    prior: PriorSet, w: float, cuts: Sequence[float], transitions: Sequence[str] = ("relapse", "nrm")
+) -> PriorSet:
+    r"""Robust mixture with weight :math:`w` on the informative components and :math:`1-w` on the robust one
+    (:func:`models.prior_library.robustify` of the informative part; ``w = 0`` is the weakly informative
+    baseline)."""
 
-    def one(g: GammaMixture) -> GammaMixture:
-        inf = [(wk, a, b) for wk, a, b in zip(g.weights, g.shapes, g.rates, strict=True) if not _is_vague(a, b)]
-        if not inf:
+    def one(g: GammaMixture, base: GammaMixture, w_old: float | None) -> GammaMixture:
+        if _is_baseline(g, base):
             return g
         if w == 0:
-            return vague_gamma()
-        tot = sum(x[0] for x in inf)
-        informative = GammaMixture(*(tuple(x) for x in zip(*[(wk / tot, a, b) for wk, a, b in inf], strict=True)))
-        return robustify(informative, w)
+            return base
+        inf = _split(g, w_old)
+        return robustify(inf, w, robust_component(inf, base))
 
-    return replace(prior, name=f"{prior.name}|w={w:g}", transitions=_map_gammas(prior, one, transitions))
+    return _map_intervals(
+        prior, one, cuts, transitions, new_w=(None if w in (0, 1) else w), name=f"{prior.name}|w={w:g}"
+    )
 
 
 def centred_prior(prior: PriorSet, centre: float, weight: float, cuts: Sequence[float], day: int = 365) -> PriorSet:
@@ -441,26 +431,32 @@ def centred_prior(prior: PriorSet, centre: float, weight: float, cuts: Sequence[
     relapse incidence :math:`p_c` (constant hazard :math:`\lambda_c = -\log(1-p_c)/d`).
 
     Interval :math:`j` receives pseudo-exposure :math:`E_j = m\,|[c_j, c_{j+1}) \cap [0, d)|` and
-    pseudo-events :math:`\lambda_c E_j` on top of the vague prior :math:`\mathrm{Gamma}(a_v, b_v)`:
-    :math:`\lambda_j \sim \mathrm{Gamma}(a_v + \lambda_c E_j,\, b_v + E_j)` — the posterior of the vague
-    prior given the pseudo-cohort, as the power prior is built — so the pseudo-data are worth
-    :math:`m` patient-years and :math:`m\,d\,\lambda_c` events, and :math:`m \to 0` gives the vague
-    prior. Intervals after ``day`` keep the base prior.
+    pseudo-events :math:`\lambda_c E_j` on top of the interval's weakly informative baseline
+    :math:`\mathrm{Gamma}(a_j, b_j)` (:func:`models.priors.weak`):
+    :math:`\lambda_j \sim \mathrm{Gamma}(a_j + \lambda_c E_j,\, b_j + E_j)` — the posterior of the baseline
+    given the pseudo-cohort, as the power prior is built — so the pseudo-data are worth
+    :math:`m` patient-years and :math:`m\,d\,\lambda_c` events, and :math:`m \to 0` gives the baseline.
+    Intervals after ``day`` keep the base prior.
     """
     lam = -math.log1p(-centre) / day
-    av, bv = _vague_component()
     c = np.asarray(cuts, float)
     hi = np.append(c[1:], np.inf)
     base = prior.per_interval("relapse", len(c))
+    weak_base = weak_interval_priors(c)
     out = []
     for j in range(len(c)):
         e = weight * max(min(hi[j], day) - c[j], 0.0)
-        out.append(GammaMixture.single(av + lam * e, bv + e) if e > 0 else base[j])  # type: ignore[index]
-    return replace(
+        ab, bb = weak_base[j].shapes[0], weak_base[j].rates[0]
+        out.append(GammaMixture.single(ab + lam * e, bb + e) if e > 0 else base[j])  # type: ignore[index]
+    res = replace(
         prior,
         name=f"{prior.name}|relapse centre={centre:g},weight={weight:g}",
         transitions={**prior.transitions, "relapse": out},
     )
+    prov = getattr(prior, "provenance", None)
+    if prov is not None and "relapse" in prov:
+        res = replace(res, provenance={**prov, "relapse": replace(prov["relapse"], w=None, method="gamma")})
+    return res
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -546,9 +542,9 @@ def scenario_prior(sc: Scenario, cache: dict, relapse_death_cuts: Sequence[float
         )
     p = cache[key]
     if sc.a0 is not None:
-        p = power_discount(p, sc.a0)
+        p = power_discount(p, sc.a0, sc.cuts)
     if sc.w is not None:
-        p = robust_weight(p, sc.w)
+        p = robust_weight(p, sc.w, sc.cuts)
     if sc.centre is not None and sc.weight is not None:
         p = centred_prior(p, sc.centre, sc.weight, sc.cuts, day)
     return p
@@ -577,112 +573,6 @@ def posterior_hazards(
             spec = prior.per_interval(k, n_intervals[k])
             out[k].append(exact_posterior_draws(spec, td.events[k], td.exposure[k], draws_per_table, rng))  # type: ignore[arg-type]
     return {k: np.vstack(v) for k, v in out.items()}
-
-
-def _prior_logpdf(prior: PriorSet, hz: Mapping[str, np.ndarray], n_intervals: Mapping[str, int]) -> np.ndarray:
-    total = 0.0
-    for k in TRANSITIONS:
-        spec = prior.per_interval(k, n_intervals[k])
-        for j, p in enumerate(spec):  # type: ignore[arg-type]
-            x = hz[k][:, j]
-            w, a, b = (np.asarray(v, float) for v in (p.weights, p.shapes, p.rates))
-            lp = (
-                np.log(w)[None, :]
-                + (a * np.log(b) - gammaln(a))[None, :]
-                + (a - 1)[None, :] * np.log(x)[:, None]
-                - b[None, :] * x[:, None]
-            )
-            total = total + logsumexp(lp, axis=1)
-    return np.asarray(total)
-
-
-def _loglik(td: TransitionData, hz: Mapping[str, np.ndarray]) -> np.ndarray:
-    total = 0.0
-    for k in TRANSITIONS:
-        total = total + np.log(hz[k]) @ td.events[k] - hz[k] @ td.exposure[k]
-    return np.asarray(total)
-
-
-# ----------------------------------------------------------------------------- power scaling
-
-
-def _cjs_one_side(x: np.ndarray, w_p: np.ndarray, w_q: np.ndarray) -> float:
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    bw = np.diff(xs)
-    px = np.cumsum(w_p[order] / w_p.sum())[:-1]
-    qx = np.cumsum(w_q[order] / w_q.sum())[:-1]
-    px_int, qx_int = float(np.sum(px * bw)), float(np.sum(qx * bw))
-    m = 0.5 * (px + qx)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_pq = np.where(px > 0, px * (np.log2(px) - np.log2(m)), 0.0)
-        t_qp = np.where(qx > 0, qx * (np.log2(qx) - np.log2(m)), 0.0)
-    cjs_pq = float(np.sum(bw * t_pq)) + 0.5 / math.log(2) * (qx_int - px_int)
-    cjs_qp = float(np.sum(bw * t_qp)) + 0.5 / math.log(2) * (px_int - qx_int)
-    bound = px_int + qx_int
-    return math.sqrt(max(cjs_pq + cjs_qp, 0.0) / bound) if bound > 0 else 0.0
-
-
-def _cjs(x: np.ndarray, w_base: np.ndarray, w_new: np.ndarray) -> float:
-    r"""Cumulative Jensen–Shannon distance between two weightings of the same draws.
-
-    As priorsense's ``cjs_dist`` (Nguyen & Vreeken 2015): with weighted ECDFs :math:`P, Q` on the
-    sorted draws, :math:`\mathrm{CJS}(P\|Q) = \sum \Delta x\, P \log_2\frac{P}{(P+Q)/2}
-    + \frac{1}{2\ln 2}\sum \Delta x (Q - P)`; the distance is
-    :math:`\sqrt{(\mathrm{CJS}(P\|Q) + \mathrm{CJS}(Q\|P)) / \sum \Delta x (P + Q)}`, the larger of
-    its values for :math:`x` and :math:`-x` (both tails), between 0 and 1.
-    """
-    return max(_cjs_one_side(x, w_base, w_new), _cjs_one_side(-x, w_base, w_new))
-
-
-def _psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:
-    import arviz as az
-
-    lw, k = az.psislw(log_ratio.copy())
-    w = np.exp(lw - logsumexp(lw))
-    return w, float(np.asarray(k))
-
-
-def _diagnosis(prior_sens: float, lik_sens: float, threshold: float = 0.05) -> str:
-    """priorsense's reading: both sensitive = potential conflict; prior only = strong prior."""
-    if prior_sens > threshold:
-        return "potential prior-data conflict" if lik_sens > threshold else "strong prior / weak likelihood"
-    return "-"
-
-
-def power_scaling(
-    log_prior: np.ndarray,
-    log_lik: np.ndarray,
-    quantities: Mapping[str, np.ndarray],
-    epsilon: float = 0.01,
-    threshold: float = 0.05,
-) -> pd.DataFrame:
-    """Prior and likelihood power-scaling sensitivity of each quantity (priorsense diagnostics).
-
-    Parameters
-    ----------
-    log_prior, log_lik
-        Log prior density and log likelihood at each posterior draw.
-    quantities
-        ``{name: draws}`` of the quantities to diagnose.
-    """
-    n = log_prior.size
-    base = np.full(n, 1.0 / n)
-    rows = []
-    alphas = (1.0 + epsilon, 1.0 / (1.0 + epsilon))
-    weights: dict[str, list[tuple[np.ndarray, float]]] = {"prior": [], "likelihood": []}
-    for comp, lp in (("prior", log_prior), ("likelihood", log_lik)):
-        for al in alphas:
-            weights[comp].append(_psis_weights((al - 1.0) * lp))
-    for name, x in quantities.items():
-        row: dict[str, Any] = {"quantity": name}
-        for comp in ("prior", "likelihood"):
-            d = [_cjs(x, base, w) for w, _ in weights[comp]]
-            row[f"{comp}_sensitivity"] = float(np.mean(d) / math.log2(1.0 + epsilon))
-            row[f"{comp}_pareto_k"] = max(k for _, k in weights[comp])
-        row["diagnosis"] = _diagnosis(row["prior_sensitivity"], row["likelihood_sensitivity"], threshold)
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- running the grid
@@ -718,21 +608,23 @@ def _ess_and_conflict(
     relapse_death_cuts: Sequence[float],
     memo: dict | None = None,
 ) -> dict[str, float]:
-    r"""First-year prior ESS (events, patients) and Box's conflict p-value (median over tables) of
-    relapse and NRM, from the prior library.
+    r"""First-year prior weight and Box's conflict p-value (median over tables) of relapse and NRM.
 
-    The p-value :math:`\min\{1, 2\min(P(D \le d), P(D \ge d))\}` needs the exact negative-binomial
-    (mixture) predictive pmf only up to the observed count :math:`d`, so the convolution is truncated
-    there; results are memoised per (transition prior, data) because grid cells share most priors.
+    Weight (:mod:`models.prior_weight`): the effective current sample size (events and patients added
+    to these data by the prior, median over tables), the informative component's ESS and its smallest
+    posterior weight, and the whole prior's ESS (ELIR or moment matching). The p-value
+    :math:`\min\{1, 2\min(P(D \le d), P(D \ge d))\}` needs the exact negative-binomial (mixture)
+    predictive pmf only up to the observed count :math:`d`, so the convolution is truncated there;
+    results are memoised per (transition prior, data) because grid cells share most priors.
     """
     memo = {} if memo is None else memo
     out: dict[str, float] = {}
     for k in ("relapse", "nrm"):
         spec = prior.per_interval(k, len(cuts))
-        key = (k, repr(spec), tuple(id(td) for td in stats))
+        key = (k, repr(spec), tuple(cuts), tuple(id(td) for td in stats))
         if key not in memo:
-            one = PriorSet("one", {t: spec if t == k else vague().transitions[t] for t in TRANSITIONS})
-            ess = ess_summary(ess_table(one, cuts, relapse_death_cuts)).set_index("transition")
+            one = replace(prior, name="one", transitions={**weak(cuts, relapse_death_cuts).transitions, k: spec})
+            ess = ess_summary(ess_table(one, cuts, relapse_death_cuts, stats)).set_index("transition").loc[k]
             pvals = []
             exact = isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec)
             for td in stats:
@@ -743,8 +635,16 @@ def _ess_and_conflict(
                 else:  # other families: the library's simulated prior predictive
                     ct = conflict_table(one, td, n_sim=20_000, seed=0).set_index("transition")
                     pvals.append(float(ct.loc[k, "p_value"]))
-            memo[key] = (float(ess.loc[k, "ess_events"]), float(ess.loc[k, "ess_patients"]), float(np.median(pvals)))
-        out[f"ess_events_{k}"], out[f"ess_patients_{k}"], out[f"conflict_p_{k}"] = memo[key]
+            memo[key] = {
+                f"pull_events_{k}": float(ess["pull_events"]),
+                f"pull_patients_{k}": float(ess["pull_patients"]),
+                f"informative_ess_events_{k}": float(ess["informative_ess_events"]),
+                f"posterior_weight_min_{k}": float(ess["posterior_weight_min"]),
+                f"ess_events_{k}": float(ess["ess_events"]),
+                f"ess_patients_{k}": float(ess["ess_patients"]),
+                f"conflict_p_{k}": float(np.median(pvals)),
+            }
+        out |= memo[key]
     return out
 
 
@@ -808,24 +708,44 @@ def run_grid(
             sys.stderr.flush()
     table = pd.DataFrame(rows)
     tip = tipping_points(table, cfg) if cfg.grid is not None else pd.DataFrame()
-    ps = base_power_scaling(cfg, tables, prior_cache)
+    ps = with_agreement(base_power_scaling(cfg, tables, prior_cache), cfg, tables, prior_cache, cfg.prior)
     if cfg.power_scaling_prior:
         try:
             ps_prior = prior_cache.get(cfg.power_scaling_prior) or resolve_prior(
                 cfg.power_scaling_prior, cfg.cuts, cfg.relapse_death_cuts
             )
-            ps = pd.concat([ps, nuts_power_scaling(cfg, tables, ps_prior)], ignore_index=True)
+            prior_cache.setdefault(cfg.power_scaling_prior, ps_prior)
+            nuts_ps = nuts_power_scaling(cfg, tables, ps_prior)
+            ps = pd.concat(
+                [ps, with_agreement(nuts_ps, cfg, tables, prior_cache, cfg.power_scaling_prior)], ignore_index=True
+            )
         except ToolkitError as exc:  # reported, never silently dropped
             ps = pd.concat(
                 [
                     ps,
-                    pd.DataFrame([{"prior": cfg.power_scaling_prior, "engine": "nuts", "diagnosis": f"failed: {exc}"}]),
+                    pd.DataFrame([{"prior": cfg.power_scaling_prior, "engine": "nuts", "verdict": f"failed: {exc}"}]),
                 ],
                 ignore_index=True,
             )
     res = GridResult(table, ps, tip, [], cfg, len(tables), time.perf_counter() - t0)
     res.verdict = verdict(res)
     return res
+
+
+def with_agreement(
+    ps: pd.DataFrame, cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior_cache: dict, prior_name: str
+) -> pd.DataFrame:
+    """Add Box's p (whole prior and sources alone, medians over tables) and the agreement verdict
+    (:mod:`models.agreement`) to power-scaling rows of one prior."""
+    prior = prior_cache.get((prior_name, cfg.cuts)) or prior_cache.get(prior_name)
+    if prior is None:
+        prior = resolve_prior(prior_name, cfg.cuts, cfg.relapse_death_cuts)
+    stats = [transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant) for t in tables]
+    agree = agreement_table(conflict_table_draws(prior, stats, n_sim=20_000), ps).set_index("quantity")
+    out = ps.copy()
+    for col in ("box_p", "sources_p", "verdict"):
+        out[col] = out["quantity"].map(agree[col])
+    return out
 
 
 def _run_scenario(
@@ -942,32 +862,11 @@ def nuts_power_scaling(cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], p
             for k in TRANSITIONS
         }
         lp = idata.sample_stats["lp"].isel(table=m).values.reshape(-1)
-        ll = _loglik(td, hz)
+        ll = loglik(td, hz)
         lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
         qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
         frames.append(power_scaling(lp - ll, ll, qs).assign(table=m + 1))
-    return _aggregate_power_scaling(frames, prior.name, "nuts")
-
-
-def _aggregate_power_scaling(frames: list[pd.DataFrame], prior_name: str, engine: str) -> pd.DataFrame:
-    df = pd.concat(frames, ignore_index=True)
-    agg = (
-        df.groupby("quantity", sort=False)
-        .agg(
-            prior_sensitivity=("prior_sensitivity", "mean"),
-            likelihood_sensitivity=("likelihood_sensitivity", "mean"),
-            prior_pareto_k=("prior_pareto_k", "max"),
-            likelihood_pareto_k=("likelihood_pareto_k", "max"),
-        )
-        .reset_index()
-    )
-    agg["diagnosis"] = [
-        _diagnosis(p, q) for p, q in zip(agg["prior_sensitivity"], agg["likelihood_sensitivity"], strict=True)
-    ]
-    agg.insert(0, "engine", engine)
-    agg.insert(0, "prior", prior_name)
-    agg["n_tables"] = df["table"].nunique()
-    return agg
+    return aggregate_power_scaling(frames, prior.name, "nuts")
 
 
 def base_power_scaling(
@@ -986,8 +885,8 @@ def base_power_scaling(
         hz = posterior_hazards(prior, [td], nint, max(cfg.draws_per_table, 2000), rng)
         lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
         qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
-        frames.append(power_scaling(_prior_logpdf(prior, hz, nint), _loglik(td, hz), qs).assign(table=m + 1))
-    return _aggregate_power_scaling(frames, prior.name, "exact")
+        frames.append(power_scaling(prior_logpdf(prior, hz, nint), loglik(td, hz), qs).assign(table=m + 1))
+    return aggregate_power_scaling(frames, prior.name, "exact")
 
 
 # ----------------------------------------------------------------------------- tipping points and verdict
@@ -1058,13 +957,10 @@ def verdict(res: GridResult) -> list[str]:
                     f"incidence of {100 * r['tipping_centre']:.1f}%."
                 )
     for _, r in res.power_scaling.iterrows():
-        if str(r["diagnosis"]).startswith("failed"):
-            lines.append(f"Power-scaling under '{r['prior']}' ({r['engine']}) {r['diagnosis']}")
-        elif r["diagnosis"] != "-":
-            lines.append(
-                f"Power-scaling ({r['engine']}): {r['quantity']} shows {r['diagnosis']} under '{r['prior']}' "
-                f"(prior {r['prior_sensitivity']:.3f}, likelihood {r['likelihood_sensitivity']:.3f})."
-            )
+        if str(r["verdict"]).startswith("failed"):
+            lines.append(f"Power-scaling under '{r['prior']}' ({r['engine']}) {r['verdict']}")
+        else:
+            lines.append(f"Prior-data agreement under '{r['prior']}' ({r['engine']}): " + sentence(r) + ".")
     nuts_bad = t[t["status"].astype(str).str.contains("NUTS diagnostics failed")]
     for _, r in nuts_bad.iterrows():
         lines.append(

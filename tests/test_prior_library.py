@@ -14,26 +14,22 @@ from scipy import stats
 
 from models.errors import PriorError
 from models.intervals import TransitionData
+from models.prior_conflict import conflict_pvalue, conflict_table, predictive_pmf
 from models.prior_library import (
     MAP_KS_TOL,
     MAP_QUANTILE_TOL,
     CommensuratePrior,
     LibraryPriorSet,
     best_gamma_mixture,
-    conflict_pvalue,
-    conflict_table,
-    ess_gamma,
-    ess_summary,
-    ess_table,
     fit_map,
     landmark_summary,
     load_prior_set,
     mixture_fit_quality,
     mixture_posterior,
     power_prior,
-    predictive_pmf,
     read_sets,
     register_library,
+    robust_component,
     robustify,
 )
 from models.prior_sources import (
@@ -43,9 +39,11 @@ from models.prior_sources import (
     remission_pseudo_data,
     survival_pseudo_data,
 )
-from models.priors import PRIOR_SETS, GammaMixture, get_prior_set
+from models.prior_weight import ess_summary, ess_table
+from models.priors import PRIOR_SETS, GammaMixture, get_prior_set, weak_shapes
 
 CUTS = (0.0, 100.0, 180.0, 365.0, 730.0)
+RCUTS = (0.0, 90.0, 365.0)
 RD_CUTS = (0.0, 90.0, 365.0)
 
 
@@ -114,7 +112,8 @@ def test_gaballa_figures_and_santoro_consistency(sources):
         [sources.figures["gaballa2022_pfs_1y"], sources.figures["gaballa2022_nrm_1y"]], CUTS, followup_months=14.3
     )
     assert g.events["relapse"].sum() == pytest.approx(21 * 0.29)
-    assert g.followup_per_patient == pytest.approx(365 * 0.29 / -math.log(0.71), rel=1e-12)
+    # patients entered at a median of day 78: at risk on [78, 365], constant hazard -log(0.71)/287
+    assert g.followup_per_patient == pytest.approx(287 * 0.29 / -math.log(0.71), rel=1e-12)
     figs = [sources.figures[k] for k in ("santoro2017_ri", "santoro2017_nrm", "santoro2017_lfs_3y")]
     s = remission_pseudo_data(figs, CUTS)  # 0.31 + 0.37 + 0.32 = 1 within the tolerance
     assert s.events["relapse"].sum() == pytest.approx(208 * 0.37)
@@ -141,17 +140,21 @@ def test_hazard_ratio_to_log_normal():
 
 
 def test_power_prior_scales_pseudo_data():
-    g = power_prior(6.0, 6000.0, a0=0.5)
-    assert (g.shapes[0], g.rates[0]) == (0.5 + 3.0, 182.5 + 3000.0)
-    v = power_prior(6.0, 6000.0, a0=0.0)
-    assert (v.shapes[0], v.rates[0]) == (0.5, 182.5)
+    base = GammaMixture.single(0.2, 73.0)  # e.g. a weak-baseline interval: 0.2 events in 73 days
+    g = power_prior(6.0, 6000.0, 0.5, base)
+    assert (g.shapes[0], g.rates[0]) == (0.2 + 3.0, 73.0 + 3000.0)
+    v = power_prior(6.0, 6000.0, 0.0, base)
+    assert (v.shapes[0], v.rates[0]) == (0.2, 73.0)
     with pytest.raises(PriorError, match="a0"):
-        power_prior(6.0, 6000.0, a0=1.5)
+        power_prior(6.0, 6000.0, 1.5, base)
 
 
 def test_robust_mixture_posterior_weights_by_hand():
     informative = GammaMixture.single(3.0, 3000.0)
-    prior = robustify(informative, 0.8)
+    # robust component: the interval's weakly informative baseline (here Gamma(0.5, 182.5 days))
+    rob = robust_component(informative, GammaMixture.single(0.5, 182.5))
+    assert (rob.shapes[0], rob.rates[0]) == (0.5, 182.5)
+    prior = robustify(informative, 0.8, rob)
     assert prior.weights == pytest.approx((0.8, 0.2)) and prior.shapes == (3.0, 0.5)
     d, e = 4, 1000.0
 
@@ -169,10 +172,10 @@ def test_robust_mixture_posterior_weights_by_hand():
     post = mixture_posterior(prior, d, e)
     assert post.weights[0] == pytest.approx(w1 / (w1 + w2), rel=1e-10)
     assert post.shapes == (7.0, 4.5) and post.rates == (4000.0, 1182.5)
-    # conflicting data move weight to the vague component
+    # conflicting data move weight to the robust component
     assert mixture_posterior(prior, 30, 1000.0).weights[1] > 0.99
     with pytest.raises(PriorError):
-        robustify(informative, 0.0)
+        robustify(informative, 0.0, rob)
 
 
 # ----------------------------------------------------------------------------- MAP prior
@@ -258,23 +261,24 @@ def test_commensurate_prior_samples_and_checks_interval_count():
 # ----------------------------------------------------------------------------- ESS and conflict
 
 
-def test_ess_of_a_single_gamma_is_its_shape_and_rate():
-    assert ess_gamma(GammaMixture.single(4.2, 1234.0)) == pytest.approx((4.2, 1234.0), rel=1e-12)
-
-
 def test_ess_table_of_md_anderson_by_hand(sources):
     ps = load_prior_set("md_anderson", sources=sources)
     t = ess_table(ps)
     g = remission_pseudo_data(
         [sources.figures["gaballa2022_pfs_1y"], sources.figures["gaballa2022_nrm_1y"]], CUTS, followup_months=14.3
     )
+    a0 = weak_shapes(CUTS)  # the weak baseline under the power prior: Gamma(a0_j, 365 a0_j)
     row = t[(t.transition == "relapse") & (t.interval == "0-100")].iloc[0]
-    assert row.ess_events == pytest.approx(0.5 + 0.5 * g.events["relapse"][0], rel=1e-9)
-    assert row.ess_exposure_days == pytest.approx(182.5 + 0.5 * g.exposure[0], rel=1e-9)
+    # one gamma Gamma(a, b): its ESS is (a events, b days) whether by ELIR (a > 1) or by moments
+    assert row.ess_events == pytest.approx(a0[0] + 0.5 * g.events["relapse"][0], rel=1e-9)
+    assert row.ess_days == pytest.approx(365 * a0[0] + 0.5 * g.exposure[0], rel=1e-9)
+    assert row.part == "informative" and row.informative_ess_events == pytest.approx(row.ess_events)
     tot = ess_summary(t).set_index("transition")
-    # first year: (3 x 182.5 + 0.5 E) / (E / 21) patients
+    # first year: (365 (a0_1 + a0_2 + a0_3) + 0.5 E) / (E / 21) patients; entry at day 78 leaves
+    # intervals 100-180 and 180-365 informed, and 0-100 from day 78
     e = g.exposure.sum()
-    assert tot.loc["relapse", "ess_patients"] == pytest.approx((3 * 182.5 + 0.5 * e) / (e / 21), rel=1e-9)
+    b0 = 365 * a0[:3].sum()
+    assert tot.loc["relapse", "ess_patients"] == pytest.approx((b0 + 0.5 * e) / (e / 21), rel=1e-9)
 
 
 def test_conflict_pvalue_equals_negative_binomial():
@@ -311,7 +315,10 @@ def test_conflict_table_flags_a_conflict():
 # ----------------------------------------------------------------------------- named sets
 
 
-@pytest.mark.parametrize("name", ["vague", "md_anderson", "literature", "literature_blast", "md_anderson_commensurate"])
+@pytest.mark.parametrize(
+    "name",
+    ["weak", "half_event_per_interval", "md_anderson", "literature", "literature_blast", "md_anderson_commensurate"],
+)
 def test_named_sets_load_and_report_ess(name, sources):
     ps = load_prior_set(name, sources=sources)
     tot = ess_summary(ess_table(ps))
@@ -333,7 +340,7 @@ def test_map_sets_load_with_good_mixture_fits(name, sources):
 
 def test_literature_set_is_what_the_file_says(sources):
     ps = load_prior_set("literature", sources=sources)
-    assert ps.provenance["relapse"].w == 0.8 and ps.provenance["gvhd"].method == "vague"
+    assert ps.provenance["relapse"].w == 0.8 and ps.provenance["gvhd"].method == "weak"
     rel = ps.transitions["relapse"][0]
     assert rel.weights == pytest.approx((0.8, 0.2))
     lm = landmark_summary(ps, n=4000).set_index("quantity")
@@ -343,7 +350,7 @@ def test_literature_set_is_what_the_file_says(sources):
 
 def test_register_library_makes_names_available():
     names = register_library()
-    assert {"literature", "md_anderson", "skeptical", "enthusiastic", "vague"} <= set(names)
+    assert {"literature", "md_anderson", "skeptical", "enthusiastic", "weak", "half_event_per_interval"} <= set(names)
     assert "literature" in PRIOR_SETS
     assert get_prior_set("md_anderson").name == "md_anderson"
 
@@ -433,17 +440,48 @@ def test_shipped_files_are_complete_and_cited(sources):
                 assert all(sources.figures[k].verified for k in src.figures)
 
 
-def test_robust_weighted_ess_by_hand(sources):
+def test_informative_component_weight_by_hand(sources):
     ps = load_prior_set("literature", sources=sources)
-    t = ess_table(ps).set_index(["transition", "interval"])
     g = remission_pseudo_data(
         [sources.figures["gaballa2022_pfs_1y"], sources.figures["gaballa2022_nrm_1y"]], CUTS, followup_months=14.3
     )
-    a_inf = 0.5 + g.events["relapse"][0]
-    row = t.loc[("relapse", "0-100")]
-    assert row.ess_events_weighted == pytest.approx(0.8 * a_inf + 0.2 * 0.5, rel=1e-9)
-    assert row.ess_exposure_weighted_days == pytest.approx(0.8 * (182.5 + g.exposure[0]) + 0.2 * 182.5, rel=1e-9)
-    assert row.ess_events < row.ess_events_weighted  # moment matching is the conservative one
+    a0 = weak_shapes(CUTS)[0]
+    a_inf, b_inf = a0 + g.events["relapse"][0], 365 * a0 + g.exposure[0]
+    d, e = 1.0, 800.0  # one relapse in 800 days at risk in days 0-100
+    td = TransitionData(
+        {
+            k: np.array([d, 0, 0, 0, 0.0]) if k == "relapse" else np.zeros(3 if k == "death_after_relapse" else 5)
+            for k in ("relapse", "nrm", "gvhd", "death_after_relapse")
+        },
+        {
+            k: np.array([e, 0, 0, 0, 0.0]) if k == "relapse" else np.zeros(3 if k == "death_after_relapse" else 5)
+            for k in ("relapse", "nrm", "gvhd", "death_after_relapse")
+        },
+        {
+            k: np.asarray(RCUTS if k == "death_after_relapse" else CUTS, float)
+            for k in ("relapse", "nrm", "gvhd", "death_after_relapse")
+        },
+    )
+    row = ess_table(ps, stats=[td]).set_index(["transition", "interval"]).loc[("relapse", "0-100")]
+    assert row.part == "robust mixture" and row.prior_weight == pytest.approx(0.8)
+    # the informative component is the power prior Gamma(a0 + d_G, 365 a0 + E_G)
+    assert row.informative_ess_events == pytest.approx(a_inf, rel=1e-9)
+    assert row.informative_ess_days == pytest.approx(b_inf, rel=1e-9)
+    # the robust component has the baseline's shape a0 < 1: the whole mixture's ESS is by moments
+    assert row.ess_method == "moment" and row.ess_events < row.informative_ess_events
+
+    def log_m(a, b):  # negative-binomial marginal likelihood of d events in e days
+        return (
+            math.lgamma(a + d)
+            - math.lgamma(a)
+            - math.lgamma(d + 1)
+            + a * math.log(b / (b + e))
+            + d * math.log(e / (b + e))
+        )
+
+    w1 = 0.8 * math.exp(log_m(a_inf, b_inf))
+    w2 = 0.2 * math.exp(log_m(a0, 365 * a0))  # the robust component is the baseline Gamma(a0, 365 a0)
+    assert row.posterior_weight == pytest.approx(w1 / (w1 + w2), rel=1e-9)
 
 
 def test_map_hierarchical_fit_matches_quadrature(map_fit):
@@ -489,7 +527,7 @@ def test_conflict_over_tables_takes_medians():
             cuts={k: np.array([0.0]) for k in ks},
         )
 
-    from models.prior_library import conflict_table_draws
+    from models.prior_conflict import conflict_table_draws
 
     tab = conflict_table_draws(ps, [td(1.0), td(2.0), td(12.0)]).set_index("transition")
     singles = [conflict_table(ps, td(x)).set_index("transition").loc["relapse", "p_value"] for x in (1.0, 2.0, 12.0)]

@@ -27,7 +27,7 @@ def script():
 def test_list_names_every_set_and_figure(script, capsys):
     assert script.main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("literature", "md_anderson", "skeptical", "enthusiastic", "vague"):
+    for name in ("literature", "md_anderson", "skeptical", "enthusiastic", "weak", "half_event_per_interval"):
         assert name in out
     assert "tower2017_hr_death" in out and "N(-0.342, 0.134^2)" in out
 

@@ -10,23 +10,23 @@ import pandas as pd
 import pytest
 from scipy import integrate, optimize, special, stats
 
-from models.derived import curves
+from models.derived import curves, landmark_values
 from models.errors import ConfigError
-from models.priors import GammaMixture, PriorSet, vague
+from models.power_scaling import _cjs, power_scaling
+from models.priors import GammaMixture, PriorSet, half_event_per_interval, weak
 from models.sensitivity import (
-    _cjs,
     build_scenarios,
     centred_prior,
-    landmark_values,
     load_config,
     power_discount,
-    power_scaling,
     robust_weight,
     run_grid,
     tipping_points,
 )
 
-AV, BV = vague().transitions["relapse"].shapes[0], vague().transitions["relapse"].rates[0]
+CUTS5 = [0, 100, 180, 365, 730]
+#: the weakly informative baseline of the first relapse interval of CUTS5
+AV, BV = weak(CUTS5).transitions["relapse"][0].shapes[0], weak(CUTS5).transitions["relapse"][0].rates[0]
 
 
 def _table(n: int = 10, relapse_at: float = 200.0, last: float = 400.0) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def _table(n: int = 10, relapse_at: float = 200.0, last: float = 400.0) -> pd.Da
 
 
 def _near_zero_nrm_prior() -> PriorSet:
-    v = vague()
+    v = half_event_per_interval()
     tiny = GammaMixture.single(1e4, 1e4 / 1e-12)  # NRM hazard ~1e-12 per day: no competing deaths
     return PriorSet("test", {**v.transitions, "nrm": tiny}, "test prior", "test")
 
@@ -85,8 +85,8 @@ weights = [5, 20, 60]
 
 def test_tipping_point_matches_closed_form_single_interval(tmp_path):
     """One interval, no competing risk: P(claim) = P(lambda < lambda_b) under
-    Gamma(a_v + lambda_c E0 + D, b_v + E0 + E) with E0 = 365 m; the tipping centre solves
-    P = threshold exactly (brentq on the gamma CDF)."""
+    Gamma(1 + lambda_c E0 + D, 365 + E0 + E) with E0 = 365 m (the weak baseline is Gamma(1, 365) on one
+    interval); the tipping centre solves P = threshold exactly (brentq on the gamma CDF)."""
     cfg = load_config(_write_config(tmp_path, SINGLE_INTERVAL))
     table = _table()
     d_obs, e_obs = 1.0, 9 * 400.0 + 200.0
@@ -96,7 +96,8 @@ def test_tipping_point_matches_closed_form_single_interval(tmp_path):
     def p_exact(centre: float, m: float) -> float:
         lam_c = -math.log1p(-centre) / 365
         e0 = 365 * m
-        return float(special.gammainc(AV + lam_c * e0 + d_obs, (BV + e0 + e_obs) * lam_b))
+        # one interval [0, inf): the weak baseline is Gamma(1, 365 days) (all of its one pseudo-event)
+        return float(special.gammainc(1.0 + lam_c * e0 + d_obs, (365.0 + e0 + e_obs) * lam_b))
 
     grid = res.table[res.table["kind"] == "grid"]
     for _, r in grid.iterrows():
@@ -147,25 +148,32 @@ def test_landmark_values_equal_daily_curves():
 # ----------------------------------------------------------------------------- prior transformations
 
 
-def test_power_discount_is_exact_power_prior_and_robust_weight_mixes_vague():
-    inf = GammaMixture.single(AV + 6.0, BV + 4000.0)  # vague + 6 events in 4000 days
-    v = vague()
-    ps = PriorSet("inf", {**v.transitions, "relapse": inf}, "", "")
-    half = power_discount(ps, 0.5).transitions["relapse"]
+def test_power_discount_is_exact_power_prior_and_robust_weight_mixes_the_robust_component():
+    inf = GammaMixture.single(AV + 6.0, BV + 4000.0)  # baseline of interval 1 + 6 events in 4000 days
+    v = weak(CUTS5)
+    ps = PriorSet("inf", {**v.transitions, "relapse": [inf, *v.transitions["relapse"][1:]]}, "", "")
+    half = power_discount(ps, 0.5, CUTS5).transitions["relapse"][0]
     assert half.shapes[0] == pytest.approx(AV + 3.0) and half.rates[0] == pytest.approx(BV + 2000.0)
-    assert power_discount(ps, 0.0).transitions["relapse"].shapes[0] == pytest.approx(AV)
-    rob = robust_weight(ps, 0.8).transitions["relapse"]
-    assert rob.weights == pytest.approx((0.8, 0.2)) and rob.shapes[1] == pytest.approx(AV)
+    assert power_discount(ps, 0.0, CUTS5).transitions["relapse"][0].shapes[0] == pytest.approx(AV)
+    # baseline intervals are left alone
+    assert power_discount(ps, 0.5, CUTS5).transitions["relapse"][1] == v.transitions["relapse"][1]
+    rob = robust_weight(ps, 0.8, CUTS5).transitions["relapse"][0]
+    # robust component: the interval's weak baseline Gamma(AV, BV)
+    assert rob.weights == pytest.approx((0.8, 0.2)) and (rob.shapes[1], rob.rates[1]) == pytest.approx((AV, BV))
+    assert robust_weight(ps, 0.0, CUTS5).transitions["relapse"][0] == v.transitions["relapse"][0]
 
 
 def test_centred_prior_is_worth_m_patient_years():
-    p = centred_prior(vague(), 0.2, 10, [0, 100, 180, 365, 730])
+    base = weak(CUTS5)
+    p = centred_prior(base, 0.2, 10, CUTS5)
     rel = p.transitions["relapse"]
     lam = -math.log(0.8) / 365
-    exposures = [g.rates[0] - BV for g in rel[:3]]
+    exposures = [g.rates[0] - b.rates[0] for g, b in zip(rel[:3], base.transitions["relapse"][:3], strict=True)]
     assert exposures == pytest.approx([1000, 800, 1850])
-    assert sum(g.shapes[0] - AV for g in rel[:3]) == pytest.approx(10 * 365 * lam)
-    assert rel[3] == vague().transitions["relapse"]  # after one year: base prior
+    assert sum(g.shapes[0] - b.shapes[0] for g, b in zip(rel[:3], base.transitions["relapse"][:3], strict=True)) == (
+        pytest.approx(10 * 365 * lam)
+    )
+    assert rel[3] == base.transitions["relapse"][3]  # after one year: base prior
 
 
 # ----------------------------------------------------------------------------- power scaling
@@ -329,7 +337,9 @@ def test_non_conjugate_scenarios_run_on_nuts_with_diagnostics_and_power_scaling(
         'power_scaling_prior = "comm"\npower_scaling_tables = 1\n',
     )
     cfg = load_config(_write_config(tmp_path, body))
-    comm = vague().with_transition("relapse", CommensuratePrior((2.0, 2.0, 2.0), (900.0, 900.0, 900.0), 0.5))
+    comm = half_event_per_interval().with_transition(
+        "relapse", CommensuratePrior((2.0, 2.0, 2.0), (900.0, 900.0, 900.0), 0.5)
+    )
     tables = [_table(relapse_at=150 + 20 * m) for m in range(2)]
     priors = {"test": _near_zero_nrm_prior(), "comm": comm}
     res = run_grid(cfg, tables, progress=False, priors=priors)
