@@ -11,7 +11,8 @@ Power prior (Ibrahim & Chen 2000)
     kernel :math:`L_s = \lambda^{d_{sj}} e^{-\lambda E_{sj}}` gives exactly
     :math:`\mathrm{Gamma}(a_j + \sum_s a_{0s} d_{sj},\ b_j + \sum_s a_{0s} E_{sj})`, :math:`a_{0s}\in[0,1]`.
 Robust mixture (Schmidli et al. 2014)
-    :math:`\pi_R = w\,\pi_I + (1-w)\,\pi_{0j}` (:func:`robustify`, :func:`robust_component`). After :math:`D` events in exposure
+    :math:`\pi_R = w\,\pi_I + (1-w)\,\pi_{0j}` (:func:`robustify`, :func:`robust_component`).
+    After :math:`D` events in exposure
     :math:`E` each component :math:`c` updates to :math:`\mathrm{Gamma}(a_c + D, b_c + E)` with weight
     :math:`\propto w_c\, m_c(D)`, :math:`m_c(D) = \frac{\Gamma(a_c + D)}{\Gamma(a_c)\,D!}
     \big(\frac{b_c}{b_c+E}\big)^{a_c}\big(\frac{E}{b_c+E}\big)^{D}` the negative-binomial marginal
@@ -28,7 +29,8 @@ Meta-analytic-predictive prior (Neuenschwander et al. 2010; Schmidli et al. 2014
 Commensurate prior (Hobbs et al. 2011)
     :class:`CommensuratePrior`: :math:`\lambda_{hj} \sim \mathrm{Gamma}(0.5 + d_{hj}, 182.5 + E_{hj})`
     (the historical posterior from a Jeffreys-type Gamma(0.5, 182.5 days) start, which keeps the
-    NUTS geometry of intervals without historical events tame), :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
+    NUTS geometry of intervals without historical events tame),
+    :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
     :math:`\sigma \sim \mathrm{HalfNormal}(s_\sigma)` shared by the intervals of the transition: the
     current data decide how much to borrow (NUTS engine only).
 
@@ -108,7 +110,10 @@ def robust_component(informative: GammaMixture, baseline: GammaMixture) -> Gamma
 
 
 def power_prior(events: float, exposure: float, a0: float, initial: GammaMixture) -> GammaMixture:
-    """Power prior :math:`\\mathrm{Gamma}(a_i + a_0 d, b_i + a_0 E)` on the initial :math:`\\mathrm{Gamma}(a_i, b_i)` (Ibrahim & Chen 2000)."""
+    """Power prior :math:`\\mathrm{Gamma}(a_i + a_0 d, b_i + a_0 E)` on the initial gamma :math:`(a_i, b_i)`.
+
+    Ibrahim & Chen (2000); ``initial`` is the interval's weakly informative baseline.
+    """
     if not 0.0 <= a0 <= 1.0:
         raise PriorError("power prior", field="a0", found=a0, expected="a weight in [0, 1]")
     if events < 0 or exposure < 0:

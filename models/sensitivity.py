@@ -78,7 +78,7 @@ from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import landmark_values
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
-from models.power_scaling import REPORTED, aggregate_power_scaling, loglik, power_scaling, prior_logpdf
+from models.power_scaling import REPORTED, aggregate_power_scaling, informative_logratio, loglik, power_scaling
 from models.prior_conflict import conflict_pvalue, conflict_table, conflict_table_draws, predictive_pmf
 from models.prior_library import (
     load_prior_set,
@@ -86,7 +86,7 @@ from models.prior_library import (
     robustify,
     split_robust,
 )
-from models.prior_weight import ess_summary, ess_table
+from models.prior_weight_tables import ess_summary, ess_table
 from models.priors import GammaMixture, PriorSet, weak, weak_interval_priors
 from models.pwe import Model, diagnostics, diagnostics_ok, exact_posterior_draws, hazard_draws
 
@@ -885,7 +885,8 @@ def base_power_scaling(
         hz = posterior_hazards(prior, [td], nint, max(cfg.draws_per_table, 2000), rng)
         lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
         qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
-        frames.append(power_scaling(prior_logpdf(prior, hz, nint), loglik(td, hz), qs).assign(table=m + 1))
+        lr = informative_logratio(prior, hz, cfg.cuts, cfg.relapse_death_cuts)
+        frames.append(power_scaling(lr, loglik(td, hz), qs).assign(table=m + 1))
     return aggregate_power_scaling(frames, prior.name, "exact")
 
 

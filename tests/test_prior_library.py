@@ -39,7 +39,7 @@ from models.prior_sources import (
     remission_pseudo_data,
     survival_pseudo_data,
 )
-from models.prior_weight import ess_summary, ess_table
+from models.prior_weight_tables import ess_summary, ess_table
 from models.priors import PRIOR_SETS, GammaMixture, get_prior_set, weak_shapes
 
 CUTS = (0.0, 100.0, 180.0, 365.0, 730.0)
