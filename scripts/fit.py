@@ -276,16 +276,34 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmarks, stage: Pa
     return written
 
 
-def _prior_lines(ess, conflict) -> list[str]:
-    """The prior's weight in events and patients, and its conflict check, per transition."""
-    w = "; ".join(f"{r.transition} {r.ess_events:.1f} events / {r.ess_patients:.1f} patients" for r in ess.itertuples())
-    lines = [f"prior weight in the first year (ESS, moment matching): {w}"]
-    c = "; ".join(
-        f"{r.transition} obs {r.observed_events:.0f} vs pred {r.prior_predictive_mean:.1f}, p = {r.p_value:.2f}"
-        + (" CONFLICT" if r.conflict else "")
-        for r in conflict.itertuples()
-    )
-    lines.append(f"prior-data conflict (Box's p, median over tables; flagged below 0.05): {c}")
+def _prior_lines(ess, conflict, agreement) -> list[str]:
+    """The prior's weight, its prediction (attributed to its parts) and the agreement verdict."""
+    from models.agreement import sentence
+    from models.prior_weight_tables import weight_sentence
+
+    lines = [weight_sentence(r) for _, r in ess.iterrows() if r["transition"] != "gvhd"]
+    for r in conflict.itertuples():
+        if r.transition == "gvhd":
+            continue
+        parts = []
+        if r.predicted_informative > 0:
+            parts.append(f"{r.predicted_informative:.1f} from the sources ({r.sources})")
+        if r.predicted_robust > 0:
+            parts.append(f"{r.predicted_robust:.1f} from the robust component")
+        if r.predicted_baseline > 0:
+            parts.append(f"{r.predicted_baseline:.1f} from the weak baseline where no source informs")
+        own = (
+            f"; the sources alone predicted {r.sources_predicted_mean:.1f} against {r.sources_observed_events:.0f} "
+            f"in the intervals they inform, p = {r.sources_p_value:.2f}"
+            if r.sources_predicted_mean == r.sources_predicted_mean  # not NaN
+            else ""
+        )
+        lines.append(
+            f"prior prediction, {r.transition}: {r.prior_predictive_mean:.1f} events predicted "
+            f"({', '.join(parts) or 'simulated'}) against {r.observed_events:.0f} observed, Box's p = {r.p_value:.2f}"
+            f"{own} (medians over tables)"
+        )
+    lines += ["prior-data agreement: " + sentence(r) for _, r in agreement.iterrows()]
     return lines
 
 
@@ -307,6 +325,9 @@ def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed
                 f"{r.quantity} {100 * r.median:.1f}% ({100 * r.lower:.1f}–{100 * r.upper:.1f})" for r in s.itertuples()
             ]
             lines.append(f"1 year, {title}: " + "; ".join(parts))
+            if "prior_driven" in s and s["prior_driven"].any():
+                lines.append("  prior-driven (the prior holds at least as much information as the data in):")
+                lines += [f"    {r.quantity}: {r.prior_driven_intervals}" for r in s[s["prior_driven"]].itertuples()]
     c = claims[claims["scale"] == "from_transplant"]
     lines.append(
         "P(claim), from transplant: "
@@ -324,8 +345,10 @@ def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed
 
 def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     t0 = time.perf_counter()
+    import numpy as np
     import pandas as pd
 
+    from models.agreement import agreement_table
     from models.data import load_outcomes, outcome_files
     from models.derived import (
         claims_table,
@@ -338,7 +361,10 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, validate_cuts
     from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
     from models.posterior_io import save_posterior
-    from models.prior_library import conflict_table_draws, ess_summary, ess_table, load_prior_set
+    from models.power_scaling import REPORTED, fit_power_scaling
+    from models.prior_conflict import conflict_table_draws
+    from models.prior_library import load_prior_set
+    from models.prior_weight_tables import ess_summary, ess_table, prior_driven_table
     from models.priors import prior_landmarks
     from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok, hazard_draws
 
@@ -404,8 +430,22 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         exposure.append(t)
     exposure_df = pd.concat(exposure, ignore_index=True)
     # the prior's weight (first-year ESS) and its conflict with the data (Box's prior-predictive p)
-    ess = ess_summary(ess_table(prior, model.cuts, model.relapse_death_cuts))
+    weight = ess_table(prior, model.cuts, model.relapse_death_cuts, model.stats)
+    ess = ess_summary(weight)
+    driven = prior_driven_table(weight, model.cuts, model.relapse_death_cuts, sorted(summary["day"].unique()), landmark)
+    summary = summary.merge(driven, on=["scale", "quantity", "day"], how="left")
     conflict = conflict_table_draws(prior, model.stats, seed=args.seed)
+    if prior.conjugate:
+        _say(args, f"{PROG}: power-scaling sensitivity and prior-data agreement")
+        hz_all, ti_all = hazard_draws(idata, max_draws=None)
+        power = fit_power_scaling(
+            prior, model.stats, hz_all, ti_all, model.cuts, model.relapse_death_cuts, 365, landmark
+        ).drop(columns=["prior", "engine"])
+    else:  # power-scaling needs the prior density at the draws: gamma mixtures only
+        power = pd.DataFrame(
+            {"quantity": [f"{q}@365" for q in REPORTED], "prior_sensitivity": np.nan, "likelihood_sensitivity": np.nan}
+        )
+    agreement = agreement_table(conflict, power)
     idata.posterior.attrs["landmark_day"] = int(landmark)
     idata.posterior.attrs["convergence_ok"] = int(ok)
 
@@ -420,7 +460,10 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
             ("reconstruction_variance.csv", rv),
             ("exposure.csv", exposure_df),
             ("prior_ess.csv", ess),
+            ("prior_weight_intervals.csv", weight),
             ("prior_conflict.csv", conflict),
+            ("power_scaling.csv", power),
+            ("prior_agreement.csv", agreement),
         ):
             written.append(atomic_write_csv(stage / name, df, float_format="%.6g"))
         written.append(save_posterior(idata, stage / "posterior.nc"))
@@ -472,7 +515,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
                 rv,
                 landmark,
                 time.perf_counter() - t0,
-                _prior_lines(ess, conflict),
+                _prior_lines(ess, conflict, agreement),
             )
         )
         print(f"outputs: {out}" + ("" if ok else "  (convergence checks FAILED: see diagnostics.csv)"))

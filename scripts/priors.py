@@ -41,17 +41,16 @@ import pandas as pd
 from models.cli import ArgumentParser, command_line, nonneg_int, parse_float_list, run_guarded
 from models.constants import DEFAULT_CUTS, DEFAULT_SEED, FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, interval_labels, validate_cuts
+from models.prior_conflict import conflict_table_draws
 from models.prior_library import (
     CommensuratePrior,
-    conflict_table_draws,
-    ess_summary,
-    ess_table,
     landmark_summary,
     load_prior_set,
     mixture_quantile,
     read_sets,
 )
 from models.prior_sources import SETS_TOML, SOURCES_TOML, load_sources, log_hr_normal
+from models.prior_weight_tables import ess_summary, ess_table, weight_sentence
 from models.priors import GammaMixture, prior_landmarks
 from models.priors import sample_prior_hazards as sample_hazards
 
@@ -166,7 +165,7 @@ def transition_one_year(prior, cuts, rd_cuts, *, n: int, seed: int) -> dict[str,
 def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=None) -> str:
     """The audit table of one prior set, as text."""
     src = sources or load_sources()
-    ess = ess_table(prior, cuts, rd_cuts)
+    ess = ess_table(prior, cuts, rd_cuts, td or ())
     tot = ess_summary(ess).set_index("transition")
     lm = landmark_summary(prior, cuts, rd_cuts, n=draws, seed=seed).set_index("quantity")
     prov = getattr(prior, "provenance", {})
@@ -175,9 +174,11 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
         f"Prior set '{prior.name}': {prior.description}",
         "",
         "Per interval: pseudo-events and exposure implied by the sources (after a0; summed over sources for "
-        "MAP), the source hazard d/E, the prior median and mean hazard (events per patient-year) and the ESS "
-        "(moment matching | robust-weighted w*ESS(informative) + (1-w)*ESS(vague); "
-        "patients = ESS exposure / at-risk days of one source patient).",
+        "MAP), the source hazard d/E, the prior median and mean hazard (events per patient-year); the ESS of the "
+        "whole prior (ELIR where defined, else moment matching), of its informative component and that component's "
+        "prior weight; with outcome tables, its posterior weight and the prior's pull given these data "
+        "(posterior-weighted ESS over the weak baseline; medians over tables). Patients = ESS exposure / at-risk "
+        "days of one source patient.",
         "",
     ]
     for k in TRANSITIONS:
@@ -216,17 +217,28 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
             "median_per_year",
             "prior_mean_per_year",
             "ess_events",
-            "ess_events_weighted",
             "ess_patients",
-            "ess_patients_weighted",
-        ] + [x for x in ("map_ks", "map_max_q_err", "map_divergences") if x in e]
+            "ess_method",
+            "informative_ess_events",
+            "informative_ess_patients",
+            "prior_weight",
+        ] + [
+            x
+            for x in ("posterior_weight", "pull_events", "pull_patients", "map_ks", "map_max_q_err", "map_divergences")
+            if x in e
+        ]
         out.append(e[cols].to_string(index=False, na_rep="-", float_format=_fmt))
         t = tot.loc[k]
-        out.append(
-            f"   first-year ESS: {t.ess_events:.2f} events, {t.ess_patients:.1f} patients (moment matching); "
-            f"{t.ess_events_weighted:.2f} events, {t.ess_patients_weighted:.1f} patients "
-            "(robust-weighted)"
-        )
+        if "pull_events" in t:
+            out.append("   " + weight_sentence(t.rename(None).to_dict() | {"transition": k}))
+        else:
+            method = "ELIR" if t.ess_method == "elir" else "moment matching, ELIR undefined"
+            out.append(
+                f"   first-year weight: informative component {t.informative_ess_events:.2f} events, "
+                f"{t.informative_ess_patients:.1f} patients with prior weight {t.prior_weight:.2f}; whole prior "
+                f"{t.ess_events:.2f} events, {t.ess_patients:.1f} patients ({method}); its pull on a posterior "
+                "depends on the data (--outcomes)"
+            )
         lab, v = one_year[k]
         lo, med, hi = np.quantile(v, [0.025, 0.5, 0.975])
         out.append(f"   prior 1-year {lab}: median {med:.1%} (95% interval {lo:.1%} to {hi:.1%})")
@@ -246,7 +258,7 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
         ]
     used = sorted({f for pv in prov.values() for f in pv.figures})
     if used:
-        out += ["", "Figures used (audit back to /work/shared/literature/sources.md):"]
+        out += ["", "Figures used (audit back to ../shared/literature/sources.md):"]
         for key in used:
             f = src.figures[key]
             st = src.studies[f.study]
