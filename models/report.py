@@ -132,6 +132,7 @@ FIT_TABLES = (
     "diagnostics",
     "prior_ess",
     "prior_conflict",
+    "prior_agreement",
     "reconstruction_variance",
     "exposure",
     "curves",

@@ -424,8 +424,16 @@ def priors(out) -> Section:
                 "sources": "; ".join(pv["sources"]) or "none (weakly informative)",
                 "discount a0": ", ".join(f"{a:g}" for a in pv["a0"]) or "–",
                 "weight on informative part": "–" if pv["w"] is None else f"{pv['w']:g}",
-                "ESS events": float(e["ess_events"]) if e is not None else math.nan,
-                "ESS patients": float(e["ess_patients"]) if e is not None else math.nan,
+                "pull given the data, events": float(e["pull_events"]) if e is not None else math.nan,
+                "pull given the data, patients": float(e["pull_patients"]) if e is not None else math.nan,
+                "informative component, events": float(e["informative_ess_events"]) if e is not None else math.nan,
+                "posterior weight": (
+                    f"{e['posterior_weight_min']:.2f}–{e['posterior_weight_max']:.2f}"
+                    if e is not None and e["posterior_weight_min"] == e["posterior_weight_min"]
+                    else "–"
+                ),
+                "whole-prior ESS, events": float(e["ess_events"]) if e is not None else math.nan,
+                "ESS method": str(e["ess_method"]) if e is not None else "–",
             }
         )
         for key in pv["figures"]:
@@ -467,37 +475,39 @@ def priors(out) -> Section:
         pct_ci(r["median"], r["lower"], r["upper"]) for _, r in lm.iterrows()
     ]
     lm["quantity"] = lm["quantity"].map(lambda q: say.QUANTITY.get(q, q))
-    conf_sent = [
-        esc(
-            say.conflict(
-                r["transition"],
-                pr["name"],
-                r["prior_predictive_mean"],
-                r["observed_events"],
-                r["exposure_days"],
-                r["p_value"],
-            )
-        )
-        for _, r in conflict.iterrows()
-    ]
-    ess_sent = [
-        esc(say.ess(t, r["ess_events"], r["ess_patients"])) for t, r in ess.iterrows() if t in ("relapse", "nrm")
-    ]
+    conf_sent = [esc(say.conflict(pr["name"], r)) for _, r in conflict.iterrows() if r["transition"] != "gvhd"]
+    ess_sent = [esc(say.ess(r)) for t, r in ess.reset_index().iterrows() if r["transition"] in ("relapse", "nrm")]
+    agreement = out.fit["prior_agreement"]
+    agree_sent = [esc(say.agreement(r)) for _, r in agreement.iterrows()]
     fdir = out.figures / "priors" / pr["name"]
     body = (
         p(f"<strong>Prior set '{esc(pr['name'])}'.</strong> {esc(pr['description'])}.")
         + p(f"Sources: {esc(pr['citation'])}.", "note")
         + p(
             "Each published figure is turned into pseudo-data (events and exposure) per interval; a power-prior "
-            "discount a0 scales them, and the informative part is mixed with a weakly informative "
-            "Gamma(0.5, 0.5 patient-years) component (robust mixture), so that a conflicting study is down-weighted "
-            "by the data themselves. Death after relapse, reported as survival curves and medians, is fitted by a "
-            "meta-analytic-predictive (MAP) model. Conversions and their checks: <code>docs/priors.md</code>."
+            "discount a0 scales them on top of the weakly informative baseline (one pseudo-event per transition, "
+            "spread over the intervals by width), and the informative part is mixed with that baseline (robust "
+            "mixture), so that a conflicting study is down-weighted by the data themselves. The prior's weight is "
+            "reported as it pulls on this posterior: each part's effective sample size weighted by its posterior "
+            "weight, beside the informative component's and the whole prior's. Death after relapse, reported as "
+            "survival curves and medians, is fitted by a meta-analytic-predictive (MAP) model. Conversions and "
+            "their checks: <code>docs/priors.md</code>."
         )
         + table(
             pd.DataFrame(rows),
-            formats={"ESS events": lambda v: f"{v:.2f}", "ESS patients": lambda v: f"{v:.2f}"},
-            caption="Prior per transition: method, discount and effective sample size (moment matching)",
+            formats={
+                c: (lambda v: f"{v:.1f}")
+                for c in (
+                    "pull given the data, events",
+                    "pull given the data, patients",
+                    "informative component, events",
+                    "whole-prior ESS, events",
+                )
+            },
+            caption="Prior per transition in the first year: method, discount, its pull given these data "
+            "(posterior-weighted effective sample size over the weak baseline), the informative component's ESS "
+            "and its posterior weight over the tables, and the whole prior's ESS (ELIR, or moment matching where "
+            "ELIR is undefined)",
         )
         + ul(ess_sent)
         + "<h3>Published figures behind the prior</h3>"
@@ -515,13 +525,18 @@ def priors(out) -> Section:
         + _fig_or_note(
             fdir / "prior_densities.png", "prior densities of the hazards", "Prior densities of the interval hazards."
         )
-        + "<h3>Prior–data conflict</h3>"
+        + "<h3>Prior–data conflict and agreement</h3>"
         + p(
             "Box's prior predictive check per transition: the exact negative-binomial (gamma-mixture) predictive "
-            "distribution of the number of events given each table's exposure, against the number observed; "
-            "p-values are averaged over tables (range in the table)."
+            "distribution of the number of events given each table's exposure, against the number observed; the "
+            "prediction is split into the sources, the robust component and the weak baseline, and the sources are "
+            "also checked alone on the intervals they inform (medians over tables, range of p in the table). "
+            "One verdict per quantity reads the two diagnostics together: Box's p decides whether prior and data "
+            "disagree, power-scaling of the prior's departure from the weak baseline whether the prior is strong "
+            "relative to these data (docs/priors.md, 'One verdict')."
         )
         + ul(conf_sent)
+        + ul(agree_sent)
         + table(
             conflict,
             formats={
@@ -538,8 +553,8 @@ def priors(out) -> Section:
         "4. Priors and prior–data conflict",
         body,
         barg={
-            "1.C": "each transition's prior with source, quote, discount and ESS "
-            f"(relapse {ess.loc['relapse', 'ess_events']:.1f} events)",
+            "1.C": "each transition's prior with source, quote, discount and weight "
+            f"(relapse: worth {ess.loc['relapse', 'pull_events']:.1f} events given the data)",
             "1.E": "implied 1-year values and prior predictive event counts; smallest conflict "
             f"p = {prob(worst['p_value'])} ({worst['transition']})",
         },
@@ -887,8 +902,10 @@ def sensitivity(out) -> Section:
         + table(fac[["scenario", "factor", "level", "1-year relapse", "1-year NRM", *pcols, "status"]])
         + "<h3>Power-scaling sensitivity</h3>"
         + p(
-            "Cumulative Jensen–Shannon distance when the prior or the likelihood is raised to a power (priorsense; "
-            "Kallioinen et al. 2023); values above 0.05 for both flag possible prior–data conflict."
+            "Cumulative Jensen–Shannon distance when the prior's departure from the weak baseline, or the "
+            "likelihood, is raised to a power (priorsense; Kallioinen et al. 2023). A prior sensitivity above 0.05 "
+            "says the prior is strong relative to these data; whether prior and data disagree is Box's check "
+            "(the verdict column applies the rule of docs/priors.md; priorsense's own label is kept for reference)."
         )
         + table(
             ps.drop(columns=[c for c in ("prior_pareto_k", "likelihood_pareto_k") if c in ps.columns]),
@@ -1006,8 +1023,9 @@ def limitations(out) -> Section:
         )
         + ". No reconstruction can recover information the letter does not contain (exact days, ties, covariates).",
         f"{n} patients and {out.published.figures['relapse_rate'].count} relapse: every interval is wide, and the "
-        "1-year relapse posterior moves with the prior (sensitivity section). The literature prior is worth "
-        f"{ess.loc['relapse', 'ess_events']:.1f} relapse events, comparable with the data.",
+        "1-year relapse posterior moves with the prior (sensitivity section). Given these data the prior is worth "
+        f"{ess.loc['relapse', 'pull_events']:.1f} relapse events ({ess.loc['relapse', 'pull_patients']:.1f} "
+        f"patients), against {out.published.figures['relapse_rate'].count} observed.",
         "Single arm, no concurrent control: the benchmarks are historical cohorts with different patients, donors and "
         "eras; a benchmark claim is a comparison with a number, not a treatment effect.",
         "The hazards are piecewise constant on fixed cut points; other cut points are a sensitivity scenario.",

@@ -7,6 +7,9 @@ so a sentence always agrees with the table beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from models.report_html import pct, prob
 
 QUANTITY = {
@@ -54,21 +57,64 @@ def claim(prior: str, quantity: str, scale: str, day: int, op: str, threshold: f
     )
 
 
-def conflict(transition: str, prior: str, predicted: float, observed: float, exposure_days: float, p: float) -> str:
-    """Prior–data conflict for one transition in words."""
+def conflict(prior: str, r: Mapping[str, Any]) -> str:
+    """Prior–data conflict for one transition in words, with the prediction attributed to its parts."""
+    p = float(r["p_value"])
     flag = "a conflict at the 0.05 level" if p < 0.05 else "no conflict at the 0.05 level"
+    parts = [
+        f"{float(r[c]):.1f} {what}"
+        for c, what in (
+            ("predicted_informative", f"from the sources ({r['sources']})" if r.get("sources") else "from the sources"),
+            ("predicted_robust", "from the robust component"),
+            ("predicted_baseline", "from the weak baseline where no source informs"),
+        )
+        if float(r.get(c, 0.0) or 0.0) > 0.05
+    ]
+    own = ""
+    if r.get("sources_p_value") == r.get("sources_p_value") and r.get("sources_p_value") is not None:
+        own = (
+            f" The sources alone predicted {float(r['sources_predicted_mean']):.1f} in the intervals they inform, "
+            f"where {float(r['sources_observed_events']):g} occurred (p = {prob(float(r['sources_p_value']))})."
+        )
     return (
-        f"Before seeing the data, the {prior} prior predicted {predicted:.1f} {TRANSITION.get(transition, transition)} "
-        f"events in the {exposure_days / 365.25:.1f} patient-years at risk; {observed:g} occurred "
-        f"(prior predictive p = {prob(p)}: {flag})."
+        f"Before seeing the data, the {prior} prior predicted {float(r['prior_predictive_mean']):.1f} "
+        f"{TRANSITION.get(r['transition'], r['transition'])} events in the "
+        f"{float(r['exposure_days']) / 365.25:.1f} patient-years at risk"
+        + (f" ({'; '.join(parts)})" if parts else "")
+        + f"; {float(r['observed_events']):g} occurred (prior predictive p = {prob(p)}: {flag}).{own}"
     )
 
 
-def ess(transition: str, events: float, patients: float) -> str:
-    """Prior effective sample size in words."""
+def ess(r: Mapping[str, Any]) -> str:
+    """The prior's weight in words, leading with its pull given the data."""
+    t = TRANSITION.get(r["transition"], r["transition"])
+    text = (
+        f"Given these data the {t} prior is worth about {float(r['pull_events']):.1f} events "
+        f"({float(r['pull_patients']):.1f} patients followed for the first year)"
+    )
+    if float(r["informative_ess_events"]) > 0:
+        text += (
+            f"; its informative component carries {float(r['informative_ess_events']):.1f} events and keeps "
+            f"{float(r['posterior_weight_min']):.2f}–{float(r['posterior_weight_max']):.2f} of the posterior weight"
+        )
+    method = "ELIR" if r["ess_method"] == "elir" else "moment matching, ELIR being undefined"
+    return text + f"; the whole prior, by {method}, carries {float(r['ess_events']):.1f} events."
+
+
+def agreement(r: Mapping[str, Any]) -> str:
+    """The agreement verdict of one quantity in words."""
+    q = str(r["quantity"])
+    name, _, rest = q.partition("@")
+    day, _, landmark = rest.partition("|")
+    scale = "conditional" if landmark else "from_transplant"
+    what = (
+        f"{horizon(int(day))} {QUANTITY.get(name, name)} ({scale_phrase(scale, int(landmark) if landmark else None)})"
+    )
+    src = r.get("sources_p")
+    src_txt = f", the sources alone p = {prob(float(src))}" if src == src and src is not None else ""
     return (
-        f"The {TRANSITION.get(transition, transition)} prior carries the information of about {events:.1f} events "
-        f"({patients:.1f} patients followed for the first year)."
+        f"{what[0].upper()}{what[1:]}: {r['verdict']} (Box's p = {prob(float(r['box_p']))}{src_txt}; power-scaling "
+        f"prior sensitivity {float(r['prior_sensitivity']):.2f})."
     )
 
 

@@ -671,6 +671,10 @@ def run_grid(
     scenarios = build_scenarios(cfg, len(tables))
     stats_cache: dict[tuple, list[TransitionData]] = {}
     prior_cache: dict = dict(priors or {})
+    # every prior set the grid names must exist before anything runs (one-line PriorError otherwise)
+    for name in dict.fromkeys(sc.prior_name for sc in scenarios):
+        if name not in prior_cache and (name, tuple(cfg.cuts)) not in prior_cache:
+            prior_cache[(name, tuple(cfg.cuts))] = resolve_prior(name, cfg.cuts, cfg.relapse_death_cuts)
     rows = []
     memo: dict[str, dict[str, Any]] = {}
     conflict_memo: dict = {}
@@ -902,7 +906,9 @@ def tipping_points(table: pd.DataFrame, cfg: SensitivityConfig) -> pd.DataFrame:
     assert cfg.grid is not None
     col = f"P[{cfg.grid.claim}]"
     g = table[(table["kind"] == "grid") & (table["status"] == "ok")]
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if col not in g.columns or g.empty:  # every grid scenario failed: reported in the verdict, no crossing
+        return pd.DataFrame(rows, columns=["claim", "weight", "threshold", "tipping_centre", "side"])
     for wgt in cfg.grid.weights:
         sub = g[np.isclose(g["weight"].astype(float), wgt)].sort_values("centre")
         c = sub["centre"].to_numpy(float)

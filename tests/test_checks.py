@@ -1,6 +1,6 @@
 """Posterior checks used by the report: predictive event counts and derived-value diagnostics.
 
-The posterior predictive distribution of a count under the vague gamma prior is negative binomial
+The posterior predictive distribution of a count under a gamma prior is negative binomial
 in closed form, which the pooled mid-p value and interval must reproduce (tolerance: Monte Carlo
 error of 20,000 draws, at most 0.0035 on a probability, so 0.01 is used).
 """
@@ -14,6 +14,7 @@ from scipy import stats
 
 from models.checks import landmark_diagnostics, posterior_predictive_counts
 from models.intervals import TRANSITIONS
+from models.priors import half_event_per_interval
 from models.pwe import Model, interval_dim
 from models.simulate import simulate_cohort
 
@@ -49,7 +50,7 @@ def _exposure(idata) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fitted():
     df = simulate_cohort(40, TRUE, CUTS, RCUTS, entry_range=(40, 200), followup_range=(200, 800), seed=3)
-    idata = Model(df).fit(engine="exact", draws=5_000, chains=4, seed=11)
+    idata = Model(df, priors=half_event_per_interval()).fit(engine="exact", draws=5_000, chains=4, seed=11)
     return idata, _exposure(idata)
 
 
@@ -57,7 +58,7 @@ def test_predictive_counts_match_the_negative_binomial(fitted):
     idata, ex = fitted
     ppc = posterior_predictive_counts(idata, ex)
     assert len(ppc) == 3 * len(CUTS) + len(RCUTS)
-    a0, b0 = 0.5, 182.5  # the vague prior: Gamma(0.5, 0.5 patient-years)
+    a0, b0 = 0.5, 182.5  # Gamma(0.5, 0.5 patient-years) on every interval (half_event_per_interval)
     checked = 0
     for _, r in ppc.iterrows():
         d, e = r["observed"], r["exposure_days"]

@@ -105,7 +105,17 @@ def test_fit_on_a_folder_of_draws_writes_every_output(tmp_path, data, capsys):
         assert {f"{stem}.png", f"{stem}.svg"} <= figs
     assert figs == {p.name for p in (tmp_path / "fig").iterdir()}
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["quantity", "scale", "day", "mean", "median", "lower", "upper"]
+    assert list(summary.columns) == [
+        "quantity",
+        "scale",
+        "day",
+        "mean",
+        "median",
+        "lower",
+        "upper",
+        "prior_driven",
+        "prior_driven_intervals",
+    ]
     assert set(summary["scale"]) == {"from_transplant", "conditional"}
     assert set(summary["quantity"]) == {"relapse_cif", "nrm_cif", "efs", "os", "grfs"}
     claims = pd.read_csv(out / "claims.csv")

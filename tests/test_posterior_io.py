@@ -35,9 +35,10 @@ def test_round_trip_keeps_draws_and_attributes(tmp_path, fitted):
         back.posterior["hazard_relapse"].to_numpy(), idata.posterior["hazard_relapse"].to_numpy()
     )
     attrs = posterior_attrs(back)
-    assert attrs["engine"] == "exact" and attrs["seed"] == 7 and attrs["prior_set"] == "vague"
+    assert attrs["engine"] == "exact" and attrs["seed"] == 7 and attrs["prior_set"] == "weak"
     assert attrs["cuts"] == [0, 100, 180, 365, 730] and attrs["relapse_death_cuts"] == [0, 90, 365]
-    assert attrs["prior"]["transitions"]["nrm"]["shapes"] == [0.5]
+    # the weak baseline: one pseudo-event spread by width, 100 of 1,095 days on the first interval
+    assert attrs["prior"]["transitions"]["nrm"][0]["shapes"] == [100 / 1095]
     assert attrs["sampler"]["draws"] == 50 and attrs["sampler"]["chains"] == 2
     assert attrs["data_sha256"] == model.data_hashes
     assert not list(tmp_path.glob(".*tmp"))  # atomic write leaves no temporary file

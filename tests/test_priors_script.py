@@ -46,7 +46,7 @@ def test_show_literature_cites_every_source_used(script, capsys):
         assert f.quote in out and f.url in out
     for k in ("relapse", "nrm", "gvhd", "death_after_relapse"):
         assert f"== {k} ==" in out
-    assert "relapse_cif" in out and "first-year ESS" in out
+    assert "relapse_cif" in out and "prior weight, relapse (first year)" in out and "informative component" in out
 
 
 def test_show_with_outcomes_adds_the_conflict_check(script, capsys, write):

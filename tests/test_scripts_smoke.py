@@ -28,7 +28,7 @@ def test_every_script_has_help(script):
 
 TINY = """
 [base]
-prior = "vague"
+prior = "weak"
 cuts = [0, 180, 365]
 draws_per_table = 50
 seed = 3

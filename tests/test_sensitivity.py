@@ -355,3 +355,13 @@ def test_non_conjugate_scenarios_run_on_nuts_with_diagnostics_and_power_scaling(
     assert np.isfinite(ps["prior_sensitivity"]).all() and (ps["prior_sensitivity"] >= 0).all()
     assert np.isfinite(ps["likelihood_sensitivity"]).all()
     assert (res.power_scaling["engine"] == "exact").sum() == 4
+
+
+def test_unknown_prior_name_in_a_grid_is_refused_before_anything_runs(tmp_path):
+    from models.errors import PriorError
+
+    body = SINGLE_INTERVAL.replace('prior = "test"', 'prior = "vague"')  # the old name: no longer a set
+    cfg = load_config(_write_config(tmp_path, body))
+    with pytest.raises(PriorError, match="vague") as exc:
+        run_grid(cfg, [_table()], progress=False)
+    assert "\n" not in str(exc.value)
