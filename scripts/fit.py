@@ -327,7 +327,9 @@ def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed
             lines.append(f"1 year, {title}: " + "; ".join(parts))
             if "prior_driven" in s and s["prior_driven"].any():
                 lines.append("  prior-driven (the prior holds at least as much information as the data in):")
-                lines += [f"    {r.quantity}: {r.prior_driven_intervals}" for r in s[s["prior_driven"]].itertuples()]
+                flagged = s[s["prior_driven"]]
+                for why, g in flagged.groupby("prior_driven_intervals", sort=False):
+                    lines.append(f"    {', '.join(g['quantity'])}: {why}")
     c = claims[claims["scale"] == "from_transplant"]
     lines.append(
         "P(claim), from transplant: "
