@@ -7,6 +7,7 @@ Scripts define ``main(argv: list[str] | None = None) -> int`` and end with
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -34,7 +35,25 @@ def run_guarded(prog: str, body: Callable[[], int]) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; previous outputs left intact\n")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+EXIT_INTERRUPTED = 130
+
+
+def finish(code: int) -> int:
+    """End a script run from ``if __name__ == "__main__"``: after Ctrl-C, exit at once.
+
+    An interrupted run has already cleaned up (staged outputs removed, previous outputs intact);
+    tearing down the interpreter with PyMC, PyTensor and matplotlib loaded would take about a second
+    more, so the process leaves with ``os._exit`` after flushing its streams. Other codes return
+    normally (``raise SystemExit(finish(main()))``).
+    """
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    return code
 
 
 def parse_float_list(text: str, *, option: str) -> list[float]:

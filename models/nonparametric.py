@@ -32,12 +32,28 @@ class Estimate:
     greenwood_var_log: float = float("nan")
 
 
+def _at_risk(duration, event, entry) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Arrays for lifelines; with ``entry``, rows that leave on their entry day are dropped.
+
+    Under left truncation a patient observed on :math:`(e, t]` with :math:`t \\le e` (an event or
+    censoring on the day of entry, as whole-day data produce) contributes no time at risk; lifelines
+    refuses such rows ("birth time must be less than time of death"), as R's ``Surv(start, stop)``
+    does, so they are left out of the risk sets here.
+    """
+    d = np.asarray(duration, float)
+    ev = np.asarray(event)
+    if entry is None:
+        return d, ev, None
+    e = np.asarray(entry, float)
+    keep = d > e
+    return d[keep], ev[keep], e[keep]
+
+
 def kaplan_meier(duration, event, entry=None) -> KaplanMeierFitter:
-    """Fit lifelines' KaplanMeierFitter (``entry`` for delayed entry)."""
+    """Fit lifelines' KaplanMeierFitter (``entry`` for delayed entry; see :func:`_at_risk`)."""
+    d, ev, e = _at_risk(duration, event, entry)
     kmf = KaplanMeierFitter()
-    kmf.fit(
-        np.asarray(duration, float), np.asarray(event) > 0, entry=None if entry is None else np.asarray(entry, float)
-    )
+    kmf.fit(d, ev > 0, entry=e)
     return kmf
 
 
@@ -82,17 +98,13 @@ def aalen_johansen(duration, event, cause: int, entry=None) -> pd.DataFrame:
     """Aalen–Johansen cumulative incidence of ``cause`` (lifelines); columns time, estimate.
 
     lifelines breaks tied event times by a tiny deterministic jitter (seeded); the returned curve is
-    evaluated on the original event times.
+    evaluated on the original event times. Rows leaving on their entry day are dropped (:func:`_at_risk`).
     """
+    d, ev, e = _at_risk(duration, event, entry)
     ajf = AalenJohansenFitter(calculate_variance=False, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ajf.fit(
-            np.asarray(duration, float),
-            np.asarray(event, int),
-            event_of_interest=cause,
-            entry=None if entry is None else np.asarray(entry, float),
-        )
+        ajf.fit(d, ev.astype(int), event_of_interest=cause, entry=e)
     cif = ajf.cumulative_density_.iloc[:, 0]
     return pd.DataFrame({"time": cif.index.to_numpy(float), "estimate": cif.to_numpy(float)})
 

@@ -12,7 +12,10 @@ What is timed (targets in brackets):
   MAP priors' fits already on disk (the first build of the skeptical and literature sets runs their
   MCMC once, ~30 s) [60 s];
 * the trial-planning fast path: simulated and analysed two-arm trials per second
-  (``models.design.benchmark_fast_path``) [>= 10,000 per second].
+  (``models.design.benchmark_fast_path``) [>= 10,000 per second];
+* ``fit.py`` with the exact engine on one simulated cohort of 5,000 and of 20,000 patients
+  (registry size), wall time and peak memory of the process [20,000: 60 s and 2 GB; the cost of
+  the prior-predictive check no longer grows with the cohort, so time grows at most linearly].
 
 The data are the reconstructed tables (``data/huang2024/reconstructed``) when present, otherwise
 20 simulated stand-in tables of 21 patients with the study's entry and follow-up ranges (stated in
@@ -33,7 +36,7 @@ import subprocess
 import tempfile
 import time
 
-from models.cli import EXIT_OK, ArgumentParser, run_guarded
+from models.cli import EXIT_OK, ArgumentParser, finish, run_guarded
 from models.constants import RECONSTRUCTED_DIR, RESULTS_DIR
 
 PROG = "benchmark.py"
@@ -62,6 +65,18 @@ def _stand_in(folder: Path, m: int = 20) -> Path:
         ).round(0)
         format_outcomes(df).to_csv(folder / f"draw_{i + 1:03d}.csv", index=False)
     return folder
+
+
+def _run_measured(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd``; return wall seconds, peak resident memory (GB) of that process, and its exit code."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0 and proc.stderr is not None:
+        sys.stderr.write(proc.stderr.read().decode(errors="replace"))
+    return seconds, usage.ru_maxrss / 1024**2, proc.returncode  # ru_maxrss is in KiB on Linux
 
 
 def _timed(fn) -> float:
@@ -188,7 +203,45 @@ def run(args: argparse.Namespace) -> int:
             "sensitivity.py default grid", f"{n_sc} scenarios, {source}, MAP fits cached", time.perf_counter() - t, 60.0
         )
 
-    # 5. trial planning: fast decision path
+    # 5. fit.py on registry-size cohorts (exact engine, figures), time and peak memory
+    from models.data import format_outcomes
+    from models.simulate import simulate_cohort
+
+    for n in (5_000, 20_000):
+        big = tmp / f"cohort_{n}.csv"
+        cohort = simulate_cohort(
+            n,
+            SIM_HAZARDS,
+            (0, 100, 180, 365, 730),
+            (0, 90, 365),
+            entry_range=(42, 227),
+            followup_range=(156, 775),
+            seed=n,
+        )
+        format_outcomes(cohort.round(0)).to_csv(big, index=False)
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "fit.py"),
+            "--data",
+            str(big),
+            "--out",
+            str(tmp / f"fit_{n}"),
+            "--figures-dir",
+            str(tmp / f"figs_{n}"),
+            "--quiet",
+        ]
+        seconds, gb, code = _run_measured(cmd)
+        if code != 0:
+            return code
+        add(
+            "fit.py on a simulated cohort",
+            f"{n:,} patients, exact engine, figures; peak memory {gb:.2f} GB (target 2 GB at 20,000)",
+            seconds,
+            60.0 if n == 20_000 else None,
+        )
+        rows[-1]["peak_memory_gb"] = round(gb, 3)
+
+    # 6. trial planning: fast decision path
     from models.design import benchmark_fast_path
 
     bp = benchmark_fast_path(20_000)
@@ -228,4 +281,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

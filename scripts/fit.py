@@ -40,6 +40,7 @@ from models.cli import (
     EXIT_OK,
     ArgumentParser,
     command_line,
+    finish,
     nonneg_int,
     parse_float_list,
     positive_int,
@@ -530,4 +531,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

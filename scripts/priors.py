@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import pandas as pd
 
-from models.cli import ArgumentParser, command_line, nonneg_int, parse_float_list, run_guarded
+from models.cli import ArgumentParser, command_line, finish, nonneg_int, parse_float_list, run_guarded
 from models.constants import DEFAULT_CUTS, DEFAULT_SEED, FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, interval_labels, validate_cuts
 from models.prior_conflict import conflict_table_draws
@@ -425,4 +425,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.cli import ArgumentParser, command_line, nonneg_int, positive_int, run_guarded
+from models.cli import ArgumentParser, command_line, finish, nonneg_int, positive_int, run_guarded
 from models.constants import BASELINE_CSV, PUBLISHED_TOML, RECONSTRUCTED_DIR, STUDY_DIR
 from models.data import format_outcomes, load_baseline, load_published
 from models.errors import ConfigError
@@ -146,4 +146,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

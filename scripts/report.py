@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import time
 
-from models.cli import ArgumentParser, command_line, run_guarded
+from models.cli import ArgumentParser, command_line, finish, run_guarded
 from models.constants import FIGURES_DIR, RESULTS_DIR
 from models.errors import ConfigError
 
@@ -99,4 +99,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

@@ -40,7 +40,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from models.claims import CLAIMS_TOML
-from models.cli import ArgumentParser, command_line, run_guarded
+from models.cli import ArgumentParser, command_line, finish, run_guarded
 from models.constants import FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.data import load_outcome_draws, outcome_files
 from models.io import atomic_write_csv, atomic_write_json, atomic_write_text, manifest, sha256_paths, staged_directory
@@ -153,4 +153,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

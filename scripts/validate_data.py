@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.cli import ArgumentParser, run_guarded
+from models.cli import ArgumentParser, finish, run_guarded
 from models.constants import BASELINE_CSV, PUBLISHED_TOML
 from models.data import (
     check_outcomes_match_baseline,
@@ -92,4 +92,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))

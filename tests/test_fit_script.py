@@ -237,3 +237,29 @@ def test_script_runs_uninstalled_from_any_folder(tmp_path):
         [sys.executable, str(SCRIPT), "--cuts", "0,5,5", "--quiet"], capture_output=True, text=True, cwd=tmp_path
     )
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--cuts" in res.stderr
+
+
+def test_ctrl_c_on_a_registry_size_cohort_acts_within_a_second(tmp_path):
+    # 20,000 simulated patients: the run is interrupted once it is past loading, and must exit 130
+    # within a second with nothing written (outputs are staged and the process does not linger)
+    import signal
+    import time
+
+    df = simulate_cohort(
+        20_000, HAZ, (0, 100, 180, 365, 730), (0, 90, 365), entry_range=(42, 227), followup_range=(300, 800), seed=5
+    ).round(0)
+    data = tmp_path / "big.csv"
+    format_outcomes(df).to_csv(data, index=False)
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(SCRIPT), "--data", str(data), "--out", str(out), "--figures-dir", str(tmp_path / "f")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # progress lines: wait until the fit is under way
+        if "deriving curves" in line:
+            break
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 130 and "interrupted" in err
+    assert elapsed < 1.0, elapsed
+    assert not out.exists()

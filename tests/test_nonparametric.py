@@ -61,3 +61,22 @@ def test_aalen_johansen_hand_case():
     expected = 0.9 / 9 + (0.9 * 8 / 9 * 6 / 7) / 5
     assert cif_at(T, ev, 1, 8.0) == pytest.approx(expected, abs=1e-6)
     assert cif_at(T, ev, 1, 1.0) == 0.0
+
+
+def test_rows_leaving_on_their_entry_day_have_no_time_at_risk():
+    # whole-day data: a patient may enter and die on the same day; lifelines refuses (t <= entry),
+    # and under left truncation such a row adds nothing to any risk set, so it is left out
+    import numpy as np
+
+    from models.nonparametric import aalen_johansen, km_curve
+
+    duration = np.array([10.0, 20.0, 30.0, 15.0, 40.0])
+    event = np.array([1, 0, 2, 1, 0])
+    entry = np.array([0.0, 5.0, 5.0, 15.0, 10.0])  # the fourth leaves on its entry day
+    keep = duration > entry
+    full = km_curve(duration, event, entry)
+    same = km_curve(duration[keep], event[keep], entry[keep])
+    assert full.equals(same)
+    a = aalen_johansen(duration, event, 1, entry)
+    b = aalen_johansen(duration[keep], event[keep], 1, entry[keep])
+    assert a.equals(b)
