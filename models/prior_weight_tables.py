@@ -134,7 +134,10 @@ def ess_summary(table: pd.DataFrame) -> pd.DataFrame:
         inf = g[g["part"].isin(["informative", "robust mixture"])]
         row: dict[str, Any] = {"transition": k}
         if "pull_days" in g:
-            row |= {"pull_events": g["pull_events"].sum(), "pull_patients": g["pull_days"].sum() / u}
+            row |= {
+                "pull_events": g["pull_events"].sum(min_count=len(g)),
+                "pull_patients": g["pull_days"].sum(min_count=len(g)) / u,
+            }
         row |= {
             "informative_ess_events": g["informative_ess_events"].sum(),
             "informative_ess_patients": g["informative_ess_days"].sum() / u,
@@ -151,7 +154,10 @@ def ess_summary(table: pd.DataFrame) -> pd.DataFrame:
             "ess_method": "elir" if (g["ess_method"] == "elir").all() else "moment",
         }
         if "ecss_days" in g:
-            row |= {"ecss_events": g["ecss_events"].sum(), "ecss_patients": g["ecss_days"].sum() / u}
+            row |= {
+                "ecss_events": g["ecss_events"].sum(min_count=1),
+                "ecss_patients": g["ecss_days"].sum(min_count=1) / u,
+            }
         out.append(row)
     return pd.DataFrame(out)
 
@@ -167,6 +173,12 @@ def weight_sentence(row: pd.Series | dict) -> str:
     ``row`` is a row of :func:`ess_summary` computed with data.
     """
     k = row["transition"]
+    if not np.isfinite(row.get("pull_events", np.nan)):
+        return (
+            f"prior weight, {k} (first year): whole prior {_n(row['ess_events'])} events / "
+            f"{_n(row['ess_patients'])} patients (moment matching of prior draws); a prior that is not a gamma "
+            "mixture (e.g. commensurate) decides its borrowing with the data, so no pull is computed"
+        )
     lead = (
         f"prior weight, {k} (first year): given these data the prior is worth {_n(row['pull_events'])} events / "
         f"{_n(row['pull_patients'])} patients (posterior-weighted ESS over the weak baseline)"

@@ -36,15 +36,10 @@ every table, pooled with equal numbers per table, then 1-year (and other landmar
 the posterior probability of each claim. A scenario that fails (e.g. a prior that is not conjugate)
 is kept in the table with its error message, never dropped.
 
-Power-scaling sensitivity (Kallioinen et al. 2023, *priorsense*)
-    Posterior draws are importance-reweighted to the power-scaled posteriors
-    :math:`p_\alpha(\theta\mid y) \propto p(\theta)^\alpha p(y\mid\theta)` (prior scaling) and
-    :math:`\propto p(\theta) p(y\mid\theta)^\alpha` (likelihood scaling) with Pareto-smoothed
-    weights; the sensitivity of a quantity is the cumulative Jensen–Shannon distance between the
-    base and the scaled posterior, divided by :math:`\log_2(1+\epsilon)` and averaged over
-    :math:`\alpha = 1+\epsilon` and :math:`1/(1+\epsilon)`. Values above 0.05 flag a quantity; prior
-    *and* likelihood sensitivity together indicate prior–data conflict, prior sensitivity alone a
-    strong prior or weak likelihood.
+Power-scaling sensitivity and the agreement verdict
+    The base prior's 1-year quantities are power-scaled (:mod:`models.power_scaling`: only the
+    prior's departure from the weak baseline) and read together with Box's prior-predictive check by
+    the one rule of :mod:`models.agreement` (disagreement from Box's p, strength from power-scaling).
 
 References
 ----------
