@@ -72,8 +72,9 @@ from models.claims import ClaimDef, load_claims, parse_claims
 from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import landmark_values
 from models.errors import ConfigError, PriorError, ToolkitError
+from models.fit_recipe import fit_draws
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
-from models.power_scaling import REPORTED, aggregate_power_scaling, informative_logratio, loglik, power_scaling
+from models.power_scaling import REPORTED, aggregate_power_scaling, fit_power_scaling, loglik, power_scaling
 from models.prior_conflict import conflict_pvalue, conflict_table, conflict_table_draws, predictive_pmf
 from models.prior_library import (
     load_prior_set,
@@ -673,6 +674,7 @@ def run_grid(
     rows = []
     memo: dict[str, dict[str, Any]] = {}
     conflict_memo: dict = {}
+    fit_cache: dict = {}  # the base scenario's fit, shared with its power-scaling
     for i, sc in enumerate(scenarios):
         identity: dict[str, Any] = {
             "scenario": sc.id,
@@ -694,7 +696,7 @@ def run_grid(
         elif cpath is not None and cpath.exists():
             result = json.loads(cpath.read_text())
         else:
-            result = _run_scenario(cfg, sc, tables, stats_cache, prior_cache, conflict_memo)
+            result = _run_scenario(cfg, sc, tables, stats_cache, prior_cache, conflict_memo, fit_cache)
             if cpath is not None:
                 cpath.parent.mkdir(parents=True, exist_ok=True)
                 tmp = cpath.with_suffix(".tmp")
@@ -707,7 +709,7 @@ def run_grid(
             sys.stderr.flush()
     table = pd.DataFrame(rows)
     tip = tipping_points(table, cfg) if cfg.grid is not None else pd.DataFrame()
-    ps = with_agreement(base_power_scaling(cfg, tables, prior_cache), cfg, tables, prior_cache, cfg.prior)
+    ps = with_agreement(base_power_scaling(cfg, tables, prior_cache, fit_cache), cfg, tables, prior_cache, cfg.prior)
     if cfg.power_scaling_prior:
         try:
             ps_prior = prior_cache.get(cfg.power_scaling_prior) or resolve_prior(
@@ -754,8 +756,14 @@ def _run_scenario(
     stats_cache: dict[tuple, list[TransitionData]],
     prior_cache: dict,
     conflict_memo: dict | None = None,
+    fit_cache: dict | None = None,
 ) -> dict[str, Any]:
-    """Summaries of one scenario; a failure is returned as its status, never raised."""
+    """Summaries of one scenario; a failure is returned as its status, never raised.
+
+    The base scenario is the fit of ``scripts/fit.py`` with the grid's seed
+    (:func:`models.fit_recipe.fit_draws`): its quantities, claims and prior weight are the fit's, number
+    for number. The other scenarios use common random numbers among themselves.
+    """
     result: dict[str, Any] = {}
     try:
         skey = (sc.cuts, sc.from_transplant)
@@ -770,7 +778,10 @@ def _run_scenario(
         # common random numbers: every scenario starts from the same stream, so differences between
         # scenarios reflect the priors and data, not Monte Carlo noise (smooth tipping contours)
         rng = np.random.default_rng(np.random.SeedSequence(cfg.seed))
-        if prior.conjugate:
+        if sc.kind == "base" and prior.conjugate:
+            hz = _base_fit(cfg, sc, tables, prior, {} if fit_cache is None else fit_cache).hazards
+            result["engine"] = "exact (the fit)"
+        elif prior.conjugate:
             # a single-table scenario gets as many draws as the pooled ones
             per_table = cfg.draws_per_table * len(tables) // len(sc.tables)
             hz = posterior_hazards(prior, stats, nint, per_table, rng)
@@ -868,25 +879,38 @@ def nuts_power_scaling(cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], p
     return aggregate_power_scaling(frames, prior.name, "nuts")
 
 
+def _base_fit(cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet, cache: dict):
+    """The base scenario's posterior, drawn exactly as ``fit.py`` draws it (:mod:`models.fit_recipe`)."""
+    if "fit" not in cache:
+        model = Model(
+            [tables[m] for m in sc.tables],
+            priors=prior,
+            cuts=sc.cuts,
+            relapse_death_cuts=cfg.relapse_death_cuts,
+            from_transplant=sc.from_transplant,
+        )
+        cache["model"], cache["fit"] = model, fit_draws(model, seed=cfg.seed)
+    return cache["fit"]
+
+
 def base_power_scaling(
-    cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior_cache: dict[str, PriorSet] | None = None
+    cfg: SensitivityConfig,
+    tables: Sequence[pd.DataFrame],
+    prior_cache: dict[str, PriorSet] | None = None,
+    fit_cache: dict | None = None,
 ) -> pd.DataFrame:
-    """Power-scaling sensitivity of the base scenario's quantities (exact conjugate draws, each
-    table's own likelihood), averaged over tables."""
+    """Power-scaling sensitivity of the base scenario's quantities from the fit's draws (each table's
+    own likelihood), averaged over tables: the numbers ``fit.py`` reports for the same prior and data."""
     prior_cache = {} if prior_cache is None else prior_cache
-    base = Scenario("base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, tuple(range(len(tables))))
+    base = Scenario(
+        "base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, tuple(range(len(tables))), kind="base"
+    )
     prior = scenario_prior(base, prior_cache, cfg.relapse_death_cuts, cfg.day)
-    nint = {k: len(cfg.relapse_death_cuts) if k == "death_after_relapse" else len(cfg.cuts) for k in TRANSITIONS}
-    frames = []
-    for m, t in enumerate(tables):
-        td = transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant)
-        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 7919, m]))
-        hz = posterior_hazards(prior, [td], nint, max(cfg.draws_per_table, 2000), rng)
-        lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
-        qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
-        lr = informative_logratio(prior, hz, cfg.cuts, cfg.relapse_death_cuts)
-        frames.append(power_scaling(lr, loglik(td, hz), qs).assign(table=m + 1))
-    return aggregate_power_scaling(frames, prior.name, "exact")
+    fd = _base_fit(cfg, base, tables, prior, {} if fit_cache is None else fit_cache)
+    stats = [transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant) for t in tables]
+    return fit_power_scaling(
+        prior, stats, fd.all_hazards, fd.all_table_index, cfg.cuts, cfg.relapse_death_cuts, cfg.day
+    )
 
 
 # ----------------------------------------------------------------------------- tipping points and verdict

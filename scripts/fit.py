@@ -57,6 +57,7 @@ from models.constants import (
     RESULTS_DIR,
 )
 from models.errors import ConfigError
+from models.fit_recipe import FIT_CHAINS, FIT_DRAWS, FIT_TUNE, SUMMARY_DRAWS, fit_draws
 
 PROG = "fit.py"
 
@@ -90,9 +91,9 @@ def build_parser() -> ArgumentParser:
         help="NUTS implementation (auto: nutpie when installed, else PyMC; nutpie compiles once per "
         "process in ~15 s, then samples a table in under a second)",
     )
-    p.add_argument("--draws", type=positive_int, default=1000, help="draws per chain and table")
-    p.add_argument("--tune", type=nonneg_int, default=1000, help="NUTS tuning steps per chain")
-    p.add_argument("--chains", type=positive_int, default=4)
+    p.add_argument("--draws", type=positive_int, default=FIT_DRAWS, help="draws per chain and table")
+    p.add_argument("--tune", type=nonneg_int, default=FIT_TUNE, help="NUTS tuning steps per chain")
+    p.add_argument("--chains", type=positive_int, default=FIT_CHAINS)
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED)
     p.add_argument("--out", default=str(RESULTS_DIR / "fit"), help="output folder (replaced on success)")
     p.add_argument(
@@ -118,7 +119,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--max-summary-draws",
         type=positive_int,
-        default=4000,
+        default=SUMMARY_DRAWS,
         help="pooled draws used for curves and summaries (equal per table)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 if convergence checks fail")
@@ -369,7 +370,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.prior_library import load_prior_set
     from models.prior_weight_tables import ess_summary, ess_table, prior_driven_table
     from models.priors import prior_landmarks
-    from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok, hazard_draws
+    from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok
 
     cuts = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts") if args.cuts else DEFAULT_CUTS
     rcuts = (
@@ -407,7 +408,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         f"{PROG}: fitting {len(tables)} table(s), engine {args.engine}"
         + (f" ({sampler}, {args.chains} chains x {args.draws} draws)" if sampler else ""),
     )
-    idata = model.fit(
+    fd = fit_draws(
+        model,
         engine=args.engine,
         draws=args.draws,
         chains=args.chains,
@@ -415,9 +417,10 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         seed=args.seed,
         sampler=sampler,
         progress=not args.quiet,
+        max_summary_draws=args.max_summary_draws,
     )
+    idata, hz, table_index = fd.idata, fd.hazards, fd.table_index
     _say(args, f"{PROG}: deriving curves, summaries and diagnostics")
-    hz, table_index = hazard_draws(idata, max_draws=args.max_summary_draws)
     cv = curves(hz, model.cuts, model.relapse_death_cuts, horizon)
     by_scale = {"from_transplant": cv, "conditional": conditional_curves(cv, landmark)}
     summary = summary_table(by_scale)
@@ -440,9 +443,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     conflict = conflict_table_draws(prior, model.stats, seed=args.seed)
     if prior.conjugate:
         _say(args, f"{PROG}: power-scaling sensitivity and prior-data agreement")
-        hz_all, ti_all = hazard_draws(idata, max_draws=None)
         power = fit_power_scaling(
-            prior, model.stats, hz_all, ti_all, model.cuts, model.relapse_death_cuts, 365, landmark
+            prior, model.stats, fd.all_hazards, fd.all_table_index, model.cuts, model.relapse_death_cuts, 365, landmark
         ).drop(columns=["prior", "engine"])
     else:  # power-scaling needs the prior density at the draws: gamma mixtures only
         power = pd.DataFrame(
