@@ -210,7 +210,7 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmarks, stage: Pa
     from models.data import load_published
     from models.endpoints import derive
     from models.nonparametric import aalen_johansen, km_curve
-    from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior
+    from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior, save_figure
 
     pub = load_published(PUBLISHED_TOML)
     ft = model.from_transplant
@@ -224,7 +224,7 @@ def _figures(args, model, curve_df, idata_prior, post_rel, benchmarks, stage: Pa
         for ext in ("png", "svg"):
             path = stage / "figures" / f"{name}.{ext}"
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=200, bbox_inches="tight")
+            save_figure(fig, path, dpi=200, bbox_inches="tight")
             written.append(path)
         plt.close(fig)
 

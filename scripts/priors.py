@@ -358,6 +358,7 @@ def write_plots(prior, cuts, rd_cuts, fig_dir: Path, res_dir: Path, *, seed: int
     import matplotlib.pyplot as plt
 
     from models.io import atomic_write_json, manifest, staged_directory
+    from models.plotting import save_figure
 
     written = []
     with staged_directory(fig_dir) as stage:
@@ -370,7 +371,7 @@ def write_plots(prior, cuts, rd_cuts, fig_dir: Path, res_dir: Path, *, seed: int
             fn(prior, cuts, rd_cuts, seed=seed, axes=axes)
             fig.suptitle(f"prior set '{prior.name}'", fontsize=11)
             for ext in ("png", "svg"):
-                fig.savefig(stage / f"{stem}.{ext}", dpi=200)
+                save_figure(fig, stage / f"{stem}.{ext}", dpi=200)
                 written.append(fig_dir / f"{stem}.{ext}")
             plt.close(fig)
     with staged_directory(res_dir) as stage:

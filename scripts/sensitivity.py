@@ -44,6 +44,7 @@ from models.cli import ArgumentParser, command_line, finish, run_guarded
 from models.constants import FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.data import load_outcome_draws, outcome_files
 from models.io import atomic_write_csv, atomic_write_json, atomic_write_text, manifest, sha256_paths, staged_directory
+from models.plotting import save_figure
 from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado
@@ -73,7 +74,7 @@ def _save(fig, stage: Path, name: str) -> list[str]:
     fig.tight_layout()
     out = []
     for ext in ("png", "svg"):
-        fig.savefig(stage / f"{name}.{ext}", dpi=200)
+        save_figure(fig, stage / f"{name}.{ext}", dpi=200)
         out.append(f"{name}.{ext}")
     plt.close(fig)
     return out
