@@ -794,10 +794,12 @@ def _first_reaching(df: pd.DataFrame, col: str, target: float, lower: bool) -> f
 
 
 def sample_size(oc: pd.DataFrame, design: Design) -> pd.DataFrame:
-    """Smallest N of the grid whose success probability reaches ``design.target``.
+    """Smallest N of the grid whose success probability reaches ``design.target`` (the grid reading).
 
     ``n_point``: estimate >= target; ``n_conservative``: lower 95% MC bound >= target. For the
-    randomised design the log-rank power and Schoenfeld's event count at the alternative HR are added.
+    randomised design Schoenfeld's event count at the alternative HR is added. The reported sample
+    size comes from the root search of :func:`models.sample_size.sample_size_table`, which keeps
+    these two as ``grid_n_point`` and ``grid_n_conservative``.
     """
     rows = []
     for name, df in oc.groupby("scenario", sort=False):
@@ -861,10 +863,11 @@ def calibrate(raw: pd.DataFrame, design: Design) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
+def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFrame | None = None):
     """Power and assurance (left) and type I error (right) vs N, with 95% Monte Carlo bands.
 
-    Returns the two Axes; never saves (scripts do).
+    With ``sample_sizes`` (:func:`models.sample_size.sample_size_table`) each root-searched N is
+    marked at the target with its 95% Monte Carlo interval. Returns the two Axes; never saves.
     """
     import matplotlib.pyplot as plt
 
@@ -888,6 +891,20 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None):
         ax.fill_between(
             df["N"], df[col] - z * df[f"{col}_mcse"], df[col] + z * df[f"{col}_mcse"], color=c, alpha=0.2, lw=0
         )
+        analysis = "frequentist" if col == "p_success_freq" else "bayesian"
+        hit = (
+            sample_sizes[(sample_sizes["scenario"] == name) & (sample_sizes["analysis"] == analysis)]
+            if sample_sizes is not None
+            else ()
+        )
+        if len(hit) and math.isfinite(hit["n_point"].iloc[0]):
+            r = hit.iloc[0]
+            lo, hi = r["n_point"] - r["n_lower"], r["n_upper"] - r["n_point"]
+            err = [[lo], [hi]] if math.isfinite(lo) and math.isfinite(hi) else None
+            first = not any(h.get_label().startswith("N by root search") for h in ax.containers)
+            label = "N by root search (95% MC interval)" if first else None
+            style = {"fmt": "o", "ms": 3.5, "color": c, "capsize": 2.5, "lw": 1, "zorder": 5}
+            ax.errorbar(r["n_point"], design.target, xerr=err, label=label, **style)
     ax.axhline(design.target, color="0.4", lw=0.8, ls=":", label=f"target {design.target:g}")
     ax.set(
         xlabel="patients randomised (N)" if design.kind == "randomised" else "patients enrolled (N)",

@@ -110,18 +110,16 @@ def _merge_equal(cuts: np.ndarray, *hazards: np.ndarray) -> tuple[np.ndarray, tu
     return cuts[keep], tuple(h[:, keep] for h in hazards)
 
 
-def sample_competing(
-    lam_r: np.ndarray, lam_n: np.ndarray, cuts: np.ndarray, n: int, rng: np.random.Generator
+def competing_from(
+    E: np.ndarray, u: np.ndarray, lam_r: np.ndarray, lam_n: np.ndarray, cuts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First event time and cause (1 relapse, 2 NRM) for ``n`` patients in each of ``T`` trials.
+    """First event time and cause (1 relapse, 2 NRM) from given ``Exp(1)`` draws ``E`` and uniforms ``u``.
 
-    ``lam_r``, ``lam_n`` are ``(T, J)`` hazards per day on ``cuts`` (clock starting at 0, last
-    interval open), all > 0.
+    ``E``, ``u`` are ``(T, n)``; ``lam_r``, ``lam_n`` are ``(T, J)`` hazards per day on ``cuts``
+    (clock starting at 0, last interval open), all > 0. Inverse CDF as in the module docstring.
     """
     cuts, (lam_r, lam_n) = _merge_equal(cuts, lam_r, lam_n)
     h = lam_r + lam_n
-    E = rng.standard_exponential((h.shape[0], n))
-    u = rng.random((h.shape[0], n))
     if cuts.size == 1:
         t = E / h
         share = lam_r / h
@@ -132,14 +130,31 @@ def sample_competing(
     return t, cause
 
 
-def sample_pwe(lam: np.ndarray, cuts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Event times from one piecewise-exponential hazard ``(T, J)``: ``(T, n)``."""
+def sample_competing(
+    lam_r: np.ndarray, lam_n: np.ndarray, cuts: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """First event time and cause (1 relapse, 2 NRM) for ``n`` patients in each of ``T`` trials.
+
+    ``lam_r``, ``lam_n`` are ``(T, J)`` hazards per day on ``cuts`` (clock starting at 0, last
+    interval open), all > 0.
+    """
+    E = rng.standard_exponential((lam_r.shape[0], n))
+    u = rng.random((lam_r.shape[0], n))
+    return competing_from(E, u, lam_r, lam_n, cuts)
+
+
+def pwe_from(E: np.ndarray, lam: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Event times ``H^{-1}(E)`` from given ``Exp(1)`` draws ``E`` ``(T, n)`` and one PWE hazard ``(T, J)``."""
     cuts, (lam,) = _merge_equal(cuts, lam)
-    E = rng.standard_exponential((lam.shape[0], n))
     if cuts.size == 1:
         return E / lam
     t, _ = _invert(E, lam, cuts)
     return t
+
+
+def sample_pwe(lam: np.ndarray, cuts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Event times from one piecewise-exponential hazard ``(T, J)``: ``(T, n)``."""
+    return pwe_from(rng.standard_exponential((lam.shape[0], n)), lam, cuts)
 
 
 def sample_pwe_rows(lam: np.ndarray, cuts: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -377,17 +392,13 @@ def chunk_hazards(design, scenario, T: int, rng: np.random.Generator) -> dict[st
     return out
 
 
-def run_chunk(
-    design, scenario, n_patients: int, n_trials: int, seed: int, key: tuple[int, ...], *, per_trial: bool = False
-) -> dict[str, Any]:
-    """Simulate and analyse ``n_trials`` trials of ``n_patients`` under ``scenario``.
+def draw_patients(design, scenario, n_patients: int, n_trials: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Draw ``n_trials`` trials of ``n_patients`` (treatment arm first): what :func:`decide` analyses.
 
-    The generator is ``SeedSequence(seed, spawn_key=key)``, so a chunk's result depends only on
-    (seed, key), never on the worker that runs it. Returns the sums of :data:`SUM_KEYS` and
-    ``cal_counts`` (successes at each of :data:`CAL_THRESHOLDS`); with ``per_trial`` also the
-    sufficient statistics of each trial at its final analysis (``D1, E1, D0, E0`` and ``p``).
+    Returns ``u`` (first event time after entry), ``cause`` (1 relapse, 2 NRM), ``x`` (death after
+    relapse, days since relapse; ``inf`` without relapse), ``entry`` (calendar day of entry),
+    ``drop`` (time to dropout), all ``(T, N)``, ``n1`` (treatment-arm size) and ``acc`` (accrual days).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
     T, N = n_trials, n_patients
     hz = chunk_hazards(design, scenario, T, rng)
     n1 = design.n_treatment(N)
@@ -407,6 +418,34 @@ def run_chunk(
         if design.dropout_per_year > 0
         else np.full((T, N), np.inf)
     )
+    return {"u": u, "cause": cause, "x": x, "entry": entry, "drop": drop, "n1": n1, "acc": acc}
+
+
+def run_chunk(
+    design, scenario, n_patients: int, n_trials: int, seed: int, key: tuple[int, ...], *, per_trial: bool = False
+) -> dict[str, Any]:
+    """Simulate and analyse ``n_trials`` trials of ``n_patients`` under ``scenario``.
+
+    The generator is ``SeedSequence(seed, spawn_key=key)``, so a chunk's result depends only on
+    (seed, key), never on the worker that runs it. Returns the sums of :data:`SUM_KEYS` and
+    ``cal_counts`` (successes at each of :data:`CAL_THRESHOLDS`); with ``per_trial`` also the
+    results of each trial (``trials``, see :func:`decide`).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+    return decide(design, draw_patients(design, scenario, n_patients, n_trials, rng), per_trial=per_trial)
+
+
+def decide(design, patients: dict[str, Any], *, per_trial: bool = False) -> dict[str, Any]:
+    """Interim and final analyses of drawn trials (:func:`draw_patients`): chunk sums, optionally per trial.
+
+    With ``per_trial`` the result also holds ``trials``: the final-analysis statistics
+    (``D1, E1, D0, E0, p, z, events``), the decisions ``success`` (Bayesian rule with the interim)
+    and ``success_freq`` (the test at the final analysis), and the realised ``n_events``,
+    ``n_deaths`` and ``duration`` (at the interim for trials stopped there).
+    """
+    u, cause, x, entry, drop = (patients[k] for k in ("u", "cause", "x", "entry", "drop"))
+    n1, acc = patients["n1"], patients["acc"]
+    T, N = u.shape
     relapse, nrm = cause == 1, cause == 2
     cap = acc + design.max_followup_days
     if design.analysis == "calendar":
@@ -477,12 +516,13 @@ def run_chunk(
     go_on = ~(stop_eff | stop_fut)
     success = stop_eff | (go_on & (final["p"] > design.threshold))
     z_crit = stats.norm.ppf(1 - design.alpha / 2)
+    success_freq = final["z"] < -z_crit
     cont = np.sort(final["p"][go_on])
     cal_counts = stop_eff.sum() + cont.size - np.searchsorted(cont, CAL_THRESHOLDS, side="right")
     out: dict[str, Any] = {
         "n": float(T),
         "success": float(success.sum()),
-        "success_freq": float((final["z"] < -z_crit).sum()),
+        "success_freq": float(success_freq.sum()),
         "success_efs": float(np.nansum(stop_eff | (go_on & (final["p_efs"] > design.threshold)))),
         "stop_efficacy": float(stop_eff.sum()),
         "stop_futility": float(stop_fut.sum()),
@@ -496,7 +536,9 @@ def run_chunk(
     }
     if per_trial:
         out["trials"] = {k: final[k] for k in ("D1", "E1", "D0", "E0", "p", "z", "events") if k in final}
-        out["trials"]["success"] = success
+        out["trials"].update(
+            success=success, success_freq=success_freq, n_events=events, n_deaths=deaths, duration=duration
+        )
     return out
 
 
@@ -552,11 +594,18 @@ def _progress(done: int, total: int, started: float, stream) -> None:
 
 
 def execute(
-    tasks: Sequence[Task], *, workers: int = 2, dask_address: str | None = None, progress: bool = False
+    tasks: Sequence[Any],
+    *,
+    workers: int = 2,
+    dask_address: str | None = None,
+    progress: bool = False,
+    fn: Callable[[Any], dict[str, Any]] = run_task,
 ) -> list[dict[str, Any]]:
     """Run chunks locally (``workers`` processes; 1 = in this process) or on a Dask cluster.
 
-    Results come back in the order of ``tasks`` whatever the scheduler, so sums are identical.
+    ``fn`` runs one task (a top-level function, so process pools and Dask workers can import it;
+    default :func:`run_task`). Results come back in the order of ``tasks`` whatever the scheduler,
+    so sums are identical.
     """
     started = time.perf_counter()
     results: list[dict[str, Any] | None] = [None] * len(tasks)
@@ -575,7 +624,7 @@ def execute(
         except OSError as exc:
             raise ConfigError("--dask", found=dask_address, expected=f"a reachable Dask scheduler ({exc})") from None
         try:
-            futures = client.map(run_task, list(tasks), pure=False)
+            futures = client.map(fn, list(tasks), pure=False)
             for i, fut in enumerate(futures):  # in task order; the cluster computes them concurrently
                 results[i] = fut.result()
                 report(i + 1)
@@ -583,14 +632,14 @@ def execute(
             client.close()
     elif workers <= 1:
         for i, t in enumerate(tasks):
-            results[i] = run_task(t)
+            results[i] = fn(t)
             report(i + 1)
     else:
         import concurrent.futures as cf
         import multiprocessing as mp
 
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            futs = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+            futs = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
             for done, f in enumerate(cf.as_completed(futs), 1):
                 results[futs[f]] = f.result()
                 report(done)

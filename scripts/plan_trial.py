@@ -15,22 +15,29 @@ Model
     death after relapse (:mod:`models.trial_sim`); the Bayesian decision is the exact conjugate
     posterior probability (F / beta distribution for the hazard ratio), the frequentist companion
     the cause-specific log-rank test (one-sample log-rank for the single-arm design).
+Sample size
+    Operating characteristics are simulated on the grid of N (the curves); the sample size for the
+    target power or assurance is then found by root search (:mod:`models.sample_size`): a probit fit
+    of simulated success on log N with common random numbers, refined around the root and given
+    with its Monte Carlo 95% interval, to within +-2% of N. For the randomised design the
+    Schoenfeld (1983) and Freedman (1982) log-rank answers are given alongside.
 Outputs (all-or-nothing)
     ``results/plan/``: oc.csv, sample_size.csv, calibration.csv, manifest.json and the figures;
     ``figures/plan/``: the figures (PNG 200 dpi and SVG). A short report goes to stdout.
 
-References: Schoenfeld 1983; O'Hagan, Stevens & Campbell 2005; Spiegelhalter, Abrams & Myles 2004;
-Berry, Carlin, Lee & Müller 2010; Gray 1988.
+References: Schoenfeld 1983; Freedman 1982; O'Hagan, Stevens & Campbell 2005; Spiegelhalter, Abrams &
+Myles 2004; Berry, Carlin, Lee & Müller 2010; Gray 1988.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
 from pathlib import Path
 
-from models.cli import ArgumentParser, command_line, nonneg_int, parse_float_list, positive_int, run_guarded
+from models.cli import ArgumentParser, command_line, finish, nonneg_int, parse_float_list, positive_int, run_guarded
 from models.constants import DEFAULT_SEED, FIGURES_DIR, REPO_ROOT, RESULTS_DIR
 from models.errors import ConfigError
 
@@ -50,9 +57,26 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--n-grid", metavar="N,N,...", help="sample sizes to simulate (default: the design's [grid] n)")
     p.add_argument("--n-sims", type=positive_int, help="simulated trials per (N, scenario) (default: the design's)")
+    p.add_argument(
+        "--ss-tolerance",
+        type=_tolerance,
+        default=0.02,
+        metavar="FRACTION",
+        help="relative half-width of the sample size's 95%% Monte Carlo interval to reach (default 0.02)",
+    )
+    p.add_argument(
+        "--ss-max-trials",
+        type=positive_int,
+        metavar="T",
+        help="most simulated trials per N in the sample-size search (default 16 x the trials per grid N)",
+    )
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--workers", type=positive_int, default=2, help="local worker processes (default 2)")
-    p.add_argument("--dask", metavar="ADDRESS", help="run the grid on a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the grid and the sample-size search on a Dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
     p.add_argument(
         "--posterior",
         metavar="NC",
@@ -68,6 +92,16 @@ def build_parser() -> ArgumentParser:
         help="only time the fast path (two-arm trials/second) against NUTS per trial; writes nothing",
     )
     return p
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 0.5), found {text!r}") from None
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 0.5), found {value}")
+    return value
 
 
 def _n_grid(text: str | None) -> list[int] | None:
@@ -103,21 +137,33 @@ def report(design, oc, ss, cal, stream) -> None:
     )
     for _, r in ss.iterrows():
         label = "power" if r["metric"] == "power" else "assurance"
-        extra = ""
-        if r["metric"] == "power" and r["analysis"] == "frequentist" and "schoenfeld_relapses" in ss:
-            extra = f" [Schoenfeld: {math.ceil(r['schoenfeld_relapses'])} relapses]"
-        if r["metric"] == "power" and r["analysis"] == "bayesian" and math.isfinite(r["n_point"]):
-            at = oc[(oc["scenario"] == r["scenario"]) & (oc["N"] == r["n_point"])].iloc[0]
-            extra = (
-                f" [expected {at['mean_relapses']:.0f} relapses, {at['mean_deaths']:.0f} deaths, "
-                f"{at['mean_duration_days'] / 365.25:.1f} years]"
-            )
-        cons = r["n_conservative"]
-        lower = f" (lower 95% MC bound reaches it at {int(cons)})" if math.isfinite(cons) else ""
-        w(
-            f"N for {100 * design.target:.0f}% {label} ({r['scenario']}, {r['analysis']}): "
-            f"{_fmt_n(r['n_point'], r['max_in_grid'])}{lower}{extra}\n"
+        head = f"N for {100 * design.target:.0f}% {label} ({r['scenario']}, {r['analysis']}): "
+        if not math.isfinite(r["n_point"]):
+            w(head + _fmt_n(r["n_point"], r["max_in_grid"]) + "\n")
+            continue
+        interval = (
+            f"95% MC interval {int(r['n_lower'])}-{int(r['n_upper'])}"
+            if math.isfinite(r["n_lower"]) and math.isfinite(r["n_upper"])
+            else "no MC interval (flat curve)"
         )
+        if not r["within_tolerance"]:
+            interval += ", wider than the tolerance: raise --ss-max-trials"
+        grid = f"grid {int(r['grid_n_point'])}" if math.isfinite(r["grid_n_point"]) else "grid: not reached"
+        w(
+            f"{head}{int(r['n_point'])} ({interval}; simulated {label} {r['p_at_n']:.3f} ± {r['p_at_n_mcse']:.3f} "
+            f"at N, {int(r['n_trials']):,} trials at each of {int(r['n_points_fit'])} N; {grid})\n"
+        )
+        if r["metric"] == "power" and r["analysis"] == "bayesian":
+            w(
+                f"    expected {r['mean_relapses_at_n']:.0f} relapses, {r['mean_deaths_at_n']:.0f} deaths, "
+                f"{r['mean_duration_days_at_n'] / 365.25:.1f} years (interim stops included)\n"
+            )
+        if math.isfinite(r.get("schoenfeld_n", float("nan"))):
+            w(
+                f"    closed forms (no interim, exponential hazards, NRM and dropout as censoring): "
+                f"Schoenfeld {r['schoenfeld_relapses']:.1f} relapses, N {int(r['schoenfeld_n'])}; "
+                f"Freedman {r['freedman_relapses']:.1f} relapses, N {int(r['freedman_n'])}\n"
+            )
     c = cal[cal["role"] == "null"]
     if len(c):
         w(
@@ -139,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         import pandas as pd
 
         from models import design as dz
+        from models import sample_size as ssz
         from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
+        from models.plotting import save_figure
 
         started = time.perf_counter()
         if args.benchmark:
@@ -185,10 +233,24 @@ def main(argv: list[str] | None = None) -> int:
             )
             oc = dz.summarise(raw, d)
             ocs.append(oc)
-            sss.append(dz.sample_size(oc, d))
+            n_sims = args.n_sims or d.n_sims
+            settings = ssz.SearchSettings(
+                rel_tol=args.ss_tolerance, n_trials=n_sims, max_trials=max(n_sims, args.ss_max_trials or 16 * n_sims)
+            )
+            sss.append(
+                ssz.sample_size_table(
+                    oc,
+                    d,
+                    seed=args.seed,
+                    workers=args.workers,
+                    dask_address=args.dask,
+                    settings=settings,
+                    progress=not args.quiet,
+                )
+            )
             cals.append(dz.calibrate(raw, d))
             fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.6), constrained_layout=True)
-            dz.plot_oc(oc, d, axes)
+            dz.plot_oc(oc, d, axes, sample_sizes=sss[-1])
             figs.append((f"plan_{d.name}", fig))
         oc_all = pd.concat(ocs, ignore_index=True)
         ss_all = pd.concat(sss, ignore_index=True)
@@ -202,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_csv(stage / "calibration.csv", cal_all.drop(columns="role"), float_format="%.6g")
             for stem, fig in figs:
                 for folder in (stage, fstage):
-                    fig.savefig(folder / f"{stem}.png", dpi=200)
-                    fig.savefig(folder / f"{stem}.svg")
+                    save_figure(fig, folder / f"{stem}.png", dpi=200)
+                    save_figure(fig, folder / f"{stem}.svg")
                 plt.close(fig)
             doc = manifest(
                 command=command_line(argv, "scripts/plan_trial.py"),
@@ -215,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
                     "workers": args.workers,
                     "dask": args.dask,
                     "seconds": round(time.perf_counter() - started, 2),
+                    "sample_size_search": {
+                        "method": "probit root search on log N with common random numbers (models.sample_size)",
+                        "tolerance": args.ss_tolerance,
+                        "max_trials_per_n": args.ss_max_trials or "16 x n_sims",
+                    },
                     "designs": {
                         d.name: {
                             "source": d.source,
@@ -243,4 +310,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(finish(main()))
