@@ -976,7 +976,31 @@ def planning(out) -> Section:
         + ul(pieces)
         + "<h3>Sample sizes</h3>"
         + ul(sent)
-        + table(ss)
+        + table(
+            ss[
+                [
+                    c
+                    for c in (
+                        "design",
+                        "scenario",
+                        "metric",
+                        "analysis",
+                        "target",
+                        "n_point",
+                        "n_lower",
+                        "n_upper",
+                        "p_at_n",
+                        "grid_n_point",
+                        "schoenfeld_n",
+                        "freedman_n",
+                    )
+                    if c in ss.columns
+                ]
+            ],
+            caption="Smallest N reaching each target by root search on simulated power or assurance (common "
+            "random numbers; 95% Monte Carlo interval n_lower–n_upper), the grid's reading it replaces, and the "
+            "Schoenfeld and Freedman closed forms where they apply",
+        )
         + _fig_or_note(
             d / "plan_single_arm.png",
             "single-arm design operating characteristics",
