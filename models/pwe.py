@@ -22,11 +22,18 @@ Engines
     (the negative-binomial marginal likelihood up to factors common to all components), computed in
     log space. Independent draws; milliseconds.
 ``nuts``
-    The same model in PyMC 5 with free :math:`z_{kj} = \log\lambda_{kj} - \log\hat\lambda_{kj}`
-    (a data-dependent centring) and the prior and likelihood as potentials, so any prior family of
-    :mod:`models.priors` applies (log-normal, random walk on log hazards). Events, exposures and
-    prior hyperparameters are shared variables (``pm.Data``): one compiled model serves every
-    dataset of the same shape. Sampled with nutpie when installed, else PyMC's NUTS.
+    The same model in PyMC 5 (:mod:`models.nuts_backend`), so any prior family of
+    :mod:`models.priors` applies (log-normal, random walk on log hazards, whole-transition priors
+    with ``build_pymc``). Intervals with independent gamma-mixture priors are sampled through the
+    exact posterior's quantile map, :math:`\lambda = G_c^{-1}(\Phi(z))` with the component
+    :math:`c` chosen by a second standard-normal coordinate: the target is still prior times
+    likelihood, but NUTS sees a near-standard normal even where nobody is at risk and the prior's
+    shape is far below 1. Events, exposures and prior hyperparameters are shared variables
+    (``pm.Data``): one compiled model serves every dataset of the same shape. Sampled with nutpie
+    when installed, else PyMC's NUTS. A table that fails the convergence checks is run again with
+    2 and then 4 times the draws and tuning (:data:`EXTEND_MAX`), thinned back to the requested
+    number of draws; a table that still fails raises a :class:`ConvergenceWarning` saying which
+    hazards failed, their data, and what to try.
 
 Several reconstructed tables are fitted separately with equal numbers of draws; the posterior keeps
 a ``table`` dimension and pooled summaries mix the tables with equal weight (multiple imputation by
@@ -42,7 +49,6 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import arviz as az
@@ -63,26 +69,32 @@ from models.intervals import (
     validate_cuts,
 )
 from models.io import sha256_frame
-from models.priors import GammaMixture, PriorSet, RandomWalkLogHazard, is_whole_transition, weak
+
+# The NUTS engine lives in models.nuts_backend; its names are re-exported here for existing imports.
+from models.nuts_backend import _BACKENDS as _BACKENDS
+from models.nuts_backend import NutsBackend as NutsBackend
+from models.nuts_backend import Sampler, _structure, default_sampler, hazard_var, interval_dim, nuts_backend
+from models.nuts_backend import _family as _family
+from models.nuts_backend import _Structure as _Structure
+from models.priors import GammaMixture, PriorSet, weak
 
 Engine = Literal["exact", "nuts"]
-Sampler = Literal["pymc", "nutpie"]
 ENGINES: tuple[str, ...] = ("exact", "nuts")
 SAMPLERS: tuple[str, ...] = ("pymc", "nutpie")
 
-#: Convergence thresholds: a run fails if any R-hat exceeds, any bulk ESS falls below, or any
-#: transition diverges (Vehtari et al. 2021).
+
+#: Convergence thresholds: a run fails if any R-hat exceeds :data:`RHAT_MAX`, any bulk or tail ESS
+#: falls below :data:`ESS_BULK_MIN` / :data:`ESS_TAIL_MIN`, or any transition diverges (Vehtari et
+#: al. 2021).
 RHAT_MAX: float = 1.01
 ESS_BULK_MIN: float = 400.0
+ESS_TAIL_MIN: float = 400.0
+#: Largest factor by which the NUTS run of a table failing the checks is lengthened (draws and tuning).
+EXTEND_MAX: int = 4
 
 
-def hazard_var(transition: str) -> str:
-    """Name of the posterior variable holding a transition's hazards (per day)."""
-    return f"hazard_{transition}"
-
-
-def interval_dim(transition: str) -> str:
-    return "interval_after_relapse" if transition == "death_after_relapse" else "interval"
+class ConvergenceWarning(UserWarning):
+    """A NUTS fit failed the convergence checks after the bounded extension."""
 
 
 # ----------------------------------------------------------------------------- exact engine
@@ -108,261 +120,6 @@ def exact_posterior_draws(
         post = gamma_mixture_posterior(p, float(events[j]), float(exposure[j]))
         out[:, j] = post.sample(rng, n) if post.n_components > 1 else rng.gamma(post.shapes[0], 1.0 / post.rates[0], n)
     return out
-
-
-# ----------------------------------------------------------------------------- NUTS engine
-
-
-@dataclass(frozen=True)
-class _Structure:
-    """What fixes the compiled graph: intervals per transition, prior family kind per transition
-    (``gamma``: one gamma per interval; ``rw``: random walk; ``general``: gamma mixtures and/or
-    log-normal), and the largest number of mixture components. Hyperparameter values are data."""
-
-    n_intervals: tuple[tuple[str, int], ...]
-    families: tuple[tuple[str, str], ...]
-    n_components: int
-    #: whole-transition priors that build their own PyMC variables (``build_pymc``), e.g. the
-    #: commensurate prior; their hyperparameters are part of the graph, hence of this key
-    custom: tuple[tuple[str, object], ...] = ()
-
-
-def _family(spec: list | RandomWalkLogHazard) -> str:
-    if isinstance(spec, RandomWalkLogHazard):
-        return "rw"
-    if is_whole_transition(spec):
-        return "custom"
-    if all(isinstance(p, GammaMixture) and p.n_components == 1 for p in spec):
-        return "gamma"
-    return "general"
-
-
-def _structure(priors: PriorSet, nint: dict[str, int]) -> _Structure:
-    kmax = 1
-    fam = []
-    for k in TRANSITIONS:
-        spec = priors.per_interval(k, nint[k])
-        fam.append((k, _family(spec)))
-        if fam[-1][1] == "general":
-            kmax = max([kmax, *(p.n_components for p in spec if isinstance(p, GammaMixture))])
-    custom = tuple((k, priors.per_interval(k, nint[k])) for k, f in fam if f == "custom")
-    return _Structure(tuple((k, nint[k]) for k in TRANSITIONS), tuple(fam), kmax, custom)
-
-
-def _prior_arrays(priors: PriorSet, nint: dict[str, int], kmax: int) -> dict[str, np.ndarray]:
-    """Hyperparameters as arrays for the shared variables of the compiled model."""
-    out: dict[str, np.ndarray] = {}
-    for k in TRANSITIONS:
-        spec = priors.per_interval(k, nint[k])
-        if isinstance(spec, RandomWalkLogHazard):
-            out[f"rw_{k}"] = np.array([spec.mu0, spec.sigma0, spec.sigma_step])
-            continue
-        if _family(spec) == "custom":
-            continue
-        if _family(spec) == "gamma":
-            out[f"shape_{k}"] = np.array([p.shapes[0] for p in spec])  # type: ignore[union-attr]
-            out[f"rate_{k}"] = np.array([p.rates[0] for p in spec])  # type: ignore[union-attr]
-            continue
-        j = nint[k]
-        is_g = np.zeros(j)
-        logw = np.full((j, kmax), -700.0)  # absent components: weight e^-700, numerically zero
-        a = np.ones((j, kmax))
-        b = np.ones((j, kmax))
-        ln = np.tile([0.0, 1.0], (j, 1))
-        for i, p in enumerate(spec):
-            if isinstance(p, GammaMixture):
-                is_g[i] = 1.0
-                nc = p.n_components
-                logw[i, :nc] = np.log(p.weights)
-                a[i, :nc] = p.shapes
-                b[i, :nc] = p.rates
-            else:
-                ln[i] = [p.mu, p.sigma]
-        out[f"is_gamma_{k}"] = is_g
-        out[f"logw_{k}"] = logw
-        out[f"shape_{k}"] = a
-        out[f"rate_{k}"] = b
-        out[f"lognormal_{k}"] = ln
-    return out
-
-
-def _data_arrays(td: TransitionData) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for k in TRANSITIONS:
-        d, e = td.events[k].astype(float), td.exposure[k].astype(float)
-        out[f"events_{k}"] = d
-        out[f"exposure_{k}"] = e
-        # centring of the free variables near the data: keeps NUTS's initial point sensible
-        out[f"log_center_{k}"] = np.log((d + 0.5) / (e + 182.5))
-    return out
-
-
-class NutsBackend:
-    """A PyMC model compiled once for a given shape of data and prior; datasets swapped in.
-
-    The free parameters are :math:`z_{kj}`; :math:`\\log\\lambda_{kj} = \\log\\hat\\lambda_{kj} +
-    z_{kj}` with :math:`\\hat\\lambda_{kj} = (D_{kj} + 1/2)/(E_{kj} + 182.5)`. Potentials add
-    the log prior density of :math:`\\log\\lambda` (with the Jacobian :math:`\\lambda` for priors
-    stated on :math:`\\lambda`) and the exposure likelihood :math:`D\\log\\lambda - \\lambda E`.
-    """
-
-    def __init__(self, structure: _Structure, coords: dict[str, list[str]]) -> None:
-        self.structure = structure
-        self.coords = coords
-        self._model = None
-        self._nutpie_compiled = None
-
-    @property
-    def model(self):
-        if self._model is None:
-            self._model = self._build()
-        return self._model
-
-    def _build(self):
-        import pymc as pm
-        import pytensor.tensor as pt
-
-        nint = dict(self.structure.n_intervals)
-        families = dict(self.structure.families)
-        custom = dict(self.structure.custom)
-        kmax = self.structure.n_components
-        with pm.Model(coords=self.coords) as model:
-            for k in TRANSITIONS:
-                j = nint[k]
-                dim = interval_dim(k)
-                d = pm.Data(f"events_{k}", np.zeros(j), dims=dim)
-                e = pm.Data(f"exposure_{k}", np.ones(j), dims=dim)
-                if families[k] == "custom":
-                    # the prior creates its own variables and returns the hazards (per day)
-                    lam = custom[k].build_pymc(k, j)
-                    pm.Deterministic(hazard_var(k), lam, dims=dim)
-                    pm.Potential(f"log_lik_{k}", pt.sum(d * pt.log(lam) - lam * e))
-                    continue
-                center = pm.Data(f"log_center_{k}", np.zeros(j), dims=dim)
-                z = pm.Flat(f"z_{k}", dims=dim)
-                log_h = center + z
-                lam = pt.exp(log_h)
-                pm.Deterministic(hazard_var(k), lam, dims=dim)
-                if families[k] == "gamma":
-                    # conjugate case in one term: Gamma(a, b) on lambda with its Jacobian, plus the
-                    # exposure likelihood, is (a + D) log(lambda) - (b + E) lambda
-                    a = pm.Data(f"shape_{k}", np.ones(j), dims=dim)
-                    b = pm.Data(f"rate_{k}", np.ones(j), dims=dim)
-                    pm.Potential(f"log_post_{k}", pt.sum((a + d) * log_h - (b + e) * lam))
-                    continue
-                if families[k] == "rw":
-                    hyper = pm.Data(f"rw_{k}", np.array([0.0, 1.0, 1.0]))
-                    mu0, s0, ss = hyper[0], hyper[1], hyper[2]
-                    lp = -0.5 * ((log_h[0] - mu0) / s0) ** 2 - pt.log(s0)
-                    if j > 1:
-                        steps = log_h[1:] - log_h[:-1]
-                        lp = lp + pt.sum(-0.5 * (steps / ss) ** 2 - pt.log(ss))
-                else:
-                    is_g = pm.Data(f"is_gamma_{k}", np.ones(j))
-                    logw = pm.Data(f"logw_{k}", np.zeros((j, kmax)))
-                    a = pm.Data(f"shape_{k}", np.ones((j, kmax)))
-                    b = pm.Data(f"rate_{k}", np.ones((j, kmax)))
-                    ln = pm.Data(f"lognormal_{k}", np.tile([0.0, 1.0], (j, 1)))
-                    comp = logw + a * pt.log(b) - pt.gammaln(a) + (a - 1.0) * log_h[:, None] - b * lam[:, None]
-                    gamma_lp = pt.logsumexp(comp, axis=1).flatten() + log_h  # + log Jacobian
-                    ln_lp = -0.5 * ((log_h - ln[:, 0]) / ln[:, 1]) ** 2 - pt.log(ln[:, 1])
-                    lp = pt.sum(pt.switch(pt.gt(is_g, 0.5), gamma_lp, ln_lp))
-                pm.Potential(f"log_prior_{k}", lp)
-                pm.Potential(f"log_lik_{k}", pt.sum(d * log_h - lam * e))
-        return model
-
-    def _values(self, td: TransitionData, priors: PriorSet) -> dict[str, np.ndarray]:
-        nint = dict(self.structure.n_intervals)
-        values = _data_arrays(td) | _prior_arrays(priors, nint, self.structure.n_components)
-        # a prior that builds its own variables needs no centring of free variables
-        return {k: v for k, v in values.items() if k not in {f"log_center_{t}" for t, _ in self.structure.custom}}
-
-    def sample(
-        self,
-        td: TransitionData,
-        priors: PriorSet,
-        *,
-        sampler: Sampler,
-        draws: int,
-        tune: int,
-        chains: int,
-        seed: int,
-        progress: bool,
-        target_accept: float,
-    ) -> az.InferenceData:
-        values = self._values(td, priors)
-        names = [hazard_var(k) for k in TRANSITIONS]
-        if sampler == "nutpie":
-            import nutpie
-
-            if self._nutpie_compiled is None:
-                self._nutpie_compiled = nutpie.compile_pymc_model(self.model, freeze_model=False)
-            compiled = self._nutpie_compiled.with_data(**values)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                idata = nutpie.sample(
-                    compiled,
-                    draws=draws,
-                    tune=tune,
-                    chains=chains,
-                    seed=seed,
-                    progress_bar=progress,
-                    cores=min(chains, os.cpu_count() or 1),
-                    target_accept=target_accept,
-                )
-        else:
-            import logging
-
-            import pymc as pm
-
-            logger = logging.getLogger("pymc")
-            level = logger.level
-            if not progress:
-                logger.setLevel(logging.ERROR)
-            try:
-                with self.model, warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    pm.set_data(values)
-                    idata = pm.sample(
-                        draws=draws,
-                        tune=tune,
-                        chains=chains,
-                        # one process per two cores: for a model this small, process start-up and
-                        # transfer cost more than they save (4 chains: 10 s sequential vs 13 s on 2)
-                        cores=min(chains, max(1, (os.cpu_count() or 1) // 2)),
-                        random_seed=seed,
-                        progressbar=progress,
-                        target_accept=target_accept,
-                        compute_convergence_checks=False,
-                        var_names=names,
-                    )
-            finally:
-                logger.setLevel(level)
-        post = idata.posterior[names]
-        div = idata.sample_stats["diverging"].astype(bool)
-        stats = {"diverging": div}
-        # the log posterior density at each draw (PyMC: "lp", nutpie: "logp"), kept as "lp" for
-        # power-scaling sensitivity: log prior = lp - log likelihood
-        lp_name = next((n for n in ("lp", "logp") if n in idata.sample_stats), None)
-        if lp_name is not None:
-            stats["lp"] = idata.sample_stats[lp_name].astype(float)
-        return az.InferenceData(posterior=post, sample_stats=xr.Dataset(stats))
-
-
-_BACKENDS: dict[tuple, NutsBackend] = {}
-
-
-def nuts_backend(structure: _Structure, coords: dict[str, list[str]]) -> NutsBackend:
-    """The cached compiled model for a structure (compiled once per process)."""
-    key = (structure, tuple((k, tuple(v)) for k, v in coords.items()))
-    if key not in _BACKENDS:
-        _BACKENDS[key] = NutsBackend(structure, coords)
-    return _BACKENDS[key]
-
-
-def default_sampler() -> Sampler:
-    """nutpie when installed (much faster after compilation), else PyMC's NUTS."""
-    return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
 
 
 # ----------------------------------------------------------------------------- the model
@@ -442,15 +199,44 @@ class Model:
         tune: int = 1000,
         seed: int = DEFAULT_SEED,
         sampler: Sampler | None = None,
-        target_accept: float = 0.9,
+        target_accept: float | None = None,
         progress: bool = False,
+        extend: int = EXTEND_MAX,
     ) -> az.InferenceData:
         """Posterior draws of every hazard, for every table.
 
-        Returns an InferenceData whose posterior holds ``hazard_<transition>`` (per day) with dims
-        ``(chain, draw, table, interval)``; ``sample_stats.diverging`` (chain, draw, table);
-        ``constant_data`` the events and exposures (aggregates, never patient rows); and attributes
-        describing the prior, engine, sampler settings, cut points, seed and data hashes.
+        Parameters
+        ----------
+        engine, sampler
+            ``exact`` (closed form) or ``nuts`` with ``pymc`` or ``nutpie`` (default: nutpie when installed).
+        draws, chains, tune
+            Draws kept per chain and table; NUTS tuning steps per chain.
+        target_accept
+            NUTS target acceptance rate; default 0.9, or 0.99 when a whole-transition prior builds its
+            own hierarchical variables (``build_pymc``, e.g. the commensurate prior: a shared scale
+            over log hazards makes a funnel, whose neck needs small steps).
+        seed
+            Seed of the whole run; every table gets its own stream.
+        progress
+            Report each table's sampling on standard error.
+        extend
+            NUTS only: largest factor by which a table failing the checks of :func:`diagnostics` is
+            run longer. A failing table is sampled again with twice, then four times (up to
+            ``extend``) the draws and tuning and a target acceptance of at least 0.95, then 0.99,
+            and every ``f``-th draw is kept, so every table keeps ``draws`` draws per chain (a kept
+            draw counts as divergent if any transition it stands for diverged). ``1`` never
+            extends; nor is a run extended when ``draws * chains`` is below the ESS thresholds,
+            which thinning cannot reach. A table that still fails raises a
+            :class:`ConvergenceWarning` with :func:`convergence_advice`.
+
+        Returns
+        -------
+        InferenceData
+            ``posterior``: ``hazard_<transition>`` (per day) with dims ``(chain, draw, table,
+            interval)``; ``sample_stats.diverging`` (chain, draw, table) and, for NUTS, ``lp``;
+            ``constant_data``: the events and exposures (aggregates, never patient rows); attributes
+            describing the prior, engine, sampler settings (with the extension factor of each
+            table), cut points, seed and data hashes.
         """
         if engine not in ENGINES:
             raise ConfigError("--engine", found=engine, expected=f"one of {list(ENGINES)}")
@@ -463,8 +249,12 @@ class Model:
             raise ConfigError(
                 "--engine", found="exact", expected=f"'nuts' (prior set '{self.priors.name}' is not all gamma mixtures)"
             )
+        if target_accept is None:
+            custom = _structure(self.priors, self.n_intervals).custom if engine == "nuts" else ()
+            target_accept = 0.99 if custom else 0.9
         seeds = np.random.SeedSequence(seed).spawn(len(self.stats))
         per_table = []
+        factors: list[int] = []
         if engine == "exact":
             used_sampler = "closed-form"
             for td, ss in zip(self.stats, seeds, strict=True):
@@ -486,19 +276,21 @@ class Model:
                         + "\n"
                     )
                     sys.stderr.flush()
-                per_table.append(
-                    backend.sample(
-                        td,
-                        self.priors,
-                        sampler=used_sampler,
-                        draws=draws,
-                        tune=tune,
-                        chains=chains,
-                        seed=int(ss.generate_state(1)[0]),
-                        progress=progress,
-                        target_accept=target_accept,
-                    )
+                one, factor = _sample_extending(
+                    backend,
+                    td,
+                    self.priors,
+                    sampler=used_sampler,
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    seed=ss,
+                    progress=progress,
+                    target_accept=target_accept,
+                    extend=max(1, int(extend)) if draws * chains >= max(ESS_BULK_MIN, ESS_TAIL_MIN) else 1,
                 )
+                per_table.append(one)
+                factors.append(factor)
                 if progress:
                     sys.stderr.write(f"  table {i + 1} done in {time.perf_counter() - started:.1f} s\n")
         post = xr.concat([p.posterior for p in per_table], dim="table")
@@ -528,8 +320,19 @@ class Model:
                 tune=tune if engine == "nuts" else 0,
                 seed=seed,
                 target_accept=target_accept,
+                **({"extension": factors} if engine == "nuts" else {}),
             )
         )
+        if engine == "nuts":
+            diag = diagnostics(idata)
+            if not diagnostics_ok(diag):
+                warnings.warn(
+                    convergence_advice(
+                        diag, idata, draws=draws, chains=chains, extend=extend, conjugate=self.priors.conjugate
+                    ),
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
         return idata
 
     def _fit_exact(self, td: TransitionData, *, draws: int, chains: int, rng: np.random.Generator) -> az.InferenceData:
@@ -591,8 +394,8 @@ def diagnostics(idata: az.InferenceData) -> pd.DataFrame:
     """R-hat (rank-normalised), bulk and tail ESS per hazard and table, divergences per table.
 
     Columns: variable, table, interval, r_hat, ess_bulk, ess_tail, divergences, ok. A row fails
-    (``ok`` False) if R-hat > :data:`RHAT_MAX`, bulk ESS < :data:`ESS_BULK_MIN` or its table had any
-    divergent transition.
+    (``ok`` False) if R-hat > :data:`RHAT_MAX`, bulk ESS < :data:`ESS_BULK_MIN`, tail ESS <
+    :data:`ESS_TAIL_MIN` or its table had any divergent transition.
     """
     post = idata.posterior[[hazard_var(k) for k in TRANSITIONS]]
     with warnings.catch_warnings():
@@ -611,7 +414,7 @@ def diagnostics(idata: az.InferenceData) -> pd.DataFrame:
         et = ess_t[v].transpose("table", dim).to_numpy()
         for t in range(r.shape[0]):
             for j, lab in enumerate(labels):
-                ok = bool(r[t, j] <= RHAT_MAX and eb[t, j] >= ESS_BULK_MIN and div[t] == 0)
+                ok = bool(r[t, j] <= RHAT_MAX and eb[t, j] >= ESS_BULK_MIN and et[t, j] >= ESS_TAIL_MIN and div[t] == 0)
                 rows.append(
                     {
                         "variable": v,
@@ -630,3 +433,128 @@ def diagnostics(idata: az.InferenceData) -> pd.DataFrame:
 def diagnostics_ok(diag: pd.DataFrame) -> bool:
     """True when every hazard of every table passed the convergence checks."""
     return bool(diag["ok"].all())
+
+
+def convergence_advice(
+    diag: pd.DataFrame,
+    idata: az.InferenceData,
+    *,
+    draws: int,
+    chains: int,
+    extend: int = EXTEND_MAX,
+    conjugate: bool = False,
+) -> str:
+    """One paragraph on a failed NUTS fit: which hazards failed, their data, and what to try.
+
+    Names the tables with divergent transitions, and each hazard failing R-hat or ESS with its worst
+    values over the tables and its events and exposure (range over the tables); suggests: enough
+    draws for the thresholds, more tuning and draws, a higher target acceptance for divergences,
+    the exact engine for conjugate prior sets, and a prior with more shape (or merged intervals)
+    where nobody is at risk. ``extend`` is the extension factor allowed; ``conjugate`` says
+    whether every prior is a gamma mixture.
+    """
+    const = idata.constant_data if "constant_data" in idata.groups() else None
+    by_table = diag.groupby("table")["divergences"].first()
+    parts = []
+    if (by_table > 0).any():
+        div = by_table[by_table > 0]
+        parts.append(
+            f"divergent transitions in table(s) {', '.join(str(int(t) + 1) for t in div.index)} "
+            f"({int(div.min())}-{int(div.max())} each)"
+        )
+    slow = diag[(diag["r_hat"] > RHAT_MAX) | (diag["ess_bulk"] < ESS_BULK_MIN) | (diag["ess_tail"] < ESS_TAIL_MIN)]
+    for (var, interval), rows in slow.groupby(["variable", "interval"], sort=False):
+        k = str(var).removeprefix("hazard_")
+        data = ""
+        if const is not None and f"events_{k}" in const:
+            dim = interval_dim(k)
+            d = const[f"events_{k}"].sel({dim: interval}).to_numpy()
+            e = const[f"exposure_{k}"].sel({dim: interval}).to_numpy()
+            data = f"; {d.min():g}-{d.max():g} events in {e.min():.0f}-{e.max():.0f} days"
+        parts.append(
+            f"{var}[{interval}] (table(s) {', '.join(str(int(t) + 1) for t in rows['table'])}: R-hat "
+            f"{rows['r_hat'].max():.3f}, ESS bulk {rows['ess_bulk'].min():.0f}, tail {rows['ess_tail'].min():.0f}"
+            f"{data})"
+        )
+    shown = "; ".join(parts[:8]) + (f"; and {len(parts) - 8} more" if len(parts) > 8 else "")
+    tips = []
+    if draws * chains < max(ESS_BULK_MIN, ESS_TAIL_MIN):
+        tips.append(f"draws x chains = {draws * chains} cannot reach ESS {ESS_BULK_MIN:.0f}: use more --draws")
+    tips.append("more tuning and draws (--tune 4000 --draws 4000)")
+    if (by_table > 0).any():
+        tips.append("a higher target acceptance (0.99) or the other --sampler (pymc / nutpie)")
+    if conjugate:
+        tips.append("--engine exact (every prior here is a gamma mixture: it samples the posterior exactly)")
+    tips.append(
+        "where nobody is at risk (0 days of exposure) the posterior is the prior: give such intervals a "
+        "proper prior with more shape (gamma shape >= 1, or a log-normal) or merge them (--cuts / "
+        "--relapse-death-cuts)"
+    )
+    return (
+        f"NUTS convergence checks failed (R-hat <= {RHAT_MAX}, bulk and tail ESS >= {ESS_BULK_MIN:.0f}, "
+        f"no divergences; failing tables run up to {extend}x longer): {shown}. Try: " + "; ".join(tips) + "."
+    )
+
+
+def _sample_extending(
+    backend: NutsBackend,
+    td: TransitionData,
+    priors: PriorSet,
+    *,
+    sampler: Sampler,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: np.random.SeedSequence,
+    progress: bool,
+    target_accept: float,
+    extend: int,
+) -> tuple[az.InferenceData, int]:
+    """Sample one table; while it fails the checks, again with 2x, 4x ... (<= ``extend``) the run, thinned.
+
+    Returns the kept run (``draws`` per chain) and its extension factor. Attempt ``m`` uses the
+    ``m``-th word of the table's seed stream, so results are reproducible.
+    """
+    factors = [1] + [f for f in (2, 4, 8, 16) if f <= extend]
+    accept = {1: target_accept, 2: max(target_accept, 0.95)}
+    states = seed.generate_state(len(factors))
+    one = None
+    for m, f in enumerate(factors):
+        run = backend.sample(
+            td,
+            priors,
+            sampler=sampler,
+            draws=draws * f,
+            tune=tune * f,
+            chains=chains,
+            seed=int(states[m]),
+            progress=progress,
+            target_accept=accept.get(f, max(target_accept, 0.99)),
+        )
+        one = _thin(run, f, draws)
+        if m == len(factors) - 1 or diagnostics_ok(diagnostics(_as_table(one))):
+            return one, f
+        if progress:
+            sys.stderr.write(f"  convergence checks failed: sampling again with {factors[m + 1]}x draws and tuning\n")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _thin(run: az.InferenceData, f: int, draws: int) -> az.InferenceData:
+    """Every ``f``-th draw (the last of each block); a kept draw diverges if any draw of its block did."""
+    if f == 1:
+        return run
+    keep = slice(f - 1, f * draws, f)
+    post = run.posterior.isel(draw=keep).assign_coords(draw=np.arange(draws))
+    stats = {"diverging": run.sample_stats["diverging"].coarsen(draw=f).max().astype(bool)}
+    if "lp" in run.sample_stats:
+        stats["lp"] = run.sample_stats["lp"].isel(draw=keep)
+    stats = {k: v.assign_coords(draw=np.arange(draws)) for k, v in stats.items()}
+    return az.InferenceData(posterior=post, sample_stats=xr.Dataset(stats))
+
+
+def _as_table(one: az.InferenceData) -> az.InferenceData:
+    """A single table's run with a ``table`` dimension of length 1 (for :func:`diagnostics`)."""
+    return az.InferenceData(
+        posterior=one.posterior.expand_dims(table=[0]),
+        sample_stats=xr.Dataset({"diverging": one.sample_stats["diverging"].expand_dims(table=[0])}),
+    )
