@@ -16,9 +16,10 @@ same draws:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # scripts import this module before their dependencies are needed (--help)
+    import numpy as np
 
 #: Draws per chain and table, chains, tuning steps (NUTS) and pooled summary draws of a fit.
 FIT_DRAWS: int = 1000
