@@ -518,7 +518,6 @@ def _sample_extending(
     factors = [1] + [f for f in (2, 4, 8, 16) if f <= extend]
     accept = {1: target_accept, 2: max(target_accept, 0.95)}
     states = seed.generate_state(len(factors))
-    one = None
     for m, f in enumerate(factors):
         run = backend.sample(
             td,
