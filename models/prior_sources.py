@@ -291,16 +291,16 @@ def _entry(value: Any, src: str, owner: str) -> Entry:
         )
     _check_keys(value, _ENTRY_KEYS, _ENTRY_REQUIRED, src, where)
     median = _day(value["median_day"], src, where, "median_day")
-    rng = value.get("range")
-    if rng is not None:
-        if not isinstance(rng, list) or len(rng) != 2:
-            raise PriorError(src, where=where, field="range", found=rng, expected="[first, last] entry day")
-        lo, hi = (_day(r, src, where, "range") for r in rng)
-        if not lo <= median <= hi:
-            raise PriorError(
-                src, where=where, field="range", found=[lo, hi], expected=f"a range containing median_day {median:g}"
-            )
-        rng = (lo, hi)
+    rng = _bracket(
+        value.get("range"),
+        median,
+        _day,
+        src,
+        where,
+        "range",
+        "[first, last] entry day",
+        f"a range containing median_day {median:g}",
+    )
     return Entry(
         median_day=median,
         quote=_text(value, "quote", src, where),
@@ -309,6 +309,21 @@ def _entry(value: Any, src: str, owner: str) -> Entry:
         note=str(value.get("note", "")),
         declared_in=owner,
     )
+
+
+def _bracket(
+    value: Any, point: float, parse: Any, src: str, where: str, fld: str, shape: str, what: str
+) -> tuple[float, float] | None:
+    """An optional ``[low, high]`` pair parsed by ``parse`` that must contain ``point`` (a range, a CI);
+    ``shape`` and ``what`` are the expected texts of the two one-line errors."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise PriorError(src, where=where, field=fld, found=value, expected=shape)
+    lo, hi = (parse(v, src, where, fld) for v in value)
+    if not lo <= point <= hi:
+        raise PriorError(src, where=where, field=fld, found=[lo, hi], expected=what)
+    return lo, hi
 
 
 def _study(key: str, e: Any, src: str) -> Study:
@@ -359,16 +374,9 @@ def _figure(key: str, e: Any, studies: Mapping[str, Study], src: str) -> Figure:
         raise PriorError(
             src, where=where, field="landmark_months", found=lm, expected=f"no landmark for a {endpoint} figure"
         )
-    ci = e.get("ci")
-    if ci is not None:
-        if not isinstance(ci, list) or len(ci) != 2:
-            raise PriorError(src, where=where, field="ci", found=ci, expected="[lower, upper]")
-        lo, hi = (_num(c, src, where, "ci") for c in ci)
-        if not lo <= est <= hi:
-            raise PriorError(
-                src, where=where, field="ci", found=[lo, hi], expected=f"an interval containing the estimate {est:g}"
-            )
-        ci = (lo, hi)
+    ci = _bracket(
+        e.get("ci"), est, _num, src, where, "ci", "[lower, upper]", f"an interval containing the estimate {est:g}"
+    )
     if not isinstance(e["verified"], bool):
         raise PriorError(src, where=where, field="verified", found=e["verified"], expected="true or false")
     entry = _entry(e["entry"], src, where) if "entry" in e else studies[e["study"]].entry
