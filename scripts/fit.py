@@ -349,6 +349,8 @@ def _report(model, engine, sampler, summary, claims, diag, rv, landmark, elapsed
 
 def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     t0 = time.perf_counter()
+    import warnings
+
     import numpy as np
     import pandas as pd
 
@@ -370,7 +372,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.prior_library import load_prior_set
     from models.prior_weight_tables import ess_summary, ess_table, prior_driven_table
     from models.priors import prior_landmarks
-    from models.pwe import Model, default_sampler, diagnostics, diagnostics_ok
+    from models.pwe import ConvergenceWarning, Model, default_sampler, diagnostics, diagnostics_ok
 
     cuts = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts") if args.cuts else DEFAULT_CUTS
     rcuts = (
@@ -408,17 +410,20 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         f"{PROG}: fitting {len(tables)} table(s), engine {args.engine}"
         + (f" ({sampler}, {args.chains} chains x {args.draws} draws)" if sampler else ""),
     )
-    fd = fit_draws(
-        model,
-        engine=args.engine,
-        draws=args.draws,
-        chains=args.chains,
-        tune=args.tune,
-        seed=args.seed,
-        sampler=sampler,
-        progress=not args.quiet,
-        max_summary_draws=args.max_summary_draws,
-    )
+    with warnings.catch_warnings(record=True) as caught:  # the advice is printed once, beside the verdict
+        warnings.simplefilter("always", ConvergenceWarning)
+        fd = fit_draws(
+            model,
+            engine=args.engine,
+            draws=args.draws,
+            chains=args.chains,
+            tune=args.tune,
+            seed=args.seed,
+            sampler=sampler,
+            progress=not args.quiet,
+            max_summary_draws=args.max_summary_draws,
+        )
+    advice = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     idata, hz, table_index = fd.idata, fd.hazards, fd.table_index
     _say(args, f"{PROG}: deriving curves, summaries and diagnostics")
     cv = curves(hz, model.cuts, model.relapse_death_cuts, horizon)
@@ -524,6 +529,13 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
             )
         )
         print(f"outputs: {out}" + ("" if ok else "  (convergence checks FAILED: see diagnostics.csv)"))
+        if not ok and not advice:  # the exact engine's draws are independent: only their number can fail
+            advice = [
+                f"Too few draws for the ESS threshold: draws x chains = {args.draws * args.chains}; "
+                f"try --draws {max(FIT_DRAWS, 2 * args.draws)}."
+            ]
+        for line in [] if ok else advice:
+            print(line)
     return EXIT_FAILED if (args.strict and not ok) else EXIT_OK
 
 

@@ -153,13 +153,26 @@ def test_same_inputs_and_seed_give_identical_summary(tmp_path, data):
     assert not (tmp_path / "a_fig").exists()
 
 
-def test_strict_exits_1_when_convergence_checks_fail(tmp_path, data):
+def test_strict_exits_1_when_convergence_checks_fail(tmp_path, data, capsys):
     # 2 x 50 draws: bulk ESS below 400, so the run is flagged; --strict turns that into exit 1
     args = ["--data", str(data["one"]), "--draws", "50", "--chains", "2", "--no-figures"]
     code, out = _run(tmp_path, *args, name="lax")
     assert code == 0 and not pd.read_csv(out / "diagnostics.csv")["ok"].all()
     code, out = _run(tmp_path, *args, "--strict", name="strict")
     assert code == 1 and (out / "summary.csv").exists()
+    capsys.readouterr()
+    fit.main(["--out", str(tmp_path / "loud"), *args])  # not --quiet: the verdict comes with what to change
+    printed = capsys.readouterr().out
+    assert "convergence checks FAILED" in printed and "try --draws 1000" in printed
+
+
+def test_failed_nuts_run_prints_the_samplers_advice(tmp_path, data, capsys):
+    # 2 x 60 NUTS draws cannot reach ESS 400: the ConvergenceWarning's advice is printed once, after the verdict
+    args = ["--data", str(data["one"]), "--engine", "nuts", "--draws", "60", "--tune", "100", "--chains", "2"]
+    fit.main(["--out", str(tmp_path / "o"), "--figures-dir", str(tmp_path / "f"), "--no-figures", *args])
+    printed = capsys.readouterr().out
+    assert printed.count("NUTS convergence checks failed") == 1
+    assert "cannot reach ESS 400: use more --draws" in printed
 
 
 def test_from_transplant_option_changes_exposure(tmp_path, data):
