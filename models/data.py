@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,16 +259,10 @@ class Published:
 
 
 def load_toml(path: Path, kind: type[ToolkitError] = DataError, what: str = "TOML file") -> dict[str, Any]:
-    """Read a TOML file; a missing, malformed or non-UTF-8 file is a one-line ``kind`` error."""
-    if not path.exists():
-        raise kind(path, found="no such file", expected=f"an existing {what}")
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise kind(path, found=f"malformed TOML ({exc})", expected="valid TOML") from None
-    except UnicodeDecodeError:
-        raise kind(path, found="bytes that are not UTF-8", expected="a UTF-8 TOML file") from None
+    """Read a TOML file (:func:`models.io.read_toml`); errors are one-line ``kind`` errors."""
+    from models.io import read_toml
+
+    return read_toml(path, kind, what)
 
 
 def _pair(value: Any, path: Path, key: str, field: str) -> tuple[float, float]:

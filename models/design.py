@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import math
 import time
-import tomllib
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,8 +67,9 @@ from scipy import stats
 
 from models import trial_sim as ts
 from models.constants import DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
-from models.errors import ConfigError, PriorError
+from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
+from models.io import read_toml
 
 DESIGN_DIR = DATA_DIR / "designs"
 #: What the success probability of each scenario role measures (the ``metric`` column of the outputs).
@@ -346,9 +346,8 @@ def prefetch_prior_sets(
     names: set[str] = set()
     for p in paths:
         try:
-            with open(p, "rb") as fh:
-                doc = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            doc = read_toml(p)
+        except ToolkitError:
             continue
         for spec in (doc.get("design_priors") or {}).values():
             if isinstance(spec, dict) and spec.get("kind") == "arms":
@@ -488,15 +487,7 @@ def load_design(
     fixed scenarios (null, alternative), e.g. for benchmarks.
     """
     p = str(path)
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(
-            p, found="no such file", expected="a design TOML, e.g. data/designs/randomised.toml"
-        ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(p, found=str(exc), expected="valid TOML") from None
+    doc = read_toml(path, ConfigError, "design TOML file (e.g. data/designs/randomised.toml)")
     allowed_top = {"design", "conduct", "analysis", "benchmark", "scenarios", "design_priors", "grid"}
     for key in doc:
         if key not in allowed_top:

@@ -1,4 +1,4 @@
-"""Atomic output writing, input hashing and run manifests.
+"""Reading TOML inputs, atomic output writing, input hashing and run manifests.
 
 Nothing partial is ever left behind: files are written to a temporary sibling and renamed, and
 multi-file outputs are assembled in a temporary folder that replaces the target folder only once
@@ -16,6 +16,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import metadata
@@ -25,6 +26,43 @@ from typing import Any
 import pandas as pd
 
 from models.constants import REPO_ROOT
+from models.errors import ConfigError, ToolkitError
+
+#: Largest TOML input read (bytes): every shipped file is under 100 kB; a larger one is not an input.
+TOML_MAX_BYTES = 10_000_000
+
+
+def read_toml(
+    path: str | os.PathLike[str], kind: type[ToolkitError] = ConfigError, what: str = "TOML file"
+) -> dict[str, Any]:
+    """Parse a TOML input file; every way it can fail is a one-line ``kind`` error naming the file.
+
+    A UTF-8 byte-order mark (written by some Windows editors) is accepted; a missing file, a
+    folder, an unreadable or oversized file, bytes that are not UTF-8 and malformed TOML are refused.
+    """
+    p = Path(path)
+    if not str(path).strip():
+        raise kind("(empty path)", found="an empty file name", expected=f"the path of a {what}")
+    if p.is_dir():
+        raise kind(p, found="a folder", expected=f"a {what}")
+    try:
+        size = p.stat().st_size
+        if size > TOML_MAX_BYTES:
+            raise kind(p, found=f"{size:,} bytes", expected=f"a {what} under {TOML_MAX_BYTES:,} bytes")
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise kind(p, found="no such file", expected=f"an existing {what}") from None
+    except OSError as exc:
+        raise kind(p, found=f"an unreadable file ({exc.strerror})", expected=f"a readable {what}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise kind(p, found=f"bytes that are not UTF-8 (at byte {exc.start})", expected=f"a UTF-8 {what}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise kind(p, found=f"malformed TOML ({exc})", expected="valid TOML") from None
+
 
 TRACKED_PACKAGES = ("numpy", "scipy", "pandas", "pymc", "pytensor", "arviz", "lifelines", "matplotlib")
 

@@ -85,7 +85,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -219,15 +218,10 @@ class Sources:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax error or a missing file is a one-line :class:`PriorError`."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise PriorError(path, found="no such file", expected="a prior TOML file (or a prior-set name)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PriorError(path, found=f"malformed TOML ({exc})", expected="valid TOML") from None
+    """Parse a prior TOML file (:func:`models.io.read_toml`); errors are one-line :class:`PriorError`."""
+    from models.io import read_toml as read
+
+    return read(path, PriorError, "prior TOML file (or a prior-set name)")
 
 
 def _num(value: Any, src: str, where: str, fld: str, *, positive: bool = False, unit: bool = False) -> float:

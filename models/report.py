@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pandas as pd
 
 from models.constants import DATA_DIR, RECONSTRUCTED_DIR, REPO_ROOT, STUDY_DIR
 from models.errors import ConfigError, DataError
+from models.io import read_toml
 from models.pipeline import StepRun, read_manifest
 
 BARG_TOML = DATA_DIR / "report" / "barg.toml"
@@ -42,10 +42,7 @@ class BargItem:
 def load_barg(path: str | Path = BARG_TOML) -> list[BargItem]:
     """The BARG checklist items, validated (one-line :class:`ConfigError` on a bad file)."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(path, found=str(exc).splitlines()[0], expected="a readable TOML file") from None
+    doc = read_toml(path, ConfigError, "BARG checklist TOML file")
     items = doc.get("item")
     if not isinstance(items, list) or not items:
         raise ConfigError(path, field="item", found=type(items).__name__, expected="an array of [[item]] tables")
@@ -161,7 +158,7 @@ def collect(runs: Sequence[StepRun], results: Path, figures: Path) -> RunOutputs
     for entry in manifests["plan"].get("designs", {}).values():
         src = Path(entry["source"]) if Path(entry["source"]).is_absolute() else REPO_ROOT / entry["source"]
         if src.is_file():
-            designs[src.stem] = tomllib.loads(src.read_text())
+            designs[src.stem] = read_toml(src, ConfigError, "design TOML file")
     return RunOutputs(
         results=Path(results),
         figures=Path(figures),
