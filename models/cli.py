@@ -67,19 +67,20 @@ def parse_float_list(text: str, *, option: str) -> list[float]:
     return values
 
 
-def int_at_least(minimum: int):
-    """An argparse type: a whole number >= ``minimum`` (one-line error otherwise)."""
+def int_at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number >= ``minimum`` (and <= ``maximum``); one-line error otherwise."""
+    bound = f">= {minimum}" + ("" if maximum is None else f" and <= {maximum:,}")
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, found {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, found {value}")
+            raise argparse.ArgumentTypeError(f"expected a whole number {bound}, found {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected a whole number {bound}, found {value}")
         return value
 
-    parse.__name__ = f"whole number >= {minimum}"
+    parse.__name__ = f"whole number {bound}"
     return parse
 
 

@@ -76,6 +76,9 @@ DESIGN_DIR = DATA_DIR / "designs"
 METRIC = {"null": "type I error", "alternative": "power", "design_prior": "assurance"}
 #: Draws kept from a prior set or posterior to represent a design prior.
 DESIGN_PRIOR_DRAWS = 4000
+#: Bounds that keep a design's simulation sane: patients per trial and simulated trials per (N, scenario)
+MAX_TRIAL_N = 100_000
+MAX_SIMS = 1_000_000
 
 Kind = Literal["single_arm", "randomised"]
 
@@ -583,10 +586,18 @@ def load_design(
     lam_r, lam_n = ts.hazards_from_cif(cir, nrm, years)
     lam_d = -math.log(os1) / 365.0
     n_grid = g["n"]
-    if not n_grid or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 2 for x in n_grid):
-        raise ConfigError(p, where="[grid]", field="n", found=n_grid, expected="a list of whole numbers >= 2")
-    if g["n_sims"] < 10:
-        raise ConfigError(p, where="[grid]", field="n_sims", found=g["n_sims"], expected="a whole number >= 10")
+    if (
+        not n_grid
+        or not all(isinstance(x, int) and not isinstance(x, bool) and 2 <= x <= MAX_TRIAL_N for x in n_grid)
+        or len(n_grid) > 200
+    ):
+        raise ConfigError(
+            p, where="[grid]", field="n", found=n_grid, expected=f"1-200 whole numbers from 2 to {MAX_TRIAL_N:,}"
+        )
+    if not 10 <= g["n_sims"] <= MAX_SIMS:
+        raise ConfigError(
+            p, where="[grid]", field="n_sims", found=g["n_sims"], expected=f"a whole number from 10 to {MAX_SIMS:,}"
+        )
     chunk = int(g.get("chunk_trials", 500))
     if chunk < 1:
         raise ConfigError(p, where="[grid]", field="chunk_trials", found=chunk, expected="a whole number >= 1")

@@ -26,6 +26,9 @@ FIT_DRAWS: int = 1000
 FIT_CHAINS: int = 4
 FIT_TUNE: int = 1000
 SUMMARY_DRAWS: int = 4000
+#: Most posterior draws (draws x chains x tables) a fit keeps: 4 million draws of ~20 hazards are
+#: about 0.7 GB, and the derived quantities need a few times that
+MAX_TOTAL_DRAWS: int = 4_000_000
 
 
 @dataclass

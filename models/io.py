@@ -169,16 +169,72 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def check_output_folder(target: str | os.PathLike[str], option: str = "output folder") -> Path:
+    """Refuse, before any computation, an output folder that cannot be written as one.
+
+    Returns the folder to write (a symlink to a folder is followed). Errors name ``option``: an
+    existing file or a symlink to one (it would be replaced by a folder), a dangling symlink, a
+    path under a file, or a first existing parent folder that is not writable.
+    """
+    target = Path(target)
+    if not str(target).strip():
+        raise ConfigError(option, found="an empty path", expected="a folder path")
+    if target.is_symlink():
+        if not target.is_dir():
+            raise ConfigError(option, found=f"{target} is a symlink to a non-folder", expected="a folder path")
+        target = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(
+            option, found=f"{target} is an existing file", expected="a folder path (a new or existing folder)"
+        )
+    anchor = target.absolute().parent  # the folder is staged beside the target, then renamed
+    while not anchor.exists():
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        raise ConfigError(option, found=f"{anchor} is a file", expected="a folder path not under a file")
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        raise ConfigError(option, found=f"{anchor} is not writable", expected="a folder you can write to")
+    return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove staging and old folders of ``target`` left by runs that were killed (their process is gone)."""
+    for p in target.parent.glob(f".{glob_escape(target.name)}.*"):
+        parts = p.name[len(target.name) + 2 :].split(".")
+        pid = next((int(x) for x in parts if x.isdigit()), None)
+        leftover = p.name.endswith(".staging") or ".old." in p.name
+        if leftover and pid is not None and pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob metacharacters escaped."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
 @contextlib.contextmanager
 def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary folder; on success it atomically replaces ``target``.
 
     On any exception the temporary folder is removed and ``target`` (with the outputs of the
-    previous run, if any) is left untouched.
+    previous run, if any) is left untouched. ``target`` is checked first
+    (:func:`check_output_folder`: never an existing file); staging and old folders of killed runs
+    (named with their process id) are removed.
     """
-    target = Path(target)
+    target = check_output_folder(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    _remove_leftovers(target)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".staging", dir=target.parent))
     try:
         yield stage
     except BaseException:

@@ -57,7 +57,7 @@ from models.constants import (
     RESULTS_DIR,
 )
 from models.errors import ConfigError
-from models.fit_recipe import FIT_CHAINS, FIT_DRAWS, FIT_TUNE, SUMMARY_DRAWS, fit_draws
+from models.fit_recipe import FIT_CHAINS, FIT_DRAWS, FIT_TUNE, MAX_TOTAL_DRAWS, SUMMARY_DRAWS, fit_draws
 
 PROG = "fit.py"
 
@@ -365,7 +365,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         summary_table,
     )
     from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, validate_cuts
-    from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
+    from models.io import atomic_write_csv, atomic_write_json, check_output_folder, manifest, staged_directory
     from models.posterior_io import save_posterior
     from models.power_scaling import REPORTED, fit_power_scaling
     from models.prior_conflict import conflict_table_draws
@@ -374,12 +374,19 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.priors import prior_landmarks
     from models.pwe import ConvergenceWarning, Model, default_sampler, diagnostics, diagnostics_ok
 
-    cuts = validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts") if args.cuts else DEFAULT_CUTS
+    out = check_output_folder(args.out, "--out")  # before any computation: never after it
+    if not args.no_figures:
+        check_output_folder(args.figures_dir, "--figures-dir")
+    cuts = (
+        validate_cuts(parse_float_list(args.cuts, option="--cuts"), option="--cuts")
+        if args.cuts is not None
+        else DEFAULT_CUTS
+    )
     rcuts = (
         validate_cuts(
             parse_float_list(args.relapse_death_cuts, option="--relapse-death-cuts"), option="--relapse-death-cuts"
         )
-        if args.relapse_death_cuts
+        if args.relapse_death_cuts is not None
         else DEFAULT_RELAPSE_DEATH_CUTS
     )
     claim_list, benchmarks = _claims(args.claims)
@@ -388,6 +395,20 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     files = outcome_files(args.data)
     _say(args, f"{PROG}: reading {len(files)} outcome table(s) from {args.data}")
     tables = [load_outcomes(f) for f in files]
+    total = args.draws * args.chains * len(tables)
+    if total > MAX_TOTAL_DRAWS:
+        raise ConfigError(
+            "--draws",
+            found=f"{args.draws} x {args.chains} chains x {len(tables)} tables = {total:,} draws",
+            expected=f"at most {MAX_TOTAL_DRAWS:,} draws in all (memory); fewer --draws or tables",
+        )
+    last = max(float(t["last_followup_day"].max()) for t in tables)
+    if args.cuts is not None and cuts[-1] >= last:  # the default cuts stay: beyond follow-up the prior speaks, flagged
+        raise ConfigError(
+            "--cuts",
+            found=f"cut point {cuts[-1]:g} at or beyond the last follow-up (day {last:g})",
+            expected="cut points before the last follow-up, so that every interval has patients at risk",
+        )
     model = Model(
         tables,
         priors=prior,
@@ -459,7 +480,6 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     idata.posterior.attrs["landmark_day"] = int(landmark)
     idata.posterior.attrs["convergence_ok"] = int(ok)
 
-    out = Path(args.out)
     with staged_directory(out) as stage:
         written: list[Path] = []
         for name, df in (

@@ -37,11 +37,13 @@ import sys
 import time
 from pathlib import Path
 
-from models.cli import ArgumentParser, command_line, finish, nonneg_int, parse_float_list, positive_int, run_guarded
+from models.cli import ArgumentParser, command_line, finish, int_at_least, nonneg_int, parse_float_list, run_guarded
 from models.constants import DEFAULT_SEED, FIGURES_DIR, REPO_ROOT, RESULTS_DIR
 from models.errors import ConfigError
 
 PROG = "plan_trial.py"
+#: Most simulated trials per (N, scenario) (models.design.MAX_SIMS; not imported here, so --help needs no numpy)
+MAX_SIMS = 1_000_000
 DEFAULT_POSTERIOR = RESULTS_DIR / "fit" / "posterior.nc"
 #: Draws of prior-library sets, keyed by a hash of the library (building some sets runs an MCMC fit).
 PRIOR_CACHE = RESULTS_DIR / ".cache" / "design_priors"
@@ -56,7 +58,11 @@ def build_parser() -> ArgumentParser:
         help="design file (repeatable; default: the shipped single_arm and randomised designs)",
     )
     p.add_argument("--n-grid", metavar="N,N,...", help="sample sizes to simulate (default: the design's [grid] n)")
-    p.add_argument("--n-sims", type=positive_int, help="simulated trials per (N, scenario) (default: the design's)")
+    p.add_argument(
+        "--n-sims",
+        type=int_at_least(10, MAX_SIMS),
+        help="simulated trials per (N, scenario), 10 to 1,000,000 (default: the design's)",
+    )
     p.add_argument(
         "--ss-tolerance",
         type=_tolerance,
@@ -66,12 +72,12 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument(
         "--ss-max-trials",
-        type=positive_int,
+        type=int_at_least(10, 16 * MAX_SIMS),
         metavar="T",
         help="most simulated trials per N in the sample-size search (default 16 x the trials per grid N)",
     )
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    p.add_argument("--workers", type=positive_int, default=2, help="local worker processes (default 2)")
+    p.add_argument("--workers", type=int_at_least(1, 256), default=2, help="local worker processes (default 2)")
     p.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -108,8 +114,8 @@ def _n_grid(text: str | None) -> list[int] | None:
     if text is None:
         return None
     values = parse_float_list(text, option="--n-grid")
-    if any(v < 2 or v != int(v) for v in values):
-        raise ConfigError("--n-grid", found=text, expected="whole numbers >= 2, e.g. 100,200,300")
+    if any(not 2 <= v <= 100_000 or v != int(v) for v in values) or len(values) > 200:
+        raise ConfigError("--n-grid", found=text, expected="1-200 whole numbers from 2 to 100,000, e.g. 100,200,300")
     return sorted({int(v) for v in values})
 
 
@@ -186,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from models import design as dz
         from models import sample_size as ssz
-        from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
+        from models.io import atomic_write_csv, atomic_write_json, check_output_folder, manifest, staged_directory
         from models.plotting import save_figure
 
         started = time.perf_counter()
@@ -201,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
         n_grid = _n_grid(args.n_grid)
+        check_output_folder(args.out, "--out")
+        check_output_folder(args.figures, "--figures")
         paths = args.design or [str(dz.DESIGN_DIR / "single_arm.toml"), str(dz.DESIGN_DIR / "randomised.toml")]
         inputs = list(paths)
         posterior, posterior_note = None, "published totals (21 patients, 1 relapse, 2 NRM; no posterior file)"

@@ -38,7 +38,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import pandas as pd
 
-from models.cli import ArgumentParser, command_line, finish, nonneg_int, parse_float_list, run_guarded
+from models.cli import (
+    ArgumentParser,
+    command_line,
+    finish,
+    int_at_least,
+    nonneg_int,
+    parse_float_list,
+    run_guarded,
+)
 from models.constants import DEFAULT_CUTS, DEFAULT_SEED, FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, interval_labels, validate_cuts
 from models.prior_conflict import conflict_table_draws
@@ -54,6 +62,9 @@ from models.prior_weight_tables import ess_summary, ess_table, weight_sentence
 from models.priors import GammaMixture, prior_landmarks
 from models.priors import sample_prior_hazards as sample_hazards
 
+#: Upper bound of --draws: a million prior draws of every hazard take a few hundred MB
+MAX_PRIOR_DRAWS = 1_000_000
+
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.max_colwidth", 80)
@@ -63,11 +74,15 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="priors.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="named sets, figures and effect priors")
-    ls.add_argument("--sources", type=Path, default=SOURCES_TOML, help="figures TOML (default: %(default)s)")
+    ls.add_argument(
+        "--sources", type=Path, default=SOURCES_TOML, help="figures TOML (default data/priors/sources.toml)"
+    )
     for name in ("show", "plot"):
         s = sub.add_parser(name, help=f"{name} a prior set")
         s.add_argument("prior", help="a set name of data/priors/sets.toml, or a prior-set TOML file")
-        s.add_argument("--sources", type=Path, default=SOURCES_TOML, help="figures TOML (default: %(default)s)")
+        s.add_argument(
+            "--sources", type=Path, default=SOURCES_TOML, help="figures TOML (default data/priors/sources.toml)"
+        )
         s.add_argument("--cuts", default=",".join(f"{c:g}" for c in DEFAULT_CUTS), help="cut points (days)")
         s.add_argument(
             "--relapse-death-cuts",
@@ -75,7 +90,12 @@ def build_parser() -> ArgumentParser:
             help="cut points (days since relapse) for death after relapse",
         )
         s.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED, help="seed of MAP fits and prior draws")
-        s.add_argument("--draws", type=int, default=20_000, help="prior draws for landmark summaries")
+        s.add_argument(
+            "--draws",
+            type=int_at_least(100, MAX_PRIOR_DRAWS),
+            default=20_000,
+            help=f"prior draws for landmark summaries (100 to {MAX_PRIOR_DRAWS:,})",
+        )
         if name == "show":
             s.add_argument(
                 "--outcomes",
@@ -412,8 +432,10 @@ def main(argv: list[str] | None = None) -> int:
             print(show_text(prior, cuts, rd, draws=args.draws, seed=args.seed, td=td, sources=sources))
             return 0
         name = Path(args.prior).stem if Path(args.prior).suffix == ".toml" else args.prior
-        fig_dir = args.out or FIGURES_DIR / "priors" / name
-        res_dir = args.results or RESULTS_DIR / "priors" / name
+        from models.io import check_output_folder
+
+        fig_dir = check_output_folder(args.out or FIGURES_DIR / "priors" / name, "--out")
+        res_dir = check_output_folder(args.results or RESULTS_DIR / "priors" / name, "--results")
         for p in write_plots(prior, cuts, rd, fig_dir, res_dir, seed=args.seed, draws=args.draws, argv=argv):
             print(p)
         return 0

@@ -23,7 +23,7 @@ from models.cli import ArgumentParser, command_line, finish, nonneg_int, positiv
 from models.constants import BASELINE_CSV, PUBLISHED_TOML, RECONSTRUCTED_DIR, STUDY_DIR
 from models.data import format_outcomes, load_baseline, load_published
 from models.errors import ConfigError
-from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
+from models.io import atomic_write_csv, atomic_write_json, check_output_folder, manifest, staged_directory
 from models.reconstruct import (
     DEFAULT_MAX_STATES,
     DEFAULT_MAX_TRIES,
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
+        check_output_folder(args.out, "--out")  # before the search, not after
         progress = stderr_progress(args.quiet)
         published = load_published(args.published)
         baseline = load_baseline(args.baseline)

@@ -43,7 +43,15 @@ from models.claims import CLAIMS_TOML
 from models.cli import ArgumentParser, command_line, finish, run_guarded
 from models.constants import FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
 from models.data import load_outcome_draws, outcome_files
-from models.io import atomic_write_csv, atomic_write_json, atomic_write_text, manifest, sha256_paths, staged_directory
+from models.io import (
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    check_output_folder,
+    manifest,
+    sha256_paths,
+    staged_directory,
+)
 from models.plotting import save_figure
 from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
@@ -84,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
+        check_output_folder(args.out, "--out")  # before the grid runs, not after
+        if not args.no_figures:
+            check_output_folder(args.figures, "--figures")
         cfg = load_config(args.config)
         files = outcome_files(args.data)
         tables = load_outcome_draws(args.data)
