@@ -27,7 +27,17 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def run_guarded(prog: str, body: Callable[[], int]) -> int:
-    """Run a script body, turning toolkit errors into one line on stderr and exit code 2."""
+    """Run a script body, turning toolkit errors into one line on stderr and exit code 2.
+
+    The toolkit's own warnings (e.g. ignored input columns) are shown as one line, ``prog: warning:
+    message``, instead of Python's two-line form with a source path.
+    """
+    import warnings
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(f"{prog}: warning: {' '.join(str(message).split())}\n")
+
+    warnings.showwarning = one_line
     try:
         return body()
     except ToolkitError as exc:

@@ -39,6 +39,9 @@ EVENT_NRM: Final[int] = 2
 DEATH_CAUSES: Final[tuple[str, ...]] = ("relapse", "nrm")
 
 #: Repository root and shipped data (the package is installed editable from the checkout).
+#: Latest day any time may take (100 years after transplant): beyond it a value is a typo or a
+#: unit error, and daily curves up to it would exhaust memory
+MAX_DAY: Final[float] = 36_525.0
 REPO_ROOT: Final[Path] = Path(__file__).resolve().parents[1]
 DATA_DIR: Final[Path] = REPO_ROOT / "data"
 STUDY_DIR: Final[Path] = DATA_DIR / "huang2024"

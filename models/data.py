@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.constants import BASELINE_CSV, DEATH_CAUSES, PUBLISHED_TOML
+from models.constants import BASELINE_CSV, DEATH_CAUSES, MAX_DAY, PUBLISHED_TOML
 from models.errors import DataError, ToolkitError
 
 # ----------------------------------------------------------------------------- baseline (Table 1)
@@ -63,6 +64,10 @@ POPULATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 }
 
 
+class IgnoredColumnsWarning(UserWarning):
+    """An input table had columns the toolkit does not use; they were ignored."""
+
+
 def _patient_sort_key(pid: str) -> tuple[str, int]:
     digits = "".join(ch for ch in pid if ch.isdigit())
     return (pid.rstrip("0123456789"), int(digits) if digits else -1)
@@ -79,7 +84,34 @@ def _read_csv_text(path: Path, kind: type[DataError] = DataError) -> pd.DataFram
             found=f"unreadable CSV ({str(exc).splitlines()[0]})",
             expected="a comma-separated table with a header row",
         ) from None
+    df.attrs["lines"] = _record_lines(path)
+    if len(df.attrs["lines"]) != len(df):  # a layout the line count cannot follow: number rows plainly
+        df.attrs["lines"] = list(range(2, len(df) + 2))
     return df
+
+
+def _record_lines(path: Path) -> list[int]:
+    """File line number of each data record (after the header), counting blank lines as a reader does."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        lines = []
+        first = True
+        for rec in reader:
+            if not rec:  # a blank line: pandas skips it, the reader's line count does not
+                continue
+            if first:
+                first = False
+                continue
+            lines.append(reader.line_num)
+    return lines
+
+
+def _row_lines(df: pd.DataFrame) -> list[int]:
+    """The file line of each row of ``df`` (``row N`` in messages is the line a spreadsheet shows)."""
+    lines = df.attrs.get("lines")
+    return list(lines) if lines is not None and len(lines) == len(df) else list(range(2, len(df) + 2))
 
 
 def _check_columns(df: pd.DataFrame, path: Path, expected: list[str], *, allow_extra: bool = False) -> None:
@@ -98,14 +130,14 @@ def _check_columns(df: pd.DataFrame, path: Path, expected: list[str], *, allow_e
 
 
 def _check_patients(df: pd.DataFrame, path: Path) -> None:
-    for i, pid in enumerate(df["patient"], start=2):
+    for i, pid in zip(_row_lines(df), df["patient"], strict=True):
         if not pid.strip():
             raise DataError(
                 path, where=f"row {i}", field="patient", found="an empty ID", expected="a patient ID such as P1"
             )
     dups = df["patient"][df["patient"].duplicated()].tolist()
     if dups:
-        row = int(np.flatnonzero(df["patient"].duplicated())[0]) + 2
+        row = _row_lines(df)[int(np.flatnonzero(df["patient"].duplicated())[0])]
         raise DataError(
             path,
             where=f"row {row} (patient {dups[0]})",
@@ -146,7 +178,7 @@ def load_baseline(path: str | os.PathLike[str] = BASELINE_CSV) -> pd.DataFrame:
     df = _read_csv_text(path)
     _check_columns(df, path, list(BASELINE_COLUMNS))
     _check_patients(df, path)
-    for i, row in enumerate(df.itertuples(index=False), start=2):
+    for i, row in zip(_row_lines(df), df.itertuples(index=False), strict=True):
         where = f"row {i} (patient {row.patient})"
         for col, allowed in BASELINE_COLUMNS.items():
             value = getattr(row, col)
@@ -416,6 +448,10 @@ def _parse_time(value: str, path: str, where: str, field: str) -> float:
         raise DataError(path, where=where, field=field, found=value, expected="a finite number of days")
     if t < 0:
         raise DataError(path, where=where, field=field, found=t, expected="days >= 0 (day 0 = transplant)")
+    if t > MAX_DAY:
+        raise DataError(
+            path, where=where, field=field, found=t, expected=f"days <= {MAX_DAY:,.0f} (100 years after transplant)"
+        )
     return t
 
 
@@ -424,7 +460,8 @@ def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.Dat
 
     Rules (each failure is a :class:`DataError` naming source, row, patient and field):
 
-    * exactly the columns :data:`OUTCOME_COLUMNS`; unique, non-empty patient IDs;
+    * the columns :data:`OUTCOME_COLUMNS` (other columns are ignored with an
+      :class:`IgnoredColumnsWarning`); unique, non-empty patient IDs;
     * times finite and >= 0; ``entry_day`` and ``last_followup_day`` present;
     * ``entry_day <= relapse_day, gvhd_day, death_day <= last_followup_day``;
     * ``death_day``, when present, equals ``last_followup_day`` and has a ``death_cause`` in
@@ -432,7 +469,17 @@ def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.Dat
     * a ``relapse`` death has a relapse on or before it; an ``nrm`` death has no relapse.
     """
     path = Path(source)
-    _check_columns(df, path, list(OUTCOME_COLUMNS))
+    _check_columns(df, path, list(OUTCOME_COLUMNS), allow_extra=True)
+    extra = [c for c in df.columns if c not in OUTCOME_COLUMNS]
+    if extra:  # e.g. a site or arm column kept by the study team: not an outcome, so not used
+        warnings.warn(
+            f"{source}: column(s) {extra} ignored (the outcome columns are {list(OUTCOME_COLUMNS)})",
+            IgnoredColumnsWarning,
+            stacklevel=2,
+        )
+        lines = df.attrs.get("lines")
+        df = df[list(OUTCOME_COLUMNS)]
+        df.attrs["lines"] = lines
     sdf = df.apply(
         lambda col: col.map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
     )
@@ -440,7 +487,8 @@ def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.Dat
     if len(sdf) == 0:
         raise DataError(source, found="no patient rows", expected="one row per patient")
     rows = []
-    for i, row in enumerate(sdf.to_dict("records"), start=2):
+    sdf.attrs["lines"] = df.attrs.get("lines")
+    for i, row in zip(_row_lines(sdf), sdf.to_dict("records"), strict=True):
         where = f"row {i} (patient {row['patient']})"
         t = {c: _parse_time(row[c], source, where, c) for c in _TIME_COLUMNS}
         entry, last = t["entry_day"], t["last_followup_day"]

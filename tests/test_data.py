@@ -13,6 +13,7 @@ import pytest
 from models.constants import REPO_ROOT
 from models.data import (
     OUTCOME_COLUMNS,
+    IgnoredColumnsWarning,
     check_outcomes_match_baseline,
     load_baseline,
     load_outcomes,
@@ -294,8 +295,9 @@ def test_every_outcome_rule_has_a_malformed_file(write, line, fragment):
 def test_outcome_header_problems(write):
     with pytest.raises(DataError, match="field 'gvhd_day'"):
         load_outcomes(write("o.csv", GOOD.replace("gvhd_day", "gvhd")))
-    with pytest.raises(DataError, match="unexpected column"):
-        load_outcomes(
+    # an extra column (a site, an arm kept by the study team) is ignored with a warning, not refused
+    with pytest.warns(IgnoredColumnsWarning, match=r"\['x'\] ignored"):
+        got = load_outcomes(
             write(
                 "o.csv",
                 GOOD.replace("last_followup_day", "last_followup_day,x")
@@ -304,6 +306,13 @@ def test_outcome_header_problems(write):
                 .replace("250,nrm,250", "250,nrm,250,1"),
             )
         )
+    pd.testing.assert_frame_equal(got, load_outcomes(write("plain.csv", GOOD)))
+
+
+def test_row_numbers_count_blank_lines(write):
+    """``row N`` is the file's line (what a spreadsheet shows), also after a blank line."""
+    with pytest.raises(DataError, match=r"row 6 \(patient P9\)"):
+        load_outcomes(write("o.csv", GOOD.rstrip("\n") + "\n\nP9,10,,,,,-5\n"))
     with pytest.raises(DataError, match="no patient rows"):
         load_outcomes(write("o.csv", HEADER + "\n"))
 
