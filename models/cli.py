@@ -26,6 +26,22 @@ class ArgumentParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def interrupt_quietly() -> None:
+    """Until :func:`run_guarded` takes over, Ctrl-C ends the process at once (status 130), no traceback.
+
+    Scripts call it first when run as programs, so that an interrupt during their imports (NumPy,
+    PyMC, matplotlib: about a second) does not print a traceback.
+    """
+    import signal
+
+    def leave(signum, frame):
+        sys.stderr.write("interrupted during start-up\n")
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, leave)
+
+
 def run_guarded(prog: str, body: Callable[[], int]) -> int:
     """Run a script body, turning toolkit errors into one line on stderr and exit code 2.
 
@@ -38,6 +54,12 @@ def run_guarded(prog: str, body: Callable[[], int]) -> int:
         sys.stderr.write(f"{prog}: warning: {' '.join(str(message).split())}\n")
 
     warnings.showwarning = one_line
+    try:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on: KeyboardInterrupt, handled below
+    except ValueError:  # not the main thread: the signal is not ours to set
+        pass
     try:
         return body()
     except ToolkitError as exc:

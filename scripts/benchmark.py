@@ -9,7 +9,8 @@ What is timed (targets in brackets):
   with nutpie: first call (compilation + sampling) and second call on new data (the compiled
   model reused) [10 s after compilation];
 * ``sensitivity.py`` on the default grid (122 scenarios over every reconstructed table) as a fresh
-  install runs it: no MAP prior fits on disk yet (their MCMC runs once) and nutpie compiling the
+  install runs it: no MAP prior fits on disk yet (their quadrature and gamma-mixture fits run
+  once, ``TXBAYES_CACHE`` pointed at an empty folder) and nutpie compiling the
   commensurate scenario's model [60 s];
 * the trial-planning fast path: simulated and analysed two-arm trials per second
   (``models.design.benchmark_fast_path``) [>= 10,000 per second];
@@ -28,6 +29,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
+    from models.cli import interrupt_quietly
+
+    interrupt_quietly()
 
 import argparse
 import os

@@ -24,6 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
+    from models.cli import interrupt_quietly
+
+    interrupt_quietly()
+
 import argparse
 
 from models.cli import EXIT_FAILED, EXIT_OK, ArgumentParser, finish, run_guarded

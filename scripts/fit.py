@@ -30,6 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
+    from models.cli import interrupt_quietly
+
+    interrupt_quietly()
+
 import argparse
 import math
 import shutil
@@ -169,7 +174,7 @@ def _prior_and_claim_inputs(args: argparse.Namespace) -> list[Path]:
     from models.prior_sources import SETS_TOML, SOURCES_TOML
 
     prior = Path(args.prior)
-    out = [SOURCES_TOML, SETS_TOML] + ([prior] if prior.suffix == ".toml" and prior.is_file() else [])
+    out = [SOURCES_TOML, SETS_TOML] + ([prior] if prior.is_file() else [])  # a set file, whatever its suffix
     return out if args.claims == "builtin" else [*out, Path(args.claims)]
 
 

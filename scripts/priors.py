@@ -35,6 +35,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
+    from models.cli import interrupt_quietly
+
+    interrupt_quietly()
+
 import numpy as np
 import pandas as pd
 

@@ -21,6 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
+    from models.cli import interrupt_quietly
+
+    interrupt_quietly()
+
 from models.cli import ArgumentParser, finish, run_guarded
 from models.constants import BASELINE_CSV, PUBLISHED_TOML
 from models.data import (
