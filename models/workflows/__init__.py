@@ -1,0 +1,16 @@
+"""Workflows: one call from settings to a result object, shared by notebooks and the scripts.
+
+>>> from models.workflows import FitSettings, fit_study
+>>> result = fit_study(FitSettings(prior="weak"))          # doctest: +SKIP
+>>> result.tables["summary.csv"].head()                     # doctest: +SKIP
+>>> result.write("results/my_fit")                          # doctest: +SKIP
+
+The scripts in ``scripts/`` parse options into these settings, call the workflow and write its
+result; they hold no analysis of their own.
+"""
+
+from __future__ import annotations
+
+from models.workflows.fit import FitResult, FitSettings, fit_study
+
+__all__ = ["FitResult", "FitSettings", "fit_study"]
