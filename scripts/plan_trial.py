@@ -87,7 +87,7 @@ def build_parser() -> ArgumentParser:
         "--posterior",
         metavar="NC",
         help="posterior file of the current study (default: results/fit/posterior.nc if present, "
-        "else the published totals)",
+        "else the published totals); 'none' for the published totals whatever results/fit holds",
     )
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "plan", help="output folder (default results/plan)")
     p.add_argument("--figures", type=Path, default=FIGURES_DIR / "plan", help="figure folder (default figures/plan)")
@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         paths = args.design or [str(dz.DESIGN_DIR / "single_arm.toml"), str(dz.DESIGN_DIR / "randomised.toml")]
         inputs = list(paths)
         posterior, posterior_note = None, "published totals (21 patients, 1 relapse, 2 NRM; no posterior file)"
-        if args.posterior is not None:
+        if args.posterior == "none":
+            pass
+        elif args.posterior is not None:
             posterior = dz.load_posterior_draws(args.posterior)
             posterior_note, inputs = args.posterior, [*inputs, args.posterior]
         elif DEFAULT_POSTERIOR.is_file():

@@ -108,6 +108,13 @@ def test_missing_posterior_file_is_a_config_error(plan, write, tmp_path, capsys)
     assert "--posterior" in capsys.readouterr().err
 
 
+def test_posterior_none_uses_the_published_totals_whatever_results_fit_holds(plan, write, tmp_path):
+    design = write("design.toml", BASE)
+    assert plan.main(_args(design, tmp_path, "--posterior", "none")) == 0
+    man = json.loads((tmp_path / "plan" / "manifest.json").read_text())
+    assert man["design_prior_posterior"].startswith("published totals")
+
+
 def test_same_seed_gives_byte_identical_outputs_with_one_or_two_workers(plan, write, tmp_path):
     from test_sample_size import TINY
 
