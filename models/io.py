@@ -169,6 +169,24 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def cache_dir(kind: str) -> Path | None:
+    """The folder of one kind of cache (``map``, ``design_priors``), or ``None`` when caching is off.
+
+    Caches live in the user's cache folder (``platformdirs.user_cache_dir("txbayes")``, e.g.
+    ``~/.cache/txbayes`` on Linux), never inside the checkout; ``TXBAYES_CACHE=PATH`` moves them
+    under ``PATH`` and ``TXBAYES_CACHE=off`` disables them. A cache only saves time: its entries are
+    keyed by every input and the code that computes them, and are read back bit for bit.
+    """
+    root = os.environ.get("TXBAYES_CACHE")
+    if root is not None and root.strip().lower() == "off":
+        return None
+    if not root:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("txbayes")
+    return Path(root) / kind
+
+
 def check_output_folder(target: str | os.PathLike[str], option: str = "output folder") -> Path:
     """Refuse, before any computation, an output folder that cannot be written as one.
 

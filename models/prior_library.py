@@ -41,12 +41,7 @@ and :mod:`models.prior_conflict`.
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
-import json
-import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,10 +51,14 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED, RESULTS_DIR
+from models.constants import CI_LEVEL, DEFAULT_CUTS, DEFAULT_SEED
 from models.errors import PriorError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS
-from models.io import atomic_target
+from models.map_prior import MAP_CACHE_KIND as MAP_CACHE_KIND
+from models.map_prior import MapFit as MapFit
+from models.map_prior import MapPosterior as MapPosterior
+from models.map_prior import fit_map as fit_map
+from models.map_prior import map_posterior as map_posterior
 from models.prior_sources import (
     SETS_TOML,
     PseudoData,
@@ -202,8 +201,11 @@ def fit_gamma_mixture(draws: np.ndarray, n_components: int, *, iters: int = 200,
         w = resp.mean(axis=0)
         ab = np.array([_gamma_mle(x, resp[:, k]) for k in range(n_components)])
         logp = np.log(w) + _gamma_logpdf(x, lx, ab[:, 0], ab[:, 1])
-        ll = special.logsumexp(logp, axis=1)
-        resp = np.exp(logp - ll[:, None])
+        top = logp.max(axis=1, keepdims=True)  # log-sum-exp by hand: scipy's is 5x slower at this size
+        dens = np.exp(logp - top)
+        tot = dens.sum(axis=1, keepdims=True)
+        ll = (top + np.log(tot))[:, 0]
+        resp = dens / tot
         total = float(ll.sum())
         if total - prev < tol * abs(total):
             break
@@ -214,9 +216,9 @@ def fit_gamma_mixture(draws: np.ndarray, n_components: int, *, iters: int = 200,
 
 
 def mixture_cdf(mix: GammaMixture, x: np.ndarray) -> np.ndarray:
-    return sum(
-        w * stats.gamma.cdf(x, a, scale=1 / b) for w, a, b in zip(mix.weights, mix.shapes, mix.rates, strict=True)
-    )
+    """CDF of a gamma mixture (``special.gdtr(rate, shape, x)``: the regularised incomplete gamma)."""
+    x = np.asarray(x, float)
+    return sum(w * special.gdtr(b, a, x) for w, a, b in zip(mix.weights, mix.shapes, mix.rates, strict=True))
 
 
 def mixture_quantile(mix: GammaMixture, p: float) -> float:
@@ -259,169 +261,9 @@ def best_gamma_mixture(
 
 
 # ----------------------------------------------------------------------------- MAP prior
-
-
-@dataclass(frozen=True)
-class MapFit:
-    """MAP prior per interval: the gamma mixtures, the predictive draws and the fit quality."""
-
-    mixtures: tuple[GammaMixture | None, ...]
-    draws: tuple[np.ndarray | None, ...]
-    quality: tuple[dict[str, float] | None, ...]
-    tau_scale: float
-
-
-@functools.lru_cache(maxsize=32)
-def _map_fit_cached(
-    events: tuple, exposure: tuple, tau_scale: float, seed: int, draws: int, max_components: int
-) -> MapFit:
-    import pymc as pm
-    import pytensor.tensor as pt
-
-    d = np.asarray(events, float)
-    e = np.asarray(exposure, float)
-    n_s, n_j = d.shape
-    mask = (e > 0).astype(float)
-    with pm.Model():
-        mu = pm.Normal("mu", math.log(1 / 365.0), 2.0, shape=n_j)
-        tau = pm.HalfNormal("tau", tau_scale, shape=n_j)
-        z = pm.Normal("z", 0.0, 1.0, shape=(n_s, n_j))
-        log_lam = mu[None, :] + tau[None, :] * z
-        pm.Potential("poisson_kernel", pt.sum(mask * (d * log_lam - pt.exp(log_lam) * e)))
-        logger = logging.getLogger("pymc")
-        level = logger.level
-        logger.setLevel(logging.ERROR)  # the sampler's progress lines would clutter script output
-        try:
-            idata = pm.sample(
-                draws=draws,
-                tune=1000,
-                chains=2,
-                cores=1,
-                random_seed=seed,
-                progressbar=False,
-                compute_convergence_checks=False,
-                target_accept=0.95,
-            )
-        finally:
-            logger.setLevel(level)
-    divergences = int(idata.sample_stats["diverging"].values.sum())
-    post = idata.posterior
-    mu_d = post["mu"].values.reshape(-1, n_j)
-    tau_d = post["tau"].values.reshape(-1, n_j)
-    rng = np.random.default_rng(seed)
-    reps = 10
-    mixtures, preds, qual = [], [], []
-    for j in range(n_j):
-        if mask[:, j].sum() == 0:
-            mixtures.append(None)
-            preds.append(None)
-            qual.append(None)
-            continue
-        lam = np.exp(
-            np.repeat(mu_d[:, j], reps) + np.repeat(tau_d[:, j], reps) * rng.standard_normal(mu_d.shape[0] * reps)
-        )
-        mix, q = best_gamma_mixture(lam, max_components)
-        q["divergences"] = float(divergences)
-        mixtures.append(mix)
-        preds.append(lam)
-        qual.append(q)
-    return MapFit(tuple(mixtures), tuple(preds), tuple(qual), tau_scale)
-
-
-def fit_map(
-    events: np.ndarray,
-    exposure: np.ndarray,
-    *,
-    tau_scale: float = 0.5,
-    seed: int = DEFAULT_SEED,
-    draws: int = 1000,
-    max_components: int = 4,
-) -> MapFit:
-    """Fit the hierarchical Poisson model (sources × intervals) and approximate each predictive by a mixture.
-
-    ``events`` and ``exposure`` have shape ``(n_sources, n_intervals)``; an interval with no exposure in
-    any source gets ``None`` (the caller keeps the weakly informative baseline there). Results are cached per input.
-    """
-    d, e = np.atleast_2d(events).astype(float), np.atleast_2d(exposure).astype(float)
-    if d.shape != e.shape or np.any(d < 0) or np.any(e < 0):
-        raise PriorError("MAP prior", found=(d.shape, e.shape), expected="events and exposure >= 0 of equal shape")
-    args = (
-        tuple(map(tuple, np.round(d, 10))),
-        tuple(map(tuple, np.round(e, 8))),
-        float(tau_scale),
-        int(seed),
-        int(draws),
-        int(max_components),
-    )
-    path = _map_cache_path(args)
-    if path is not None and path.exists():
-        try:
-            return _load_map_fit(path)
-        except (OSError, ValueError, KeyError):  # unreadable cache entry: refit and overwrite
-            pass
-    fit = _map_fit_cached(*args)
-    if path is not None:
-        _save_map_fit(path, fit)
-    return fit
-
-
-#: Folder of the on-disk MAP cache (``TXBAYES_CACHE`` overrides it; ``TXBAYES_CACHE=off`` disables it).
-MAP_CACHE_DIR: Path = RESULTS_DIR / ".cache" / "map"
-
-
-def _map_cache_path(args: tuple) -> Path | None:
-    """Cache file of one MAP fit, keyed by its inputs, the PyMC version and the fitting code.
-
-    The MCMC fit of the hierarchical model takes seconds; sensitivity grids and trial planning build
-    the same MAP priors many times, so fits are kept on disk. Any change of inputs, sampler version
-    or of the code that fits and approximates the predictive changes the key.
-    """
-    root = os.environ.get("TXBAYES_CACHE", str(MAP_CACHE_DIR))
-    if root.lower() == "off":
-        return None
-    import pymc
-
-    code = (
-        inspect.getsource(_map_fit_cached)
-        + inspect.getsource(best_gamma_mixture)
-        + inspect.getsource(fit_gamma_mixture)
-    )
-    payload = json.dumps([args, pymc.__version__, np.__version__, MAP_KS_TOL, MAP_QUANTILE_TOL, code])
-    return Path(root) / f"{hashlib.sha256(payload.encode()).hexdigest()[:32]}.npz"
-
-
-def _save_map_fit(path: Path, fit: MapFit) -> None:
-    arrays: dict[str, np.ndarray] = {"tau_scale": np.array(fit.tau_scale)}
-    for j, (mix, dr, q) in enumerate(zip(fit.mixtures, fit.draws, fit.quality, strict=True)):
-        if mix is None:
-            continue
-        arrays[f"w{j}"], arrays[f"a{j}"], arrays[f"b{j}"] = (
-            np.asarray(x) for x in (mix.weights, mix.shapes, mix.rates)
-        )
-        arrays[f"draws{j}"] = np.asarray(dr)
-        arrays[f"quality{j}"] = np.array(json.dumps(q))
-    arrays["n"] = np.array(len(fit.mixtures))
-    try:
-        with atomic_target(path, suffix=".npz") as tmp:
-            np.savez(tmp, **arrays)
-    except OSError:  # an unwritable cache only costs a refit next time
-        pass
-
-
-def _load_map_fit(path: Path) -> MapFit:
-    with np.load(path, allow_pickle=False) as z:
-        n = int(z["n"])
-        mixtures, draws, quality = [], [], []
-        for j in range(n):
-            if f"w{j}" not in z:
-                mixtures.append(None)
-                draws.append(None)
-                quality.append(None)
-                continue
-            mixtures.append(GammaMixture(tuple(z[f"w{j}"]), tuple(z[f"a{j}"]), tuple(z[f"b{j}"])))
-            draws.append(z[f"draws{j}"].copy())
-            quality.append(json.loads(str(z[f"quality{j}"])))
-        return MapFit(tuple(mixtures), tuple(draws), tuple(quality), float(z["tau_scale"]))
+# MapFit, fit_map, map_posterior and the on-disk cache live in :mod:`models.map_prior` (deterministic
+# quadrature instead of MCMC); they are imported above so ``from models.prior_library import fit_map``
+# keeps working.
 
 
 # ----------------------------------------------------------------------------- commensurate prior

@@ -46,7 +46,6 @@ PROG = "plan_trial.py"
 MAX_SIMS = 1_000_000
 DEFAULT_POSTERIOR = RESULTS_DIR / "fit" / "posterior.nc"
 #: Draws of prior-library sets, keyed by a hash of the library (building some sets runs an MCMC fit).
-PRIOR_CACHE = RESULTS_DIR / ".cache" / "design_priors"
 
 
 def build_parser() -> ArgumentParser:
@@ -192,7 +191,14 @@ def main(argv: list[str] | None = None) -> int:
 
         from models import design as dz
         from models import sample_size as ssz
-        from models.io import atomic_write_csv, atomic_write_json, check_output_folder, manifest, staged_directory
+        from models.io import (
+            atomic_write_csv,
+            atomic_write_json,
+            cache_dir,
+            check_output_folder,
+            manifest,
+            staged_directory,
+        )
         from models.plotting import save_figure
 
         started = time.perf_counter()
@@ -223,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                 posterior_note, inputs = str(DEFAULT_POSTERIOR), [*inputs, DEFAULT_POSTERIOR]
             except ConfigError as exc:
                 sys.stderr.write(f"{PROG}: note: {exc}; using the published totals instead\n")
-        dz.prefetch_prior_sets(paths, seed=args.seed, workers=args.workers, cache_dir=PRIOR_CACHE)
+        dz.prefetch_prior_sets(paths, seed=args.seed, workers=args.workers, cache_dir=cache_dir("design_priors"))
         designs = [dz.load_design(p, posterior=posterior, seed=args.seed) for p in paths]
         names = [d.name for d in designs]
         if len(set(names)) != len(names):

@@ -236,7 +236,7 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
         if pv and pv.map_quality:
             e["map_ks"] = [np.nan if q is None else q["ks"] for q in pv.map_quality]
             e["map_max_q_err"] = [np.nan if q is None else q["max_quantile_rel_error"] for q in pv.map_quality]
-            e["map_divergences"] = [np.nan if q is None else q.get("divergences", np.nan) for q in pv.map_quality]
+            e["map_grid_edge_mass"] = [np.nan if q is None else q.get("grid_edge_mass", np.nan) for q in pv.map_quality]
         cols = ["interval"] + [x for x in ("pseudo_events", "pseudo_exposure_days", "source_rate_per_year") if x in e]
         cols += [
             "median_per_year",
@@ -249,7 +249,14 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
             "prior_weight",
         ] + [
             x
-            for x in ("posterior_weight", "pull_events", "pull_patients", "map_ks", "map_max_q_err", "map_divergences")
+            for x in (
+                "posterior_weight",
+                "pull_events",
+                "pull_patients",
+                "map_ks",
+                "map_max_q_err",
+                "map_grid_edge_mass",
+            )
             if x in e
         ]
         out.append(e[cols].to_string(index=False, na_rep="-", float_format=_fmt))

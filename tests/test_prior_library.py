@@ -485,7 +485,8 @@ def test_informative_component_weight_by_hand(sources):
 
 
 def test_map_hierarchical_fit_matches_quadrature(map_fit):
-    """The PyMC fit of the MAP model against a grid over (mu, tau) with Gauss-Hermite integration of z."""
+    """The MAP fit (adaptive quadrature, models/map_prior.py) against an independent fixed grid over
+    (mu, tau) with non-adaptive Gauss-Hermite integration of z."""
     d = np.array([10.0, 25.0, 6.0, 14.0])
     e = np.array([10_000.0, 15_000.0, 9_000.0, 9_000.0])
     mu = np.linspace(-10.0, -4.0, 241)[:, None]
@@ -504,7 +505,7 @@ def test_map_hierarchical_fit_matches_quadrature(map_fit):
     for p in (0.025, 0.5, 0.975):
         x = math.log(np.quantile(draws, p))
         cdf = float((post * stats.norm.cdf((x - mu) / tau)).sum())  # predictive P(log lambda* <= x)
-        assert cdf == pytest.approx(p, abs=0.012)  # Monte Carlo error of 20,000 correlated draws
+        assert cdf == pytest.approx(p, abs=0.01)  # 4 Monte Carlo SDs of 40,000 independent draws
 
 
 def test_override_rule_resets_provenance(sources):
@@ -541,7 +542,7 @@ def test_conflict_over_tables_takes_medians():
 
 def test_map_fit_disk_cache_round_trip_and_reuse(tmp_path, monkeypatch):
     """A MAP fit is computed once per distinct input and read back identically from disk."""
-    import models.prior_library as pl
+    import models.map_prior as pl  # fit_map and its cache live there (re-exported by prior_library)
 
     monkeypatch.setenv("TXBAYES_CACHE", str(tmp_path))
     calls = []
@@ -570,11 +571,11 @@ def test_map_fit_disk_cache_round_trip_and_reuse(tmp_path, monkeypatch):
 
 
 def test_map_cache_key_depends_on_inputs_and_can_be_disabled(monkeypatch, tmp_path):
-    import models.prior_library as pl
+    import models.map_prior as pl
 
     monkeypatch.setenv("TXBAYES_CACHE", str(tmp_path))
     a = pl._map_cache_path(((1.0,), (100.0,), 0.5, 1, 1000, 4))
     b = pl._map_cache_path(((1.0,), (100.0,), 0.25, 1, 1000, 4))
-    assert a != b and a.parent == tmp_path
+    assert a != b and a.parent == tmp_path / "map"
     monkeypatch.setenv("TXBAYES_CACHE", "off")
     assert pl._map_cache_path(((1.0,), (100.0,), 0.5, 1, 1000, 4)) is None
