@@ -69,13 +69,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--data",
         default=str(RECONSTRUCTED_DIR),
-        help="an outcome CSV or a folder of reconstructed draw_*.csv (default: %(default)s)",
+        help="an outcome CSV or a folder of reconstructed draw_*.csv (default: data/huang2024/reconstructed)",
     )
     p.add_argument(
         "--prior",
         default="literature",
-        help="prior set: a name from data/priors/sets.toml (vague, literature, md_anderson, skeptical, "
-        "enthusiastic, ...) or a prior-set TOML file (default: %(default)s)",
+        help="prior set: a name from data/priors/sets.toml (weak, literature, md_anderson, skeptical, "
+        "enthusiastic, ...) or a prior-set TOML file (default: literature)",
     )
     p.add_argument("--cuts", default=None, help="cut points in days from transplant, e.g. 0,100,180,365,730 (default)")
     p.add_argument(
@@ -97,7 +97,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED)
     p.add_argument("--out", default=str(RESULTS_DIR / "fit"), help="output folder (replaced on success)")
     p.add_argument(
-        "--figures-dir", default=str(FIGURES_DIR / "fit"), help="where figures are copied (default: %(default)s)"
+        "--figures-dir", default=str(FIGURES_DIR / "fit"), help="where figures are copied (default: figures/fit)"
     )
     p.add_argument(
         "--from-transplant",
@@ -114,7 +114,7 @@ def build_parser() -> ArgumentParser:
         "--claims",
         default=str(DATA_DIR / "claims.toml"),
         help="claims TOML whose posterior probabilities are reported (thresholds and cited benchmarks; "
-        "default: %(default)s), or 'builtin' for the built-in claims with a placeholder 0.20 benchmark",
+        "default: data/claims.toml), or 'builtin' for the built-in claims with a placeholder 0.20 benchmark",
     )
     p.add_argument(
         "--max-summary-draws",

@@ -38,10 +38,8 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog=PROG, description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--results", type=Path, default=RESULTS_DIR, help="results folder of the steps (default: %(default)s)"
-    )
-    p.add_argument("--figures", type=Path, default=FIGURES_DIR, help="figure copies folder (default: %(default)s)")
+    p.add_argument("--results", type=Path, default=RESULTS_DIR, help="results folder of the steps (default: results)")
+    p.add_argument("--figures", type=Path, default=FIGURES_DIR, help="figure copies folder (default: figures)")
     p.add_argument("--out", type=Path, default=None, help="report file (default: RESULTS/report.html)")
     p.add_argument("--no-run", action="store_true", help="never run a step; exit 2 if any is missing or stale")
     p.add_argument("--force", default="", help="comma-separated steps to re-run, or 'all'")

@@ -73,7 +73,9 @@ LABELS = {
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="sensitivity.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scenario grid TOML (default: %(default)s)")
+    p.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="scenario grid TOML (default data/sensitivity/default.toml)"
+    )
     p.add_argument("--data", type=Path, default=RECONSTRUCTED_DIR, help="outcome CSV or folder of draw_*.csv")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "sensitivity", help="output folder")
     p.add_argument("--figures", type=Path, default=FIGURES_DIR / "sensitivity", help="copy of the figures")

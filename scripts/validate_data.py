@@ -41,9 +41,14 @@ from models.errors import DataError
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="validate_data.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--baseline", type=Path, default=BASELINE_CSV, help="Table 1 CSV (default: %(default)s)")
     p.add_argument(
-        "--published", type=Path, default=PUBLISHED_TOML, help="published figures TOML (default: %(default)s)"
+        "--baseline", type=Path, default=BASELINE_CSV, help="Table 1 CSV (default data/huang2024/baseline.csv)"
+    )
+    p.add_argument(
+        "--published",
+        type=Path,
+        default=PUBLISHED_TOML,
+        help="published figures TOML (default data/huang2024/published.toml)",
     )
     p.add_argument("--outcomes", type=Path, default=None, help="an outcome CSV or a folder of draw_*.csv to validate")
     return p

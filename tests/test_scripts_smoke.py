@@ -24,6 +24,7 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
 def test_every_script_has_help(script):
     res = _run(script, "--help")
     assert res.returncode == 0 and "usage" in res.stdout.lower(), res.stderr
+    assert str(REPO_ROOT) not in res.stdout  # defaults shown relative to the repository, never this machine's path
 
 
 TINY = """
@@ -89,6 +90,13 @@ def test_sensitivity_script_end_to_end_and_bad_config_keeps_outputs(tmp_path):
 
 @pytest.mark.parametrize("script", ["sensitivity.py", "priors.py", "fit.py"])
 @pytest.mark.parametrize("delay", [0.2, 0.8])
+@pytest.mark.parametrize("command", ["show", "plot"])
+def test_priors_subcommand_help_has_no_machine_path(command):
+    res = _run("priors.py", command, "--help")
+    assert res.returncode == 0 and str(REPO_ROOT) not in res.stdout
+
+
+@pytest.mark.parametrize("script", ["sensitivity.py", "priors.py", "fit.py"])
 def test_ctrl_c_during_start_up_leaves_quietly(script, delay):
     """An interrupt while the script still imports NumPy/PyMC/matplotlib: exit 130, no traceback."""
     import signal
