@@ -88,8 +88,6 @@ def test_sensitivity_script_end_to_end_and_bad_config_keeps_outputs(tmp_path):
     assert (out / "scenarios.csv").read_bytes() == first
 
 
-@pytest.mark.parametrize("script", ["sensitivity.py", "priors.py", "fit.py"])
-@pytest.mark.parametrize("delay", [0.2, 0.8])
 @pytest.mark.parametrize("command", ["show", "plot"])
 def test_priors_subcommand_help_has_no_machine_path(command):
     res = _run("priors.py", command, "--help")
@@ -97,6 +95,7 @@ def test_priors_subcommand_help_has_no_machine_path(command):
 
 
 @pytest.mark.parametrize("script", ["sensitivity.py", "priors.py", "fit.py"])
+@pytest.mark.parametrize("delay", [0.2, 0.8])
 def test_ctrl_c_during_start_up_leaves_quietly(script, delay):
     """An interrupt while the script still imports NumPy/PyMC/matplotlib: exit 130, no traceback."""
     import signal
