@@ -31,15 +31,22 @@ Robust mixture (factor ``w``)
     interval's weakly informative baseline (Schmidli et al. 2014); the exact engine
     updates the weights by the marginal likelihoods; :math:`w = 0` is the baseline.
 
-Every scenario is computed with the exact (conjugate) engine: posterior draws of every hazard for
-every table, pooled with equal numbers per table, then 1-year (and other landmark) quantities and
-the posterior probability of each claim. A scenario that fails (e.g. a prior that is not conjugate)
-is kept in the table with its error message, never dropped.
+Every scenario is computed with the exact engine: posterior draws of every hazard for every table
+(conjugate updates of gamma mixtures; quadrature for commensurate priors,
+:mod:`models.commensurate_exact`, engine column ``exact (quadrature)``), pooled with equal numbers
+per table, then 1-year (and other landmark) quantities and the posterior probability of each
+claim. Only a prior the exact engine cannot fit (e.g. log-normal or random-walk hazards) runs on
+NUTS (``nuts_draws``, ``nuts_chains``, ``nuts_tune``; its row carries R-hat, ESS and divergences).
+A scenario that fails is kept in the table with its error message, never dropped.
 
 Power-scaling sensitivity and the agreement verdict
     The base prior's 1-year quantities are power-scaled (:mod:`models.power_scaling`: only the
     prior's departure from the weak baseline) and read together with Box's prior-predictive check by
     the one rule of :mod:`models.agreement` (disagreement from Box's p, strength from power-scaling).
+    The configured ``power_scaling_prior`` (the commensurate set) gets the same diagnostics from
+    exact-engine draws (:func:`hierarchical_power_scaling`): for a commensurate transition the scaled
+    density is its marginal prior density of the hazards
+    (:func:`models.commensurate_exact.commensurate_logratio`).
 
 References
 ----------
@@ -69,12 +76,20 @@ import pandas as pd
 
 from models.agreement import agreement_table, sentence
 from models.claims import ClaimDef, load_claims, parse_claims
+from models.commensurate_exact import (
+    ENGINE_LABEL,
+    commensurate_transitions,
+    exact_eligible,
+    max_events,
+    quadrature,
+    quadrature_power_scaling,
+)
 from models.constants import CI_LEVEL, DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
 from models.derived import landmark_values
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.fit_recipe import fit_draws
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
-from models.power_scaling import REPORTED, aggregate_power_scaling, fit_power_scaling, loglik, power_scaling
+from models.power_scaling import REPORTED, fit_power_scaling
 from models.prior_conflict import conflict_pvalue, conflict_table, conflict_table_draws, predictive_pmf
 from models.prior_library import (
     load_prior_set,
@@ -125,11 +140,12 @@ class SensitivityConfig:
     grid: GridSpec | None
     source: str = "sensitivity config"
     digest: str = ""
-    #: NUTS settings for scenarios whose prior is not conjugate (e.g. commensurate priors)
+    #: NUTS settings for scenarios whose prior the exact engine cannot fit (e.g. log-normal hazards)
     nuts_draws: int = 500
     nuts_chains: int = 2
     nuts_tune: int = 500
-    #: hierarchical prior set whose NUTS fit gets power-scaling diagnostics ("" = none), on this many tables
+    #: hierarchical prior set (e.g. commensurate) that gets power-scaling diagnostics from exact-engine
+    #: draws ("" = none), on this many tables
     power_scaling_prior: str = ""
     power_scaling_tables: int = 3
 
@@ -556,16 +572,22 @@ def posterior_hazards(
     draws_per_table: int,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Pooled exact posterior draws ``{transition: (M * draws, J)}`` over the tables in ``stats``."""
-    if not prior.conjugate:
+    """Pooled exact posterior draws ``{transition: (M * draws, J)}`` over the tables in ``stats``
+    (conjugate updates; quadrature for commensurate transitions, :mod:`models.commensurate_exact`)."""
+    if not exact_eligible(prior):
         raise PriorError(
             f"prior set '{prior.name}'",
-            found="non-conjugate priors",
-            expected="gamma mixtures for the exact engine (use scripts/fit.py --engine nuts)",
+            found="priors the exact engine cannot fit",
+            expected="gamma mixtures or commensurate priors for the exact engine (use scripts/fit.py --engine nuts)",
         )
+    comm = commensurate_transitions(prior)
+    grids = {k: quadrature(cp, max_events=max_events(stats, k)) for k, cp in comm.items()}
     out: dict[str, list[np.ndarray]] = {k: [] for k in TRANSITIONS}
     for td in stats:
         for k in TRANSITIONS:
+            if k in grids:
+                out[k].append(grids[k].draw(td.events[k], td.exposure[k], draws_per_table, rng))
+                continue
             spec = prior.per_interval(k, n_intervals[k])
             out[k].append(exact_posterior_draws(spec, td.events[k], td.exposure[k], draws_per_table, rng))  # type: ignore[arg-type]
     return {k: np.vstack(v) for k, v in out.items()}
@@ -716,18 +738,13 @@ def run_grid(
                 cfg.power_scaling_prior, cfg.cuts, cfg.relapse_death_cuts
             )
             prior_cache.setdefault(cfg.power_scaling_prior, ps_prior)
-            nuts_ps = nuts_power_scaling(cfg, tables, ps_prior)
+            h_ps = hierarchical_power_scaling(cfg, tables, ps_prior)
             ps = pd.concat(
-                [ps, with_agreement(nuts_ps, cfg, tables, prior_cache, cfg.power_scaling_prior)], ignore_index=True
+                [ps, with_agreement(h_ps, cfg, tables, prior_cache, cfg.power_scaling_prior)], ignore_index=True
             )
         except ToolkitError as exc:  # reported, never silently dropped
-            ps = pd.concat(
-                [
-                    ps,
-                    pd.DataFrame([{"prior": cfg.power_scaling_prior, "engine": "nuts", "verdict": f"failed: {exc}"}]),
-                ],
-                ignore_index=True,
-            )
+            failed = {"prior": cfg.power_scaling_prior, "engine": ENGINE_LABEL, "verdict": f"failed: {exc}"}
+            ps = pd.concat([ps, pd.DataFrame([failed])], ignore_index=True)
     res = GridResult(table, ps, tip, [], cfg, len(tables), time.perf_counter() - t0)
     res.verdict = verdict(res)
     return res
@@ -778,14 +795,14 @@ def _run_scenario(
         # common random numbers: every scenario starts from the same stream, so differences between
         # scenarios reflect the priors and data, not Monte Carlo noise (smooth tipping contours)
         rng = np.random.default_rng(np.random.SeedSequence(cfg.seed))
-        if sc.kind == "base" and prior.conjugate:
+        if sc.kind == "base" and exact_eligible(prior):
             hz = _base_fit(cfg, sc, tables, prior, {} if fit_cache is None else fit_cache).hazards
-            result["engine"] = "exact (the fit)"
-        elif prior.conjugate:
+            result["engine"] = "exact (the fit)" if prior.conjugate else "exact (quadrature; the fit)"
+        elif exact_eligible(prior):
             # a single-table scenario gets as many draws as the pooled ones
             per_table = cfg.draws_per_table * len(tables) // len(sc.tables)
             hz = posterior_hazards(prior, stats, nint, per_table, rng)
-            result["engine"] = "exact"
+            result["engine"] = "exact" if prior.conjugate else ENGINE_LABEL
         else:
             hz, diag = _nuts_hazards(cfg, sc, [tables[m] for m in sc.tables], prior)
             result.update(diag)
@@ -804,23 +821,20 @@ def _run_scenario(
     return result
 
 
-def _nuts_fit(
-    cfg: SensitivityConfig,
-    tables: Sequence[pd.DataFrame],
-    prior: PriorSet,
-    cuts: Sequence[float],
-    from_transplant: bool,
-):
-    """NUTS fit of ``tables`` (one compiled model per prior structure, reused across tables and
-    scenarios: the data and gamma hyperparameters are swapped in as shared data)."""
+def _nuts_hazards(
+    cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Pooled NUTS hazard draws of a scenario whose prior the exact engine cannot fit (log-normal or
+    random-walk hazards) and its convergence summary (one compiled model per prior structure, reused
+    across tables and scenarios: the data and gamma hyperparameters are swapped in as shared data)."""
     model = Model(
         list(tables),
         priors=prior,
-        cuts=cuts,
+        cuts=sc.cuts,
         relapse_death_cuts=cfg.relapse_death_cuts,
-        from_transplant=from_transplant,
+        from_transplant=sc.from_transplant,
     )
-    # hierarchical priors (commensurate: a scale over log hazards) make funnels: take small steps
+    # hierarchical priors (a random walk's scale over log hazards) make funnels: take small steps
     idata = model.fit(
         engine="nuts",
         draws=cfg.nuts_draws,
@@ -829,14 +843,6 @@ def _nuts_fit(
         seed=cfg.seed,
         target_accept=0.99,
     )
-    return model, idata
-
-
-def _nuts_hazards(
-    cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Pooled NUTS hazard draws of a non-conjugate scenario and its convergence summary."""
-    _, idata = _nuts_fit(cfg, tables, prior, sc.cuts, sc.from_transplant)
     diag = diagnostics(idata)
     hz, _ = hazard_draws(idata, max_draws=None)
     return hz, {
@@ -848,35 +854,33 @@ def _nuts_hazards(
     }
 
 
-def nuts_power_scaling(cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior: PriorSet) -> pd.DataFrame:
-    """Power-scaling sensitivity of a (hierarchical) prior fitted by NUTS, per 1-year quantity.
+def hierarchical_power_scaling(cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], prior: PriorSet) -> pd.DataFrame:
+    r"""Power-scaling sensitivity of a hierarchical (commensurate) prior set, per 1-year quantity.
 
-    The sampler's log density at each draw is :math:`\\log p(\theta) + \\log p(y\\mid\theta)` on
-    its unconstrained space; the log likelihood :math:`\\sum_{kj} D_{kj}\\log\\lambda_{kj} -
-    \\lambda_{kj}E_{kj}` is computed from the hazard draws, and the log prior is the difference
-    (including the Jacobian of the sampler's parametrisation, i.e. the prior is scaled on the space
-    NUTS samples). Averaged over the first ``power_scaling_tables`` tables.
+    The first ``power_scaling_tables`` tables are fitted as ``fit.py`` fits them
+    (:func:`models.fit_recipe.fit_draws`, exact engine: quadrature for the commensurate transitions)
+    and every draw is importance-reweighted with each table's own likelihood; results are averaged
+    over the tables. What is scaled: :math:`p_\alpha \propto p_0\,(p/p_0)^\alpha` with
+    :math:`p_0` the weakly informative baseline (:func:`models.priors.weak`) and :math:`p` the
+    prior density of all hazards, in which a commensurate transition enters through its *marginal*
+    density of the hazards, :math:`p(\lambda_1..\lambda_J) = \int \mathrm{HN}(\sigma)\prod_j
+    p(\lambda_j\mid\sigma)\,d\sigma` (historical hazards and :math:`\sigma` integrated out;
+    :func:`models.commensurate_exact.commensurate_logratio`) and gamma-mixture transitions through
+    their own densities, exactly as for the base prior (:func:`models.power_scaling.fit_power_scaling`).
     """
-    use = list(tables)[: cfg.power_scaling_tables]
-    model, idata = _nuts_fit(cfg, use, prior, cfg.cuts, cfg.from_transplant)
-    if "lp" not in idata.sample_stats:
+    if not exact_eligible(prior):
         raise ConfigError(
-            "power scaling",
-            found="no log density in the sampler's output",
-            expected="a NUTS sampler that records it (PyMC or nutpie)",
+            "power_scaling_prior",
+            found=f"prior set '{prior.name}' (not gamma mixtures or commensurate priors)",
+            expected="a prior set the exact engine fits",
         )
-    frames = []
-    for m, td in enumerate(model.stats):
-        hz = {
-            k: idata.posterior[f"hazard_{k}"].isel(table=m).values.reshape(-1, idata.posterior[f"hazard_{k}"].shape[-1])
-            for k in TRANSITIONS
-        }
-        lp = idata.sample_stats["lp"].isel(table=m).values.reshape(-1)
-        ll = loglik(td, hz)
-        lm = landmark_values(hz, cfg.cuts, cfg.relapse_death_cuts, [cfg.day])
-        qs = {f"{q}@{cfg.day}": lm[q][cfg.day] for q in REPORTED}
-        frames.append(power_scaling(lp - ll, ll, qs).assign(table=m + 1))
-    return aggregate_power_scaling(frames, prior.name, "nuts")
+    use = list(tables)[: cfg.power_scaling_tables]
+    model = Model(
+        use, priors=prior, cuts=cfg.cuts, relapse_death_cuts=cfg.relapse_death_cuts, from_transplant=cfg.from_transplant
+    )
+    fd = fit_draws(model, seed=cfg.seed)
+    fn = fit_power_scaling if prior.conjugate else quadrature_power_scaling
+    return fn(prior, model.stats, fd.all_hazards, fd.all_table_index, cfg.cuts, cfg.relapse_death_cuts, cfg.day)
 
 
 def _base_fit(cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet, cache: dict):
@@ -908,9 +912,8 @@ def base_power_scaling(
     prior = scenario_prior(base, prior_cache, cfg.relapse_death_cuts, cfg.day)
     fd = _base_fit(cfg, base, tables, prior, {} if fit_cache is None else fit_cache)
     stats = [transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant) for t in tables]
-    return fit_power_scaling(
-        prior, stats, fd.all_hazards, fd.all_table_index, cfg.cuts, cfg.relapse_death_cuts, cfg.day
-    )
+    fn = fit_power_scaling if prior.conjugate else quadrature_power_scaling
+    return fn(prior, stats, fd.all_hazards, fd.all_table_index, cfg.cuts, cfg.relapse_death_cuts, cfg.day)
 
 
 # ----------------------------------------------------------------------------- tipping points and verdict

@@ -365,8 +365,6 @@ def test_nuts_fits_a_commensurate_prior_through_its_own_pymc_variables():
         ps = half_event_per_interval().with_transition("relapse", prior)
         assert not ps.conjugate
         model = Model(df, priors=ps)
-        with pytest.raises(ConfigError, match="nuts"):
-            model.fit(engine="exact")
         # what is borrowed, not convergence (tests/test_nuts_convergence.py): a short run, not extended
         idata = model.fit(
             engine="nuts", sampler="pymc", draws=300, tune=300, chains=2, seed=5, target_accept=0.9, extend=1
@@ -380,3 +378,37 @@ def test_nuts_fits_a_commensurate_prior_through_its_own_pymc_variables():
     assert np.std(out["agree"][:, 1]) < vague_sd
     # conflicting history (10x the cohort's hazard) is not pooled fully: the posterior stays well below it
     assert np.median(out["conflict"][:, 1]) < 5 * rate
+
+
+def test_exact_engine_fits_a_commensurate_prior_by_quadrature_and_refuses_other_hierarchies():
+    """The exact engine accepts commensurate transitions beside gamma mixtures (quadrature, recorded in
+    the run attributes) and shows the same borrowing as the NUTS test above; a random walk still needs NUTS."""
+    import json
+
+    from models.prior_library import CommensuratePrior
+    from models.priors import RandomWalkLogHazard
+
+    df = _cohort(40, seed=3)
+    model_v = Model(df)
+    td = model_v.stats[0]
+    d, e = td.events["relapse"], td.exposure["relapse"]
+    rate = (d.sum() + 0.5) / (e.sum() + 182.5)
+    agree = CommensuratePrior(tuple(np.full(5, 20.0 * rate * 365)), tuple(np.full(5, 20.0 * 365)), 0.2)
+    conflict = CommensuratePrior(tuple(np.full(5, 200.0 * rate * 365 * 10)), tuple(np.full(5, 200.0 * 365)), 0.2)
+    vague_sd = np.std(
+        model_v.fit(engine="exact", draws=600, chains=2, seed=1).posterior["hazard_relapse"].values[..., 1]
+    )
+    for name, prior in (("agree", agree), ("conflict", conflict)):
+        idata = Model(df, priors=half_event_per_interval().with_transition("relapse", prior)).fit(
+            engine="exact", draws=600, chains=2, seed=5
+        )
+        assert json.loads(idata.posterior.attrs["exact_methods"])["relapse"]["method"].startswith("quadrature")
+        lam = _flat(idata, "relapse")[0]
+        assert np.isfinite(lam).all() and (lam > 0).all()
+        if name == "agree":
+            assert np.std(lam[:, 1]) < vague_sd
+        else:
+            assert np.median(lam[:, 1]) < 5 * rate
+    rw = half_event_per_interval().with_transition("relapse", RandomWalkLogHazard(-7.0, 1.0, 0.5))
+    with pytest.raises(ConfigError, match="nuts"):
+        Model(df, priors=rw).fit(engine="exact")
