@@ -63,8 +63,10 @@ Whole-transition priors
 -----------------------
 A :class:`~models.priors.RandomWalkLogHazard` keeps free :math:`z_j = \log\lambda_j -
 \log\hat\lambda_j`, :math:`\hat\lambda_j = (D_j + 1/2) / (E_j + 182.5)`; a prior with ``build_pymc``
-(the commensurate prior) creates its own variables. Their intervals are coupled, so no exact
-reference exists; a hierarchical prior's shared scale makes a funnel, which :meth:`models.pwe.Model.fit`
+(the commensurate prior) creates its own variables. Their intervals are coupled, so no per-interval
+reference map applies (the commensurate prior's exact posterior is computed by quadrature in
+:mod:`models.commensurate_exact`, which the tests compare with this engine); a hierarchical
+prior's shared scale makes a funnel, which :meth:`models.pwe.Model.fit`
 meets with a target acceptance of 0.99 by default and, if a table still fails, a longer run.
 
 Recorded log density

@@ -19,7 +19,7 @@ prior moves the answer. Scaling the whole prior would flag the baseline itself â
 its Jeffreys-type factor :math:`\lambda^{a_j - 1}` (:math:`a_j \approx 0.1`) is a large part of the
 posterior's log density, so a local change of its exponent moves the posterior although the baseline
 carries one pseudo-event in all â€” and for the baseline the scaled part is identically zero
-(sensitivity 0). The NUTS rows of a non-conjugate prior (:func:`models.sensitivity.nuts_power_scaling`)
+(sensitivity 0). The rows of a commensurate prior (:func:`models.commensurate_exact.quadrature_power_scaling`)
 scale the whole prior on the sampler's space, where the baseline's density is not available.
 
 References

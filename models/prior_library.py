@@ -32,7 +32,7 @@ Commensurate prior (Hobbs et al. 2011)
     NUTS geometry of intervals without historical events tame),
     :math:`\log\lambda_j \sim \mathcal N(\log\lambda_{hj}, \sigma^2)`,
     :math:`\sigma \sim \mathrm{HalfNormal}(s_\sigma)` shared by the intervals of the transition: the
-    current data decide how much to borrow (NUTS engine only).
+    current data decide how much to borrow (exact engine by quadrature, or NUTS).
 
 Effective sample size, prior weight and prior–data conflict live in :mod:`models.prior_weight`
 and :mod:`models.prior_conflict`.
@@ -271,7 +271,9 @@ def best_gamma_mixture(
 
 @dataclass(frozen=True)
 class CommensuratePrior:
-    r"""Commensurate prior on a transition's interval hazards (Hobbs et al. 2011); NUTS engine.
+    r"""Commensurate prior on a transition's interval hazards (Hobbs et al. 2011).
+
+    Fitted exactly by quadrature (:mod:`models.commensurate_exact`) or by NUTS (``build_pymc``).
 
     .. math::
         \lambda_{hj} \sim \mathrm{Gamma}(a_v + d_{hj},\, b_v + E_{hj}),\qquad

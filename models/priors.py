@@ -152,7 +152,7 @@ def is_whole_transition(p: object) -> bool:
     :class:`RandomWalkLogHazard`, or any object with ``sample(rng, size, n_intervals)``,
     ``params()`` and ``build_pymc(name, n_intervals)`` (returning the hazard tensor inside an active
     PyMC model) — e.g. the commensurate prior of :mod:`models.prior_library`. Such priors are fitted
-    by the NUTS engine only.
+    by the NUTS engine; the commensurate prior also exactly, by quadrature (:mod:`models.commensurate_exact`).
     """
     if isinstance(p, RandomWalkLogHazard):
         return True

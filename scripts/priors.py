@@ -223,7 +223,8 @@ def show_text(prior, cuts, rd_cuts, *, draws: int, seed: int, td=None, sources=N
         if isinstance(spec, CommensuratePrior):
             out.append(
                 f"   commensurate prior: historical events {np.round(spec.hist_events, 2).tolist()}, exposure "
-                f"{np.round(spec.hist_exposure, 0).tolist()} days, sd ~ HalfNormal({spec.scale:g}) (NUTS only)"
+                f"{np.round(spec.hist_exposure, 0).tolist()} days, sd ~ HalfNormal({spec.scale:g}) "
+                "(exact by quadrature, or NUTS)"
             )
         e = ess[ess["transition"] == k].copy()
         e["median_per_year"] = [_median_per_year(p) for p in spec] if isinstance(spec, list) else np.nan

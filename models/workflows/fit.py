@@ -194,6 +194,7 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Callable[[str]
     import pandas as pd
 
     from models.agreement import agreement_table
+    from models.commensurate_exact import exact_eligible, quadrature_power_scaling
     from models.data import load_outcomes, outcome_files
     from models.derived import (
         claims_table,
@@ -296,12 +297,13 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Callable[[str]
     driven = prior_driven_table(weight, model.cuts, model.relapse_death_cuts, sorted(summary["day"].unique()), landmark)
     summary = summary.merge(driven, on=["scale", "quantity", "day"], how="left")
     conflict = conflict_table_draws(prior, model.stats, seed=s.seed)
-    if prior.conjugate:
+    if prior.conjugate or (s.engine == "exact" and exact_eligible(prior)):
         say("power-scaling sensitivity and prior-data agreement")
-        power = fit_power_scaling(
+        scaling = fit_power_scaling if prior.conjugate else quadrature_power_scaling  # commensurate: by quadrature
+        power = scaling(
             prior, model.stats, fd.all_hazards, fd.all_table_index, model.cuts, model.relapse_death_cuts, 365, landmark
         ).drop(columns=["prior", "engine"])
-    else:  # power-scaling needs the prior density at the draws: gamma mixtures only
+    else:  # power-scaling needs the prior density at the draws: gamma mixtures and commensurate priors only
         power = pd.DataFrame(
             {"quantity": [f"{q}@365" for q in REPORTED], "prior_sensitivity": np.nan, "likelihood_sensitivity": np.nan}
         )
