@@ -27,7 +27,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import arviz as az
+import arviz as az  # InferenceData groups (posterior, ...) are attributes its types do not declare: ignores below
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -54,7 +54,7 @@ def posterior_predictive_counts(idata: az.InferenceData, exposure: pd.DataFrame)
         transition, interval, observed (mean over tables), predicted_mean, predicted_lower,
         predicted_upper (95% interval of the pooled predictive), p_value (mid-p, see module).
     """
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]
     rows = []
     for k in TRANSITIONS:
         lam = post[hazard_var(k)].transpose("table", "chain", "draw", interval_dim(k))
@@ -74,7 +74,7 @@ def posterior_predictive_counts(idata: az.InferenceData, exposure: pd.DataFrame)
             grid = np.arange(0, int(max(10, np.nanmax(obs) + 10 * np.sqrt(np.nanmax(mu) + 1) + np.nanmax(mu))) + 1)
             cdf = stats.poisson.cdf(grid[:, None, None], mu[None]).mean(axis=(1, 2))
             lo = int(grid[np.searchsorted(cdf, 0.025)])
-            hi = int(grid[min(np.searchsorted(cdf, 0.975), grid.size - 1)])
+            hi = int(grid[min(int(np.searchsorted(cdf, 0.975)), grid.size - 1)])
             rows.append(
                 {
                     "transition": k,
@@ -114,7 +114,7 @@ def landmark_diagnostics(
     DataFrame
         quantity, scale, table, r_hat, ess_bulk, ess_tail.
     """
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]
     attrs = posterior_attrs(idata)
     cuts = np.asarray(attrs["cuts"], dtype=float)
     rcuts = np.asarray(attrs["relapse_death_cuts"], dtype=float)

@@ -69,7 +69,7 @@ def benchmark_threshold(
         raise ConfigError(
             source, where=where, field="benchmark.conversion", found=conv, expected=f"one of {list(CONVERSIONS)}"
         )
-    keys = [spec.get("relapse")] + ([spec.get("nrm")] if conv == "constant_hazard" else [])
+    keys: list[Any] = [spec.get("relapse")] + ([spec.get("nrm")] if conv == "constant_hazard" else [])  # checked below
     for k in keys:
         if k not in sources.figures:
             raise ConfigError(

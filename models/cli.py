@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from models.errors import ConfigError, ToolkitError
 
@@ -21,7 +22,7 @@ EXIT_BAD_INPUT = 2
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error message and exit status 2 (no usage dump)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
 

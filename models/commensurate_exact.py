@@ -338,7 +338,7 @@ def quadrature_attrs(priors: PriorSet, stats: Sequence[TransitionData]) -> str:
 # ----------------------------------------------------------------------------- power scaling
 
 
-def _weak_logpdf(hz: np.ndarray, cuts: Sequence[float]) -> np.ndarray:
+def _weak_logpdf(hz: np.ndarray, cuts: Sequence[float] | np.ndarray) -> np.ndarray:
     base = weak_interval_priors(cuts)
     a = np.array([g.shapes[0] for g in base])
     b = np.array([g.rates[0] for g in base])
@@ -348,8 +348,8 @@ def _weak_logpdf(hz: np.ndarray, cuts: Sequence[float]) -> np.ndarray:
 def commensurate_logratio(
     prior: PriorSet,
     hz: Mapping[str, np.ndarray],
-    cuts: Sequence[float],
-    relapse_death_cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
     grids: Mapping[str, CommensurateQuadrature],
 ) -> np.ndarray:
     r""":math:`\log p(\lambda) - \log p_0(\lambda)` at the draws, for a prior set with commensurate transitions.
@@ -376,8 +376,8 @@ def quadrature_power_scaling(
     stats: Sequence[TransitionData],
     hazards: Mapping[str, np.ndarray],
     table_index: np.ndarray,
-    cuts: Sequence[float],
-    relapse_death_cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
     day: int = 365,
     landmark: int | None = None,
 ) -> pd.DataFrame:

@@ -348,7 +348,10 @@ def reconstruction_variance(
 
 
 def landmark_values(
-    hazards: Mapping[str, np.ndarray], cuts: Sequence[float], relapse_death_cuts: Sequence[float], days: Sequence[int]
+    hazards: Mapping[str, np.ndarray],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
+    days: Sequence[int],
 ) -> dict[str, dict[int, np.ndarray]]:
     r"""Relapse and NRM incidence, EFS, OS and GRFS at a few landmark days, per draw.
 

@@ -214,6 +214,7 @@ class Design:
     def accrual_days(self, n: int) -> float:
         if self.accrual_months is not None:
             return self.accrual_months * ts.DAYS_PER_MONTH
+        assert self.accrual_per_month is not None  # validated: exactly one of the two is set
         return n / float(self.accrual_per_month) * ts.DAYS_PER_MONTH
 
     def n_treatment(self, n: int) -> int:
@@ -366,6 +367,7 @@ def prefetch_prior_sets(
     todo = sorted(n for n in names if (n, seed) not in _SET_DRAWS)
     if not todo:
         return []
+    results: list[dict[str, np.ndarray] | None]
     if workers <= 1 or len(todo) == 1:
         results = []
         for n in todo:
@@ -389,7 +391,7 @@ def prefetch_prior_sets(
                 from models.io import atomic_write_bytes
 
                 buf = io.BytesIO()
-                np.savez(buf, **r)
+                np.savez(buf, **r)  # type: ignore[arg-type]  # numpy's stub: **kwds might fill allow_pickle
                 atomic_write_bytes(cache / f"{n}-{seed}-{tag}.npz", buf.getvalue())
     return [n for n, r in zip(todo, results, strict=True) if r is not None]
 
@@ -897,16 +899,16 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
         hit = (
             sample_sizes[(sample_sizes["scenario"] == name) & (sample_sizes["analysis"] == analysis)]
             if sample_sizes is not None
-            else ()
+            else None
         )
-        if len(hit) and math.isfinite(hit["n_point"].iloc[0]):
+        if hit is not None and len(hit) and math.isfinite(hit["n_point"].iloc[0]):
             r = hit.iloc[0]
             lo, hi = r["n_point"] - r["n_lower"], r["n_upper"] - r["n_point"]
             err = [[lo], [hi]] if math.isfinite(lo) and math.isfinite(hi) else None
             first = not any(h.get_label().startswith("N by root search") for h in ax.containers)
-            label = "N by root search (95% MC interval)" if first else None
+            err_label = "N by root search (95% MC interval)" if first else None
             style = {"fmt": "o", "ms": 3.5, "color": c, "capsize": 2.5, "lw": 1, "zorder": 5}
-            ax.errorbar(r["n_point"], design.target, xerr=err, label=label, **style)
+            ax.errorbar(r["n_point"], design.target, xerr=err, label=err_label, **style)
     ax.axhline(design.target, color="0.4", lw=0.8, ls=":", label=f"target {design.target:g}")
     ax.set(
         xlabel="patients randomised (N)" if design.kind == "randomised" else "patients enrolled (N)",

@@ -422,7 +422,7 @@ def _save_map_fit(path: Path, fit: MapFit) -> None:
     arrays["n"] = np.array(len(fit.mixtures))
     try:
         with atomic_target(path, suffix=".npz") as tmp:
-            np.savez(tmp, **arrays)
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds might fill allow_pickle
     except OSError:  # an unwritable cache only costs a refit next time
         pass
 

@@ -83,7 +83,7 @@ import importlib.util
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import arviz as az
 import numpy as np
@@ -94,7 +94,15 @@ from pytensor.tensor.elemwise import Elemwise
 from scipy.special import gammaln, logsumexp, ndtri
 
 from models.intervals import TRANSITIONS, TransitionData
-from models.priors import GammaMixture, LogNormalHazard, PriorSet, RandomWalkLogHazard, is_whole_transition
+from models.priors import (
+    GammaMixture,
+    IntervalPrior,
+    LogNormalHazard,
+    PriorSet,
+    RandomWalkLogHazard,
+    WholeTransitionPrior,
+    is_whole_transition,
+)
 
 Sampler = Literal["pymc", "nutpie"]
 
@@ -131,12 +139,12 @@ class _Structure:
     n_components: int
     #: whole-transition priors that build their own PyMC variables (``build_pymc``), e.g. the
     #: commensurate prior; their hyperparameters are part of the graph, hence of this key
-    custom: tuple[tuple[str, object], ...] = ()
+    custom: tuple[tuple[str, Any], ...] = ()
     #: whether any interval has a log-normal prior (the graph then has a log-normal branch)
     lognormal: bool = False
 
 
-def _family(spec: list | RandomWalkLogHazard) -> str:
+def _family(spec: list[IntervalPrior] | WholeTransitionPrior) -> str:
     if isinstance(spec, RandomWalkLogHazard):
         return "rw"
     if is_whole_transition(spec):
@@ -149,16 +157,17 @@ def _family(spec: list | RandomWalkLogHazard) -> str:
 def _structure(priors: PriorSet, nint: dict[str, int]) -> _Structure:
     kmax = 1
     fam = []
+    custom = []
+    lognormal = False
     for k in TRANSITIONS:
         spec = priors.per_interval(k, nint[k])
         fam.append((k, _family(spec)))
-        if fam[-1][1] == "general":
+        if fam[-1][1] == "custom":
+            custom.append((k, spec))
+        elif fam[-1][1] == "general" and isinstance(spec, list):  # "general" is always a list
             kmax = max([kmax, *(p.n_components for p in spec if isinstance(p, GammaMixture))])
-    custom = tuple((k, priors.per_interval(k, nint[k])) for k, f in fam if f == "custom")
-    lognormal = any(
-        isinstance(p, LogNormalHazard) for k, f in fam if f == "general" for p in priors.per_interval(k, nint[k])
-    )
-    return _Structure(tuple((k, nint[k]) for k in TRANSITIONS), tuple(fam), kmax, custom, lognormal)
+            lognormal = lognormal or any(isinstance(p, LogNormalHazard) for p in spec)
+    return _Structure(tuple((k, nint[k]) for k in TRANSITIONS), tuple(fam), kmax, tuple(custom), lognormal)
 
 
 def _independent(structure: _Structure) -> list[str]:
@@ -219,7 +228,14 @@ def _interval_arrays(
         # boundaries between consecutive components; the last present one takes the rest
         cum = np.cumsum(np.exp(ref_logw[i, :nc]))[: nc - 1]
         cut[i, : nc - 1] = np.clip(ndtri(np.clip(cum, 0.0, 1.0)), -_NEVER, _NEVER)
-    out = {"shape": a, "rate": b, "logw": logw, "ref_shape": ref_a, "ref_rate": ref_b, "ref_logw": ref_logw}
+    out: dict[str, np.ndarray] = {
+        "shape": a,
+        "rate": b,
+        "logw": logw,
+        "ref_shape": ref_a,
+        "ref_rate": ref_b,
+        "ref_logw": ref_logw,
+    }
     if kmax > 1:
         out["ref_cut"] = cut
     if lognormal:
@@ -242,9 +258,10 @@ def _values(structure: _Structure, td: TransitionData, priors: PriorSet) -> dict
             continue
         if families[k] == "rw":
             out[f"log_center_{k}"] = np.log((d + 0.5) / (e + 182.5))
-            out[f"rw_{k}"] = np.array([spec.mu0, spec.sigma0, spec.sigma_step])  # type: ignore[union-attr]
+            rw = cast(RandomWalkLogHazard, spec)  # the structure was built from priors of the same families
+            out[f"rw_{k}"] = np.array([rw.mu0, rw.sigma0, rw.sigma_step])
             continue
-        block.append(_interval_arrays(spec, d, e, structure.n_components, structure.lognormal))  # type: ignore[arg-type]
+        block.append(_interval_arrays(cast(list, spec), d, e, structure.n_components, structure.lognormal))
     if block:  # one array per hyperparameter over the intervals of every independent transition
         out |= {f"{name}_intervals": np.concatenate([x[name] for x in block]) for name in block[0]}
     return out
@@ -383,7 +400,7 @@ class NutsBackend:
         self.structure = structure
         self.coords = coords
         self._model = None
-        self._nutpie_compiled = None
+        self._nutpie_compiled: Any = None  # nutpie's compiled model (untyped library)
 
     @property
     def model(self):

@@ -13,8 +13,9 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import arviz as az
+import arviz as az  # InferenceData groups (posterior, ...) are attributes its types do not declare: ignores below
 
 from models.errors import DataError
 from models.intervals import TRANSITIONS
@@ -39,7 +40,7 @@ _JSON_ATTRS = ("prior", "sampler", "cuts", "relapse_death_cuts", "data_sha256")
 def _check(idata: az.InferenceData, source: str) -> None:
     if "posterior" not in idata.groups():
         raise DataError(source, found="no posterior group", expected="a posterior file written by models.posterior_io")
-    attrs = idata.posterior.attrs
+    attrs = idata.posterior.attrs  # type: ignore[attr-defined]
     for key in REQUIRED_ATTRS:
         if key not in attrs:
             raise DataError(
@@ -57,7 +58,7 @@ def _check(idata: az.InferenceData, source: str) -> None:
                 source, where="posterior attributes", field=key, found=attrs[key], expected="a JSON string"
             ) from None
     for k in TRANSITIONS:
-        if f"hazard_{k}" not in idata.posterior:
+        if f"hazard_{k}" not in idata.posterior:  # type: ignore[attr-defined]
             raise DataError(
                 source,
                 where="posterior",
@@ -72,7 +73,7 @@ def save_posterior(idata: az.InferenceData, path: str | os.PathLike[str]) -> Pat
     path = Path(path)
     _check(idata, str(path))
     with atomic_target(path) as tmp:
-        idata.to_netcdf(tmp, engine="h5netcdf")
+        idata.to_netcdf(tmp, engine="h5netcdf")  # type: ignore[arg-type]  # arviz annotates str; any path works
     return path
 
 
@@ -104,7 +105,7 @@ def load_posterior(path: str | os.PathLike[str], *, data_sha256: Sequence[str] |
     return idata
 
 
-def posterior_attrs(idata: az.InferenceData) -> dict[str, object]:
+def posterior_attrs(idata: az.InferenceData) -> dict[str, Any]:
     """The run attributes with JSON strings decoded."""
-    attrs = dict(idata.posterior.attrs)
+    attrs = dict(idata.posterior.attrs)  # type: ignore[attr-defined]
     return {k: (json.loads(v) if k in _JSON_ATTRS or k == "data_sources" else v) for k, v in attrs.items()}

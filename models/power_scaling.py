@@ -40,7 +40,7 @@ from scipy.special import gammaln, logsumexp
 
 from models.derived import landmark_values
 from models.intervals import TRANSITIONS, TransitionData
-from models.priors import PriorSet, weak
+from models.priors import PriorSet, gamma_intervals, weak
 
 #: Sensitivity above which a quantity is flagged (priorsense's default).
 SENSITIVITY_THRESHOLD: float = 0.05
@@ -51,8 +51,8 @@ REPORTED: tuple[str, ...] = ("relapse_cif", "nrm_cif", "efs", "os")
 def prior_logpdf(prior: PriorSet, hz: Mapping[str, np.ndarray], n_intervals: Mapping[str, int]) -> np.ndarray:
     total = 0.0
     for k in TRANSITIONS:
-        spec = prior.per_interval(k, n_intervals[k])
-        for j, p in enumerate(spec):  # type: ignore[arg-type]
+        spec = gamma_intervals(prior.per_interval(k, n_intervals[k]))  # a conjugate prior set
+        for j, p in enumerate(spec):
             x = hz[k][:, j]
             w, a, b = (np.asarray(v, float) for v in (p.weights, p.shapes, p.rates))
             lp = (
@@ -177,8 +177,8 @@ def fit_power_scaling(
     stats: Sequence[TransitionData],
     hazards: Mapping[str, np.ndarray],
     table_index: np.ndarray,
-    cuts: Sequence[float],
-    relapse_death_cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
     day: int = 365,
     landmark: int | None = None,
 ) -> pd.DataFrame:
@@ -207,7 +207,10 @@ def fit_power_scaling(
 
 
 def informative_logratio(
-    prior: PriorSet, hz: Mapping[str, np.ndarray], cuts: Sequence[float], relapse_death_cuts: Sequence[float]
+    prior: PriorSet,
+    hz: Mapping[str, np.ndarray],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
 ) -> np.ndarray:
     """:math:`\\log p(\\theta) - \\log p_0(\\theta)` at the draws: the part of the prior that is power-scaled."""
     nint = {k: len(relapse_death_cuts) if k == "death_after_relapse" else len(cuts) for k in TRANSITIONS}

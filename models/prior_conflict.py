@@ -43,7 +43,7 @@ from scipy import signal, stats
 
 from models.errors import PriorError
 from models.intervals import TRANSITIONS, TransitionData
-from models.priors import GammaMixture, PriorSet, sample_prior_hazards, weak_interval_priors
+from models.priors import GammaMixture, PriorSet, all_gamma, gamma_intervals, sample_prior_hazards, weak_interval_priors
 
 #: Two-sided Box p below which the prior and the data are said to disagree.
 CONFLICT_ALPHA: float = 0.05
@@ -63,7 +63,7 @@ def _nb_mixture_pmf(p: GammaMixture, exposure: float, kmax: int) -> np.ndarray:
     )
 
 
-def predictive_pmf(priors: Sequence[GammaMixture], exposure: Sequence[float], kmax: int) -> np.ndarray:
+def predictive_pmf(priors: Sequence[GammaMixture], exposure: Sequence[float] | np.ndarray, kmax: int) -> np.ndarray:
     """Exact prior-predictive pmf of the total count on ``0..kmax`` (truncated convolution of NB mixtures)."""
     pmf = np.zeros(kmax + 1)
     pmf[0] = 1.0
@@ -92,7 +92,9 @@ def conflict_pvalue(pmf_or_draws: np.ndarray, observed: float, *, draws: bool = 
     return lo, hi, min(1.0, 2.0 * min(lo, hi))
 
 
-def box_check(priors: Sequence[GammaMixture], events: Sequence[float], exposure: Sequence[float]) -> dict[str, float]:
+def box_check(
+    priors: Sequence[GammaMixture], events: Sequence[float] | np.ndarray, exposure: Sequence[float] | np.ndarray
+) -> dict[str, float]:
     """Box's check of gamma-mixture interval priors: observed, predicted mean, :math:`p_\\le, p_\\ge, p`."""
     obs = float(np.sum(events))
     mean = float(sum(p.mean * float(e) for p, e in zip(priors, exposure, strict=True)))
@@ -110,7 +112,7 @@ class IntervalParts:
     baseline: GammaMixture | None
 
 
-def interval_parts(prior_set: PriorSet, transition: str, cuts: Sequence[float]) -> list[IntervalParts]:
+def interval_parts(prior_set: PriorSet, transition: str, cuts: Sequence[float] | np.ndarray) -> list[IntervalParts]:
     """Split each interval prior of a conjugate transition by the set's provenance.
 
     An interval whose prior is the weakly informative baseline of its cut points
@@ -121,12 +123,12 @@ def interval_parts(prior_set: PriorSet, transition: str, cuts: Sequence[float]) 
     """
     n_intervals = len(cuts)
     base = weak_interval_priors(cuts)
-    spec = prior_set.per_interval(transition, n_intervals)
+    spec = gamma_intervals(prior_set.per_interval(transition, n_intervals))  # a conjugate transition
     prov = getattr(prior_set, "provenance", {}).get(transition)
     method = prov.method if prov is not None else "user"
     pseudo = np.asarray(prov.pseudo_exposure, float) if prov is not None and prov.pseudo_exposure else None
     out = []
-    for j, p in enumerate(spec):  # type: ignore[union-attr]
+    for j, p in enumerate(spec):
         is_base = p.n_components == 1 and np.allclose(
             (p.shapes[0], p.rates[0]), (base[j].shapes[0], base[j].rates[0]), rtol=1e-9, atol=0
         )
@@ -160,7 +162,7 @@ def _row(
     spec = prior_set.per_interval(k, d.size)
     obs = float(d.sum())
     row: dict[str, Any] = {"transition": k, "observed_events": obs, "exposure_days": float(e.sum())}
-    if not (isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec)):
+    if not all_gamma(spec):
         lam = sample_prior_hazards(prior_set, nint, n_sim, rng)[k]
         counts = rng.poisson(lam @ e)
         lo, hi, p = conflict_pvalue(counts, obs, draws=True)
@@ -192,7 +194,7 @@ def _row(
     row["predicted_baseline"] = float(sum(x.baseline.mean * ej for x, ej in zip(parts, e, strict=True) if x.baseline))
     informed = [j for j, x in enumerate(parts) if x.informative is not None]
     if informed:
-        own = box_check([parts[j].informative for j in informed], d[informed], e[informed])  # type: ignore[misc]
+        own = box_check([x.informative for x in parts if x.informative is not None], d[informed], e[informed])
         row |= {
             "sources_observed_events": own["observed_events"],
             "sources_predicted_mean": own["prior_predictive_mean"],

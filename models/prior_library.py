@@ -211,8 +211,8 @@ def fit_gamma_mixture(draws: np.ndarray, n_components: int, *, iters: int = 200,
             break
         prev = total
     w = resp.mean(axis=0)
-    ab = [_gamma_mle(x, resp[:, k]) for k in range(n_components)]
-    return GammaMixture(tuple(w), tuple(a for a, _ in ab), tuple(b for _, b in ab))
+    fits = [_gamma_mle(x, resp[:, k]) for k in range(n_components)]
+    return GammaMixture(tuple(w), tuple(a for a, _ in fits), tuple(b for _, b in fits))
 
 
 def mixture_cdf(mix: GammaMixture, x: np.ndarray) -> np.ndarray:
@@ -257,6 +257,7 @@ def best_gamma_mixture(
             best, best_q = mix, q
         if q["ks"] < MAP_KS_TOL and q["max_quantile_rel_error"] < MAP_QUANTILE_TOL:
             return mix, q
+    assert best is not None and best_q is not None  # max_components >= 1
     return best, best_q
 
 
@@ -416,7 +417,7 @@ class LibraryPriorSet(PriorSet):
         return not any(isinstance(p, CommensuratePrior) for p in self.transitions.values()) and super().conjugate
 
     def params(self) -> dict[str, object]:
-        out = (
+        out: dict[str, object] = (
             super().params()
             if not any(isinstance(p, CommensuratePrior) for p in self.transitions.values())
             else {
@@ -448,8 +449,8 @@ def split_robust(p: GammaMixture, w: float | None) -> tuple[GammaMixture, float]
 
 def landmark_summary(
     prior_set: PriorSet,
-    cuts: Sequence[float] = DEFAULT_CUTS,
-    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    cuts: Sequence[float] | np.ndarray = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] | np.ndarray = DEFAULT_RELAPSE_DEATH_CUTS,
     *,
     day: int = 365,
     n: int = 20_000,
@@ -474,7 +475,9 @@ def landmark_summary(
 # ----------------------------------------------------------------------------- building named sets
 
 
-def _source_pseudo(spec: TransitionSpec, sources: Sources, cuts: Sequence[float], src: str) -> list[PseudoData]:
+def _source_pseudo(
+    spec: TransitionSpec, sources: Sources, cuts: Sequence[float] | np.ndarray, src: str
+) -> list[PseudoData]:
     out = []
     for i, s in enumerate(spec.sources):
         figs = [sources.figures[f] for f in s.figures]
@@ -491,7 +494,12 @@ def _source_pseudo(spec: TransitionSpec, sources: Sources, cuts: Sequence[float]
 
 
 def build_transition(
-    spec: TransitionSpec, sources: Sources, cuts: Sequence[float], *, src: str = "prior set", seed: int = DEFAULT_SEED
+    spec: TransitionSpec,
+    sources: Sources,
+    cuts: Sequence[float] | np.ndarray,
+    *,
+    src: str = "prior set",
+    seed: int = DEFAULT_SEED,
 ) -> tuple[Any, TransitionProvenance]:
     """The prior of one transition (per interval) and its provenance, from a checked :class:`TransitionSpec`."""
     n = len(cuts)
@@ -523,7 +531,7 @@ def build_transition(
     e = np.array([p.exposure for p in pseudo])
     n_pat = sum(p.n for p in pseudo)
     u = np.array([p.exposure / p.a0 for p in pseudo if p.a0 > 0]).sum(axis=0) / n_pat if n_pat else np.zeros(n)
-    prov = dict(
+    prov: dict[str, Any] = dict(
         sources=tuple(p.label for p in pseudo),
         figures=tuple(f for p in pseudo for f in p.figures),
         a0=tuple(s.a0 for s in spec.sources),
@@ -563,8 +571,8 @@ def build_transition(
 def build_prior_set(
     spec: SetSpec,
     sources: Sources,
-    cuts: Sequence[float] = DEFAULT_CUTS,
-    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    cuts: Sequence[float] | np.ndarray = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] | np.ndarray = DEFAULT_RELAPSE_DEATH_CUTS,
     *,
     seed: int = DEFAULT_SEED,
 ) -> PriorSet:
@@ -608,8 +616,8 @@ def set_names(path: str | Path = SETS_TOML) -> list[str]:
 
 def load_prior_set(
     name_or_path: str | Path,
-    cuts: Sequence[float] = DEFAULT_CUTS,
-    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    cuts: Sequence[float] | np.ndarray = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] | np.ndarray = DEFAULT_RELAPSE_DEATH_CUTS,
     *,
     sources: Sources | None = None,
     seed: int = DEFAULT_SEED,

@@ -195,6 +195,8 @@ class Figure:
     def landmark_days(self) -> float:
         """Landmark in whole days (``round(months * 365.25 / 12)``); a median's own time for medians."""
         months = self.estimate if self.endpoint == "median_os" else self.landmark_months
+        if months is None:  # a hazard ratio: no landmark (float(None) raised a bare TypeError here)
+            raise TypeError(f"figure {self.key} ({self.endpoint}) has no landmark")
         return float(round(float(months) * DAYS_PER_MONTH))
 
 
@@ -482,7 +484,7 @@ def piecewise_pseudo_data(
     surv: Sequence[float],
     cifs: Mapping[str, Sequence[float]],
     n: float,
-    cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
     horizon: float | None = None,
     *,
     entry: float = 0.0,
@@ -601,7 +603,7 @@ def _convert(
     cifs: Mapping[str, Sequence[float]],
     n: int,
     entry: Entry | None,
-    cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
     followup_months: float | None,
     src: str,
     where: str,
@@ -636,7 +638,7 @@ def _convert(
 
 def remission_pseudo_data(
     figs: Sequence[Figure],
-    cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
     *,
     followup_months: float | None = None,
     all_events_relapse: bool = False,
@@ -698,7 +700,7 @@ def remission_pseudo_data(
 
 def survival_pseudo_data(
     figs: Sequence[Figure],
-    cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
     *,
     followup_months: float | None = None,
     use_entry: bool = True,

@@ -18,7 +18,7 @@ import pandas as pd
 from models.constants import DEFAULT_CUTS
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, interval_labels
 from models.prior_weight import component_weights, ecss, informative_part, mixture_ess, pull
-from models.priors import GammaMixture, PriorSet, weak_interval_priors
+from models.priors import PriorSet, all_gamma, weak_interval_priors
 
 #: One year, in days: the first-year intervals are those starting before it.
 ONE_YEAR: float = 365.0
@@ -31,8 +31,8 @@ def _sample_moments(spec: Any, n: int, seed: int = 0) -> list[tuple[float, float
 
 def ess_table(
     prior_set: PriorSet,
-    cuts: Sequence[float] = DEFAULT_CUTS,
-    relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+    cuts: Sequence[float] | np.ndarray = DEFAULT_CUTS,
+    relapse_death_cuts: Sequence[float] | np.ndarray = DEFAULT_RELAPSE_DEATH_CUTS,
     stats: Sequence[TransitionData] = (),
 ) -> pd.DataFrame:
     r"""What every interval prior weighs, before and (with ``stats``) after this cohort's data.
@@ -59,13 +59,13 @@ def ess_table(
         u = np.where(u > 0, u, length)
         base = weak_interval_priors(c)
         spec = prior_set.per_interval(k, c.size)
-        gamma = isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec)
-        parts = interval_parts(prior_set, k, c) if gamma else None
-        mv = None if gamma else _sample_moments(spec, c.size)
+        gammas = spec if all_gamma(spec) else None
+        parts = interval_parts(prior_set, k, c) if gammas is not None else []
+        mv = _sample_moments(spec, c.size) if gammas is None else []
         for j, lab in enumerate(interval_labels(c)):
             row: dict[str, Any] = {"transition": k, "interval": lab, "first_year": bool(c[j] < ONE_YEAR)}
-            if gamma:
-                p, pt = spec[j], parts[j]  # type: ignore[index]
+            if gammas is not None:
+                p, pt = gammas[j], parts[j]
                 robust = pt.robust is not None
                 part = "robust mixture" if robust else ("informative" if pt.informative is not None else "baseline")
                 ev, days, method = mixture_ess(p)
@@ -76,7 +76,7 @@ def ess_table(
                     w_prior = pt.w
                 row |= {"part": part, "prior_mean_per_year": p.mean * 365.0}
             else:
-                m, v = mv[j]  # type: ignore[index]
+                m, v = mv[j]
                 ev, days, method, i_ev, i_days, w_prior = m * m / v, m / v, "moment (samples)", np.nan, np.nan, np.nan
                 row |= {"part": "other", "prior_mean_per_year": m * 365.0}
             row |= {
@@ -91,8 +91,8 @@ def ess_table(
                 d = np.array([td.events[k][j] for td in stats], float)
                 e = np.array([td.exposure[k][j] for td in stats], float)
                 row |= {"data_events": float(np.median(d)), "data_exposure_days": float(np.median(e))}
-                if gamma:
-                    p = spec[j]  # type: ignore[index]
+                if gammas is not None:
+                    p = gammas[j]
                     n_inf = p.n_components - 1 if robust else p.n_components
                     w_post = [float(component_weights(p, dd, ee)[:n_inf].sum()) for dd, ee in zip(d, e, strict=True)]
                     pl = np.array([pull(p, base[j], dd, ee, robust) for dd, ee in zip(d, e, strict=True)])
@@ -199,8 +199,8 @@ def weight_sentence(row: pd.Series | dict) -> str:
 
 def prior_driven_table(
     intervals: pd.DataFrame,
-    cuts: Sequence[float],
-    relapse_death_cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
     days: Sequence[int],
     landmark: int | None = None,
 ) -> pd.DataFrame:

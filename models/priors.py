@@ -24,9 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Union
+from typing import TYPE_CHECKING, Protocol, Self, TypeGuard, Union, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 from models.errors import PriorError
 from models.intervals import TRANSITIONS
@@ -142,11 +145,19 @@ class RandomWalkLogHazard:
         }
 
 
+class WholeTransitionPrior(Protocol):
+    """A prior on all interval hazards of a transition jointly (see :func:`is_whole_transition`)."""
+
+    def sample(self, rng: np.random.Generator, size: int, n_intervals: int) -> np.ndarray: ...
+
+    def params(self) -> dict[str, object]: ...
+
+
 IntervalPrior = Union[GammaMixture, LogNormalHazard]  # noqa: UP007 (used at runtime in isinstance)
-TransitionPrior = Union[IntervalPrior, RandomWalkLogHazard, Sequence[IntervalPrior]]  # noqa: UP007
+TransitionPrior = Union[IntervalPrior, WholeTransitionPrior, Sequence[IntervalPrior]]  # noqa: UP007
 
 
-def is_whole_transition(p: object) -> bool:
+def is_whole_transition(p: object) -> TypeIs[WholeTransitionPrior]:
     """A prior on all interval hazards of a transition jointly.
 
     :class:`RandomWalkLogHazard`, or any object with ``sample(rng, size, n_intervals)``,
@@ -157,6 +168,19 @@ def is_whole_transition(p: object) -> bool:
     if isinstance(p, RandomWalkLogHazard):
         return True
     return all(callable(getattr(p, m, None)) for m in ("sample", "params", "build_pymc"))
+
+
+def all_gamma(spec: object) -> TypeGuard[list[GammaMixture]]:
+    """Whether ``spec`` (from :meth:`PriorSet.per_interval`) is a list of gamma mixtures: conjugate intervals."""
+    return isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec)
+
+
+def gamma_intervals(spec: list[IntervalPrior] | WholeTransitionPrior) -> list[GammaMixture]:
+    """``spec`` (from :meth:`PriorSet.per_interval`) of a transition the caller knows to be conjugate.
+
+    Only a statement to the type checker (no check at run time): every interval a :class:`GammaMixture`.
+    """
+    return cast("list[GammaMixture]", spec)
 
 
 @dataclass(frozen=True)
@@ -231,11 +255,11 @@ class PriorSet:
         for k in TRANSITIONS:
             self.per_interval(k, n_intervals[k])
 
-    def per_interval(self, transition: str, n_intervals: int) -> list[IntervalPrior] | RandomWalkLogHazard:
+    def per_interval(self, transition: str, n_intervals: int) -> list[IntervalPrior] | WholeTransitionPrior:
         """The prior of each interval of ``transition`` (or its whole-transition prior)."""
         p = self.transitions[transition]
         if is_whole_transition(p):
-            return p  # type: ignore[return-value]
+            return p
         if isinstance(p, GammaMixture | LogNormalHazard):
             return [p] * n_intervals
         if len(p) != n_intervals:
@@ -258,7 +282,7 @@ class PriorSet:
                 return False
         return True
 
-    def with_transition(self, transition: str, prior: TransitionPrior) -> PriorSet:
+    def with_transition(self, transition: str, prior: TransitionPrior) -> Self:
         """The one override rule: a copy with ``transition``'s prior replaced."""
         return replace(self, transitions={**self.transitions, transition: prior}, name=f"{self.name}+{transition}")
 
@@ -267,7 +291,7 @@ class PriorSet:
 
         def one(p: TransitionPrior) -> object:
             if is_whole_transition(p) or isinstance(p, GammaMixture | LogNormalHazard):
-                return p.params()  # type: ignore[union-attr]
+                return p.params()
             return [it.params() for it in p]
 
         return {
@@ -287,7 +311,7 @@ WEAK_TAIL_DAYS: float = 365.0
 
 
 def weak_shapes(
-    cuts: Sequence[float], *, total_events: float = WEAK_TOTAL_EVENTS, tail_days: float = WEAK_TAIL_DAYS
+    cuts: Sequence[float] | np.ndarray, *, total_events: float = WEAK_TOTAL_EVENTS, tail_days: float = WEAK_TAIL_DAYS
 ) -> np.ndarray:
     r"""Shapes :math:`a_j` of the weakly informative baseline: ``total_events`` spread by interval width.
 
@@ -305,7 +329,7 @@ def weak_shapes(
 
 
 def weak_interval_priors(
-    cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
     *,
     total_events: float = WEAK_TOTAL_EVENTS,
     level_per_day: float = WEAK_LEVEL_PER_DAY,
@@ -321,8 +345,8 @@ def weak_interval_priors(
 
 
 def weak(
-    cuts: Sequence[float] | None = None,
-    relapse_death_cuts: Sequence[float] | None = None,
+    cuts: Sequence[float] | np.ndarray | None = None,
+    relapse_death_cuts: Sequence[float] | np.ndarray | None = None,
 ) -> PriorSet:
     r"""The weakly informative baseline: one pseudo-event per transition, spread over the intervals by width.
 
@@ -415,16 +439,16 @@ def sample_prior_hazards(
     for k in TRANSITIONS:
         spec = prior.per_interval(k, n_intervals[k])
         if is_whole_transition(spec):
-            out[k] = spec.sample(rng, n, n_intervals[k])  # type: ignore[union-attr]
+            out[k] = spec.sample(rng, n, n_intervals[k])
         else:
-            out[k] = np.column_stack([p.sample(rng, n) for p in spec])  # type: ignore[union-attr]
+            out[k] = np.column_stack([p.sample(rng, n) for p in spec])
     return out
 
 
 def prior_landmarks(
     prior: PriorSet,
-    cuts: Sequence[float],
-    relapse_death_cuts: Sequence[float],
+    cuts: Sequence[float] | np.ndarray,
+    relapse_death_cuts: Sequence[float] | np.ndarray,
     *,
     day: int = 365,
     n: int = 20_000,

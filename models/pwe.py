@@ -55,9 +55,9 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
-import arviz as az
+import arviz as az  # InferenceData groups (posterior, ...) are attributes its types do not declare: ignores below
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -83,7 +83,7 @@ from models.nuts_backend import NutsBackend as NutsBackend
 from models.nuts_backend import Sampler, _structure, default_sampler, hazard_var, interval_dim, nuts_backend
 from models.nuts_backend import _family as _family
 from models.nuts_backend import _Structure as _Structure
-from models.priors import GammaMixture, PriorSet, weak
+from models.priors import GammaMixture, PriorSet, gamma_intervals, weak
 
 Engine = Literal["exact", "nuts"]
 ENGINES: tuple[str, ...] = ("exact", "nuts")
@@ -119,7 +119,7 @@ def gamma_mixture_posterior(prior: GammaMixture, events: float, exposure: float)
 
 
 def exact_posterior_draws(
-    prior: list, events: np.ndarray, exposure: np.ndarray, n: int, rng: np.random.Generator
+    prior: Sequence[GammaMixture], events: np.ndarray, exposure: np.ndarray, n: int, rng: np.random.Generator
 ) -> np.ndarray:
     """``n`` draws ``(n, J)`` from the conjugate posterior of each interval's gamma(-mixture) prior."""
     out = np.empty((n, len(prior)))
@@ -162,8 +162,8 @@ class Model:
         data: pd.DataFrame | Sequence[pd.DataFrame],
         *,
         priors: PriorSet | None = None,
-        cuts: Sequence[float] = DEFAULT_CUTS,
-        relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS,
+        cuts: Sequence[float] | np.ndarray = DEFAULT_CUTS,
+        relapse_death_cuts: Sequence[float] | np.ndarray = DEFAULT_RELAPSE_DEATH_CUTS,
         from_transplant: bool = False,
         sources: Sequence[str] | None = None,
     ) -> None:
@@ -306,16 +306,16 @@ class Model:
                 factors.append(factor)
                 if progress:
                     sys.stderr.write(f"  table {i + 1} done in {time.perf_counter() - started:.1f} s\n")
-        post = xr.concat([p.posterior for p in per_table], dim="table")
+        post = xr.concat([p.posterior for p in per_table], dim="table")  # type: ignore[attr-defined]
         post = post.transpose("chain", "draw", "table", ...)
-        div = xr.concat([p.sample_stats["diverging"] for p in per_table], dim="table")
+        div = xr.concat([p.sample_stats["diverging"] for p in per_table], dim="table")  # type: ignore[attr-defined]
         div = div.transpose("chain", "draw", "table")
         tables = np.arange(len(self.stats))
         post = post.assign_coords(table=tables)
         div = div.assign_coords(table=tables)
         stats = {"diverging": div}
-        if all("lp" in p.sample_stats for p in per_table):
-            lp = xr.concat([p.sample_stats["lp"] for p in per_table], dim="table").transpose("chain", "draw", "table")
+        if all("lp" in p.sample_stats for p in per_table):  # type: ignore[attr-defined]
+            lp = xr.concat([p.sample_stats["lp"] for p in per_table], dim="table").transpose("chain", "draw", "table")  # type: ignore[attr-defined]
             stats["lp"] = lp.assign_coords(table=tables)
         const = {}
         for k in TRANSITIONS:
@@ -325,8 +325,8 @@ class Model:
         constant = xr.Dataset(const, coords={"table": tables, **self.coords})
         idata = az.InferenceData(posterior=post, sample_stats=xr.Dataset(stats), constant_data=constant)
         if engine == "exact":
-            idata.posterior.attrs["exact_methods"] = quadrature_attrs(self.priors, self.stats)
-        idata.posterior.attrs.update(
+            idata.posterior.attrs["exact_methods"] = quadrature_attrs(self.priors, self.stats)  # type: ignore[attr-defined]
+        idata.posterior.attrs.update(  # type: ignore[attr-defined]
             self.run_attrs(
                 engine=engine,
                 sampler=used_sampler,
@@ -360,7 +360,7 @@ class Model:
                 grid = quadrature(comm[k], max_events=max_events(self.stats, k))
                 x = grid.draw(td.events[k], td.exposure[k], n, rng)
             else:
-                x = exact_posterior_draws(spec, td.events[k], td.exposure[k], n, rng)  # type: ignore[arg-type]
+                x = exact_posterior_draws(gamma_intervals(spec), td.events[k], td.exposure[k], n, rng)
             data[hazard_var(k)] = (("chain", "draw", interval_dim(k)), x.reshape(chains, draws, -1))
         post = xr.Dataset(data, coords={"chain": np.arange(chains), "draw": np.arange(draws), **self.coords})
         div = xr.DataArray(
@@ -370,12 +370,12 @@ class Model:
         )
         return az.InferenceData(posterior=post, sample_stats=xr.Dataset({"diverging": div}))
 
-    def run_attrs(self, **settings: object) -> dict[str, str | int | float]:
+    def run_attrs(self, **settings: Any) -> dict[str, str | int | float]:
         """Attributes describing the run (JSON strings where structured)."""
         return {
             "model": "piecewise-exponential illness-death (models.pwe)",
             "engine": str(settings["engine"]),
-            "seed": int(settings["seed"]),  # type: ignore[arg-type]
+            "seed": int(settings["seed"]),
             "prior_set": self.priors.name,
             "prior": json.dumps(self.priors.params()),
             "sampler": json.dumps({k: v for k, v in settings.items() if k not in ("engine", "seed")}),
@@ -396,7 +396,7 @@ def hazard_draws(idata: az.InferenceData, max_draws: int | None = 4000) -> tuple
     Equal numbers per table: at most ``max_draws // n_tables`` per table, evenly spaced over the
     flattened chains and draws (deterministic, so summaries are reproducible).
     """
-    post = idata.posterior
+    post = idata.posterior  # type: ignore[attr-defined]
     n_tab = post.sizes["table"]
     n_each = post.sizes["chain"] * post.sizes["draw"]
     take = n_each if max_draws is None else max(1, min(n_each, max_draws // n_tab))
@@ -417,13 +417,13 @@ def diagnostics(idata: az.InferenceData) -> pd.DataFrame:
     (``ok`` False) if R-hat > :data:`RHAT_MAX`, bulk ESS < :data:`ESS_BULK_MIN`, tail ESS <
     :data:`ESS_TAIL_MIN` or its table had any divergent transition.
     """
-    post = idata.posterior[[hazard_var(k) for k in TRANSITIONS]]
+    post = idata.posterior[[hazard_var(k) for k in TRANSITIONS]]  # type: ignore[attr-defined]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rhat = az.rhat(post)
         ess_b = az.ess(post, method="bulk")
         ess_t = az.ess(post, method="tail")
-    div = idata.sample_stats["diverging"].sum(dim=("chain", "draw")).to_numpy().astype(int)
+    div = idata.sample_stats["diverging"].sum(dim=("chain", "draw")).to_numpy().astype(int)  # type: ignore[attr-defined]
     rows = []
     for k in TRANSITIONS:
         v = hazard_var(k)
@@ -473,7 +473,7 @@ def convergence_advice(
     where nobody is at risk. ``extend`` is the extension factor allowed; ``conjugate`` says
     whether the exact engine applies (every prior a gamma mixture or commensurate).
     """
-    const = idata.constant_data if "constant_data" in idata.groups() else None
+    const = idata.constant_data if "constant_data" in idata.groups() else None  # type: ignore[attr-defined]
     by_table = diag.groupby("table")["divergences"].first()
     parts = []
     if (by_table > 0).any():
@@ -565,10 +565,10 @@ def _thin(run: az.InferenceData, f: int, draws: int) -> az.InferenceData:
     if f == 1:
         return run
     keep = slice(f - 1, f * draws, f)
-    post = run.posterior.isel(draw=keep).assign_coords(draw=np.arange(draws))
-    stats = {"diverging": run.sample_stats["diverging"].coarsen(draw=f).max().astype(bool)}
-    if "lp" in run.sample_stats:
-        stats["lp"] = run.sample_stats["lp"].isel(draw=keep)
+    post = run.posterior.isel(draw=keep).assign_coords(draw=np.arange(draws))  # type: ignore[attr-defined]
+    stats = {"diverging": run.sample_stats["diverging"].coarsen(draw=f).max().astype(bool)}  # type: ignore[attr-defined]
+    if "lp" in run.sample_stats:  # type: ignore[attr-defined]
+        stats["lp"] = run.sample_stats["lp"].isel(draw=keep)  # type: ignore[attr-defined]
     stats = {k: v.assign_coords(draw=np.arange(draws)) for k, v in stats.items()}
     return az.InferenceData(posterior=post, sample_stats=xr.Dataset(stats))
 
@@ -576,6 +576,6 @@ def _thin(run: az.InferenceData, f: int, draws: int) -> az.InferenceData:
 def _as_table(one: az.InferenceData) -> az.InferenceData:
     """A single table's run with a ``table`` dimension of length 1 (for :func:`diagnostics`)."""
     return az.InferenceData(
-        posterior=one.posterior.expand_dims(table=[0]),
-        sample_stats=xr.Dataset({"diverging": one.sample_stats["diverging"].expand_dims(table=[0])}),
+        posterior=one.posterior.expand_dims(table=[0]),  # type: ignore[attr-defined]
+        sample_stats=xr.Dataset({"diverging": one.sample_stats["diverging"].expand_dims(table=[0])}),  # type: ignore[attr-defined]
     )

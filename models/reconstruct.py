@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -378,6 +378,7 @@ def _load_km(entries: object, pub: Published, src: str) -> Iterable[KMTarget]:
             raise _err(
                 src, where, "ci", f"{fig.key}: {list(fig.ci)}", f"an interval containing the estimate {fig.value}"
             )
+        assert fig.landmark_days is not None  # required of km_survival figures (models.data)
         yield KMTarget(
             fig.key, fig.endpoint, fig.population, float(fig.landmark_days), fig.value, fig.ci, _percent_tol(fig)
         )
@@ -910,7 +911,7 @@ class _Search:
                     continue
                 else:
                     new = (*figs[j], (ev, n))
-                    ok = not self.is_checked[j] or _cif_ok(self.figures[j], new, final=False)
+                    ok = not self.is_checked[j] or _cif_ok(cast(CIFTarget, self.figures[j]), new, final=False)
                 if not ok:
                     break
                 new_figs = (*new_figs[:j], new, *new_figs[j + 1 :])
@@ -1203,7 +1204,7 @@ def solve(
 
 def diagnose(cons: Constraints, *, qualifying: tuple[str, ...] | None, max_states: int) -> ReconstructionError:
     """Name a figure that cannot be met jointly with the others, with the closest value reachable."""
-    figures = [*cons.km, *cons.cif]
+    figures: list[KMTarget | CIFTarget] = [*cons.km, *cons.cif]
     names = {f.name for f in figures}
     for f in figures:
         sol = solve(cons, qualifying=qualifying, max_states=max_states, checked=names - {f.name})
@@ -1470,7 +1471,7 @@ def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | N
     config, search, _cnt = _pick(sol, rng)
     labels, figs = search.sample(rng)
     items = _timeline(labels, search, rng)
-    gpatients = [pid for pid, step in items if step == G]
+    gpatients = [pid for pid, step in items if step == G and pid is not None]  # only markers have no pid
     first_cat = _gvhd_first_category(cons, sol.qualifying, gpatients, rng) if gpatients else {}
     if first_cat is None:
         return None
@@ -1480,6 +1481,7 @@ def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | N
     per: dict[str, dict[str, int]] = {p: {} for p in cons.patients}
     for j, day in days.items():
         pid, step = items[j]
+        assert pid is not None  # the days are of patient items, never of markers
         per[pid][step] = day
     entry = _sample_entries(cons, per, first_cat, rng)
     if entry is None:
@@ -1707,8 +1709,8 @@ def _verify_counts(t: pd.DataFrame, cons: Constraints) -> list[Check]:
             "death_nrm": t["death_cause"] == "nrm",
             "death_relapse": t["death_cause"] == "relapse",
         }[pc.event]
-        got = int((sel.to_numpy(bool) & m).sum())
-        out.append(Check(pc.name, str(pc.value), str(got), got == pc.value))
+        n_got = int((sel.to_numpy(bool) & m).sum())
+        out.append(Check(pc.name, str(pc.value), str(n_got), n_got == pc.value))
     return out
 
 
@@ -1932,7 +1934,7 @@ def _first_table(cons: Constraints, sol: Solution, rng: random.Random, max_tries
 
 def _describe_signatures(cons: Constraints, sol: Solution) -> list[dict[str, Any]]:
     """The distinct risk-set tuples per figure the consistent orderings produce."""
-    names = [f.name for f in [*cons.km, *cons.cif]]
+    names = [f.name for f in cons.km] + [f.name for f in cons.cif]
     out = []
     for gpat, k, sig in sorted(sol.signatures, key=repr):
         entry: dict[str, Any] = {"gvhd_patients": list(gpat), "anonymous_gvhd": k}

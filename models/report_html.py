@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -108,7 +109,7 @@ def ul(items: Iterable[str]) -> str:
 def table(
     df: pd.DataFrame,
     *,
-    formats: dict[str, Callable[[object], str]] | None = None,
+    formats: dict[str, Callable[[Any], str]] | None = None,
     html_columns: Sequence[str] = (),
     caption: str | None = None,
     numeric: Sequence[str] | None = None,

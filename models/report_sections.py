@@ -1085,7 +1085,7 @@ def reproducibility(out) -> Section:
                 ),
             }
         )
-    inputs = {}
+    inputs: dict[tuple[str, str], list[str]] = {}
     for name, m in out.manifests.items():
         for k, v in m.get("inputs_sha256", {}).items():
             inputs.setdefault((k, v), []).append(name)

@@ -92,13 +92,14 @@ from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, Transition
 from models.power_scaling import REPORTED, fit_power_scaling
 from models.prior_conflict import conflict_pvalue, conflict_table, conflict_table_draws, predictive_pmf
 from models.prior_library import (
+    LibraryPriorSet,
     load_prior_set,
     robust_component,
     robustify,
     split_robust,
 )
 from models.prior_weight_tables import ess_summary, ess_table
-from models.priors import GammaMixture, PriorSet, weak, weak_interval_priors
+from models.priors import GammaMixture, PriorSet, all_gamma, gamma_intervals, weak, weak_interval_priors
 from models.pwe import Model, diagnostics, diagnostics_ok, exact_posterior_draws, hazard_draws
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
@@ -380,7 +381,7 @@ def _map_intervals(
     out = dict(prior.transitions)
     for k in transitions:
         spec = prior.per_interval(k, len(cuts))
-        if not (isinstance(spec, list) and all(isinstance(x, GammaMixture) for x in spec)):
+        if not all_gamma(spec):
             raise PriorError(
                 f"prior set '{prior.name}'",
                 where=k,
@@ -389,8 +390,8 @@ def _map_intervals(
             )
         out[k] = [fn(g, base[j], _robust_w(prior, k)) for j, g in enumerate(spec)]
     res = replace(prior, name=name, transitions=out)
-    prov = getattr(prior, "provenance", None)
-    if new_w is not None and prov is not None:
+    if new_w is not None and isinstance(res, LibraryPriorSet):  # only library prior sets record provenance
+        prov = res.provenance
         res = replace(res, provenance={**prov, **{k: replace(prov[k], w=new_w) for k in transitions if k in prov}})
     return res
 
@@ -413,7 +414,8 @@ def power_discount(
             tuple(max(ab + a0 * (a - ab), 1e-6) for a in inf.shapes),
             tuple(max(bb + a0 * (b - bb), 1e-6) for b in inf.rates),
         )
-        return disc if split_robust(g, w) is None else robustify(disc, w, robust_component(disc, base))  # type: ignore[arg-type]
+        parts = split_robust(g, w)  # (informative part, w) with w set, or None
+        return disc if parts is None else robustify(disc, parts[1], robust_component(disc, base))
 
     return _map_intervals(prior, one, cuts, transitions, name=f"{prior.name}|a0={a0:g}")
 
@@ -453,20 +455,20 @@ def centred_prior(prior: PriorSet, centre: float, weight: float, cuts: Sequence[
     lam = -math.log1p(-centre) / day
     c = np.asarray(cuts, float)
     hi = np.append(c[1:], np.inf)
-    base = prior.per_interval("relapse", len(c))
+    base = gamma_intervals(prior.per_interval("relapse", len(c)))  # a per-interval (gamma) relapse prior
     weak_base = weak_interval_priors(c)
     out = []
     for j in range(len(c)):
         e = weight * max(min(hi[j], day) - c[j], 0.0)
         ab, bb = weak_base[j].shapes[0], weak_base[j].rates[0]
-        out.append(GammaMixture.single(ab + lam * e, bb + e) if e > 0 else base[j])  # type: ignore[index]
+        out.append(GammaMixture.single(ab + lam * e, bb + e) if e > 0 else base[j])
     res = replace(
         prior,
         name=f"{prior.name}|relapse centre={centre:g},weight={weight:g}",
         transitions={**prior.transitions, "relapse": out},
     )
-    prov = getattr(prior, "provenance", None)
-    if prov is not None and "relapse" in prov:
+    if isinstance(res, LibraryPriorSet) and "relapse" in res.provenance:  # only library sets record provenance
+        prov = res.provenance
         res = replace(res, provenance={**prov, "relapse": replace(prov["relapse"], w=None, method="gamma")})
     return res
 
@@ -588,8 +590,8 @@ def posterior_hazards(
             if k in grids:
                 out[k].append(grids[k].draw(td.events[k], td.exposure[k], draws_per_table, rng))
                 continue
-            spec = prior.per_interval(k, n_intervals[k])
-            out[k].append(exact_posterior_draws(spec, td.events[k], td.exposure[k], draws_per_table, rng))  # type: ignore[arg-type]
+            spec = gamma_intervals(prior.per_interval(k, n_intervals[k]))  # exact_eligible: gamma mixtures
+            out[k].append(exact_posterior_draws(spec, td.events[k], td.exposure[k], draws_per_table, rng))
     return {k: np.vstack(v) for k, v in out.items()}
 
 
@@ -644,11 +646,11 @@ def _ess_and_conflict(
             one = replace(prior, name="one", transitions={**weak(cuts, relapse_death_cuts).transitions, k: spec})
             ess = ess_summary(ess_table(one, cuts, relapse_death_cuts, stats)).set_index("transition").loc[k]
             pvals = []
-            exact = isinstance(spec, list) and all(isinstance(p, GammaMixture) for p in spec)
+            gammas = spec if all_gamma(spec) else None
             for td in stats:
                 d = round(float(np.sum(td.events[k])))
-                if exact:
-                    pmf = predictive_pmf(spec, td.exposure[k], max(d, 1))  # type: ignore[arg-type]
+                if gammas is not None:
+                    pmf = predictive_pmf(gammas, td.exposure[k], max(d, 1))
                     pvals.append(conflict_pvalue(pmf, d)[2])
                 else:  # other families: the library's simulated prior predictive
                     ct = conflict_table(one, td, n_sim=20_000, seed=0).set_index("transition")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def simulate_outcomes(
             e, a = int(entry[i]), int(admin[i])
             t_rel = e + 1 + int(rng.exponential(1 / relapse_rate))
             t_nrm = e + 1 + int(rng.exponential(1 / nrm_rate))
-            row = {
+            row: dict[str, Any] = {
                 "patient": f"P{i + 1}",
                 "entry_day": e,
                 "relapse_day": math.nan,

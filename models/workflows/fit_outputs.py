@@ -74,7 +74,8 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
         ends = [derive(t, q, from_transplant=ft) for t in model.tables]
         steps = [km_curve(e["duration"], e["event"], e["entry"]) for e in ends]
         f = pub[key]
-        published = [(f.landmark_days, f.value / 100, f.ci[0] / 100, f.ci[1] / 100)] if f.ci else []
+        day = f.landmark_days  # set for these km_survival figures
+        published = [(day, f.value / 100, f.ci[0] / 100, f.ci[1] / 100)] if f.ci and day is not None else []
         plot_posterior_curve(
             curve_df,
             q,
