@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(cache, ignore_errors=True)
         if not args.quiet:
             print("\n".join(res.verdict))
-            print(f"outputs: {args.out}")
+            print(f"outputs: {args.out} ({res.seconds:.1f} s)")
         return 0
 
     return run_guarded("sensitivity.py", body)

@@ -77,9 +77,18 @@ def test_sensitivity_script_end_to_end_and_bad_config_keeps_outputs(tmp_path):
     table = pd.read_csv(out / "scenarios.csv")
     assert len(table) == 1 + 2 + 2 + 6 and (table["status"] == "ok").all()
     first = (out / "scenarios.csv").read_bytes()
-    # same inputs and seed: identical table
+    verdict = (out / "verdict.txt").read_bytes()
+    # same inputs and seed: identical table and verdict (no elapsed time in the file)
     assert _run("sensitivity.py", *args, "--no-resume").returncode == 0
     assert (out / "scenarios.csv").read_bytes() == first
+    assert (out / "verdict.txt").read_bytes() == verdict
+    # a grid without [grid]: an empty tipping table that CSV readers still read, with its columns
+    cfg.write_text(TINY[: TINY.index("[grid]")])
+    res = _run("sensitivity.py", *args[:5], str(tmp_path / "nogrid"), "--no-figures", "--quiet")
+    assert res.returncode == 0, res.stderr
+    tip = pd.read_csv(tmp_path / "nogrid" / "tipping_points.csv")
+    assert len(tip) == 0 and list(tip.columns) == ["claim", "weight", "threshold", "tipping_centre", "side"]
+    cfg.write_text(TINY)
     # a bad grid file: one line, exit 2, previous outputs intact
     cfg.write_text(TINY.replace("draws_per_table = 50", "draws_per_table = -1"))
     res = _run("sensitivity.py", *args)
