@@ -25,6 +25,6 @@ __all__ = ["Block", "Runs", "blocks", "check", "render", "spans", "write"]
 
 def blocks() -> list[Block]:
     """Every registered block, in document order."""
-    from models.docgen import model_md, priors_md, sensitivity_md, trial_planning_md
+    from models.docgen import model_md, priors_md, readme_md, sensitivity_md, trial_planning_md
 
-    return [*model_md.BLOCKS, *priors_md.BLOCKS, *sensitivity_md.BLOCKS, *trial_planning_md.BLOCKS]
+    return [*readme_md.BLOCKS, *model_md.BLOCKS, *priors_md.BLOCKS, *sensitivity_md.BLOCKS, *trial_planning_md.BLOCKS]

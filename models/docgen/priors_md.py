@@ -36,8 +36,8 @@ def _pct(r: pd.Series) -> str:
 
 def _weight_cells(r: pd.Series) -> list[str]:
     informative = (
-        "–"
-        if math.isnan(r["informative_ess_events"])
+        "–"  # no informative component (the weak baseline alone) or one decided in the fit (commensurate)
+        if math.isnan(r["informative_ess_events"]) or math.isnan(r["posterior_weight_min"])
         else f"{r['informative_ess_events']:.1f} / {r['informative_ess_patients']:.1f}, "
         f"w̃ {r['posterior_weight_min']:.2f}–{r['posterior_weight_max']:.2f}"
     )
