@@ -30,7 +30,8 @@ from models.data import load_toml
 from models.errors import ConfigError
 
 CLAIMS_TOML = DATA_DIR / "claims.toml"
-QUANTITIES = ("relapse_cif", "nrm_cif", "efs", "os", "grfs")
+from models.constants import QUANTITIES  # noqa: E402 - one home for the quantity names
+
 CONVERSIONS = ("as_reported", "constant_hazard")
 
 

@@ -27,6 +27,11 @@ DEFAULT_CUTS: Final[tuple[float, ...]] = (0.0, 100.0, 180.0, 365.0, 730.0)
 LANDMARK_DAYS: Final[tuple[int, ...]] = (180, 365, 730)
 #: One year, in days, for "1-year" estimates (the study reports from day of transplant).
 ONE_YEAR_DAYS: Final[int] = 365
+#: Calendar conversions of published figures given in years or months (Julian year)
+DAYS_PER_YEAR: Final[float] = 365.25
+DAYS_PER_MONTH: Final[float] = DAYS_PER_YEAR / 12.0
+#: The clinical quantities derived from the hazards (curves, summaries, claims)
+QUANTITIES: Final[tuple[str, ...]] = ("relapse_cif", "nrm_cif", "efs", "os", "grfs")
 #: Default random seed (the study's online publication date, 2024-07-08).
 DEFAULT_SEED: Final[int] = 20240708
 

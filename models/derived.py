@@ -41,10 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.constants import CI_LEVEL, LANDMARK_DAYS
+from models.constants import CI_LEVEL, LANDMARK_DAYS, QUANTITIES  # QUANTITIES: derived per draw, in reporting order
 
-#: Quantities derived per draw, in reporting order.
-QUANTITIES: tuple[str, ...] = ("relapse_cif", "nrm_cif", "efs", "os", "grfs")
 #: Transitions whose hazards each quantity depends on.
 QUANTITY_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "relapse_cif": ("relapse", "nrm"),

@@ -66,7 +66,7 @@ import pandas as pd
 from scipy import stats
 
 from models import trial_sim as ts
-from models.constants import DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
+from models.constants import DATA_DIR, DAYS_PER_MONTH, DEFAULT_CUTS, DEFAULT_SEED
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
 from models.io import read_toml
@@ -213,9 +213,9 @@ class Design:
 
     def accrual_days(self, n: int) -> float:
         if self.accrual_months is not None:
-            return self.accrual_months * ts.DAYS_PER_MONTH
+            return self.accrual_months * DAYS_PER_MONTH
         assert self.accrual_per_month is not None  # validated: exactly one of the two is set
-        return n / float(self.accrual_per_month) * ts.DAYS_PER_MONTH
+        return n / float(self.accrual_per_month) * DAYS_PER_MONTH
 
     def n_treatment(self, n: int) -> int:
         if self.kind == "single_arm":
@@ -458,16 +458,14 @@ def load_posterior_draws(path: str | Path) -> dict[str, np.ndarray]:
         raise ConfigError(
             "--posterior", found=str(path), expected="an existing posterior file (results/fit/posterior.nc)"
         )
+    from models.errors import DataError
+    from models.posterior_io import load_posterior  # the one reader of posterior files (and its checks)
+    from models.pwe import hazard_draws
+
     try:
-        import arviz as az
-
-        from models.pwe import hazard_draws
-
-        draws, _ = hazard_draws(az.from_netcdf(path), max_draws=DESIGN_PRIOR_DRAWS)
-    except Exception as exc:
-        raise ConfigError(
-            str(path), found=type(exc).__name__, expected="a posterior file written by scripts/fit.py"
-        ) from None
+        draws, _ = hazard_draws(load_posterior(path), max_draws=DESIGN_PRIOR_DRAWS)
+    except DataError as exc:
+        raise ConfigError(str(path), found=str(exc), expected="a posterior file written by scripts/fit.py") from None
     if draws["relapse"].shape[1] != len(DEFAULT_CUTS):
         raise ConfigError(
             str(path),

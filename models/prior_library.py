@@ -153,12 +153,8 @@ def log_marginal_nb(shape: np.ndarray, rate: np.ndarray, events: float, exposure
 
 
 def mixture_posterior(prior: GammaMixture, events: float, exposure: float) -> GammaMixture:
-    """Exact conjugate update of a gamma mixture by Poisson data (weights by marginal likelihood)."""
-    a, b = np.asarray(prior.shapes), np.asarray(prior.rates)
-    lw = np.log(prior.weights) + log_marginal_nb(a, b, events, exposure)
-    w = np.exp(lw - lw.max())
-    w = np.maximum(w / w.sum(), 1e-300)
-    return GammaMixture(tuple(w), tuple(a + events), tuple(b + exposure))
+    """Exact conjugate update of a gamma mixture by Poisson data (:meth:`GammaMixture.posterior`)."""
+    return prior.posterior(events, exposure)
 
 
 # ----------------------------------------------------------------------------- gamma-mixture fitting

@@ -98,7 +98,8 @@ from models.errors import PriorError
 #: The shipped table of published figures.
 SOURCES_TOML: Path = DATA_DIR / "priors" / "sources.toml"
 #: Days per month used to place landmarks (365.25 / 12).
-DAYS_PER_MONTH: float = 365.25 / 12.0
+from models.constants import DAYS_PER_MONTH  # noqa: E402 - one home for the calendar conversion
+
 #: Tolerance on :math:`S + F_{rel} + F_{nrm} = 1` when a source reports all three.
 SUM_TOLERANCE: float = 0.025
 

@@ -85,6 +85,20 @@ class GammaMixture:
     def mean(self) -> float:
         return float(sum(w * a / b for w, a, b in zip(self.weights, self.shapes, self.rates, strict=True)))
 
+    def posterior(self, events: float, exposure: float) -> GammaMixture:
+        r"""The conjugate update by ``events`` in ``exposure`` days (the one implementation).
+
+        :math:`\sum_k \tilde w_k\,\mathrm{Gamma}(a_k + D, b_k + E)` with :math:`\tilde w_k \propto
+        w_k\,\Gamma(a_k + D) b_k^{a_k} / (\Gamma(a_k) (b_k + E)^{a_k + D})` (negative-binomial marginal
+        likelihood, in log space); weights are kept above 1e-300 so every component stays representable.
+        """
+        from scipy.special import gammaln, logsumexp
+
+        w, a, b = np.asarray(self.weights), np.asarray(self.shapes), np.asarray(self.rates)
+        logm = np.log(w) + gammaln(a + events) - gammaln(a) + a * np.log(b) - (a + events) * np.log(b + exposure)
+        post_w = np.clip(np.exp(logm - logsumexp(logm)), 1e-300, None)
+        return GammaMixture(tuple(post_w), tuple(a + events), tuple(b + exposure))
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         k = rng.choice(self.n_components, size=size, p=np.asarray(self.weights))
         a, b = np.asarray(self.shapes)[k], np.asarray(self.rates)[k]

@@ -61,7 +61,6 @@ import arviz as az  # InferenceData groups (posterior, ...) are attributes its t
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.special import gammaln, logsumexp
 
 from models.commensurate_exact import commensurate_transitions, exact_eligible, max_events, quadrature, quadrature_attrs
 from models.constants import DEFAULT_CUTS, DEFAULT_SEED
@@ -108,14 +107,8 @@ class ConvergenceWarning(UserWarning):
 
 
 def gamma_mixture_posterior(prior: GammaMixture, events: float, exposure: float) -> GammaMixture:
-    """Conjugate update of a gamma mixture by ``events`` in ``exposure`` days (see module docstring)."""
-    w = np.asarray(prior.weights)
-    a = np.asarray(prior.shapes)
-    b = np.asarray(prior.rates)
-    logm = np.log(w) + gammaln(a + events) - gammaln(a) + a * np.log(b) - (a + events) * np.log(b + exposure)
-    post_w = np.exp(logm - logsumexp(logm))
-    post_w = np.clip(post_w, 1e-300, None)  # keep every component representable (weights must be > 0)
-    return GammaMixture(tuple(post_w), tuple(a + events), tuple(b + exposure))
+    """Conjugate update of a gamma mixture by ``events`` in ``exposure`` days (:meth:`GammaMixture.posterior`)."""
+    return prior.posterior(events, exposure)
 
 
 def exact_posterior_draws(

@@ -81,6 +81,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from models import trial_sim as ts
+from models.constants import DAYS_PER_YEAR
 
 #: Patients per block of common random numbers (the first N patients never depend on larger N).
 CRN_BLOCK = 64
@@ -163,7 +164,7 @@ def relapse_probability(design: Any, n: float, hr_relapse: float = 1.0, hr_nrm: 
     """
     acc = design.accrual_days(n)
     F = design.min_followup_days
-    lam_d = design.dropout_per_year / ts.DAYS_PER_YEAR
+    lam_d = design.dropout_per_year / DAYS_PER_YEAR
     p = design.allocation_ratio / (1 + design.allocation_ratio)
     out = 0.0
     for lam_r, lam_n, w in (
@@ -258,9 +259,7 @@ def crn_patients(
         x = np.hstack([x, ts.pwe_from(E[1, :, n1:], hz["ctrl_d"], hz["dcuts"])])
     x = np.where(cause == 1, x, np.inf)
     acc = design.accrual_days(N)
-    drop = (
-        E[2] * (ts.DAYS_PER_YEAR / design.dropout_per_year) if design.dropout_per_year > 0 else np.full((T, N), np.inf)
-    )
+    drop = E[2] * (DAYS_PER_YEAR / design.dropout_per_year) if design.dropout_per_year > 0 else np.full((T, N), np.inf)
     return {"u": u, "cause": cause, "x": x, "entry": U[1] * acc, "drop": drop, "n1": n1, "acc": acc}
 
 

@@ -62,10 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from models.constants import DAYS_PER_YEAR
 from models.errors import ConfigError
-
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 
 def shift_cuts(cuts: Sequence[float], start: float) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.constants import DAYS_PER_YEAR
 from models.docgen.core import Block, prose
 from models.docgen.runs import Runs
 
@@ -23,8 +24,6 @@ DOC = "docs/trial_planning.md"
 
 #: the fit whose posterior feeds the design prior ``current_study`` (shared with docs/priors.md)
 FIT = ("fit.py", "--prior", "literature")
-#: transplant-clock cut points of the posterior's hazards (days), as the fit writes them
-_DAYS_PER_YEAR = 365.25
 
 
 def _fit_dir(runs: Runs) -> Path:
@@ -108,7 +107,7 @@ def _root_cell(r: pd.Series, oc: pd.DataFrame) -> str:
     if r["metric"] == "power" and r["analysis"] == "bayesian":
         cell += (
             f"; expected {r['mean_relapses_at_n']:.0f} relapses, {r['mean_deaths_at_n']:.0f} deaths, "
-            f"{r['mean_duration_days_at_n'] / _DAYS_PER_YEAR:.1f} years"
+            f"{r['mean_duration_days_at_n'] / DAYS_PER_YEAR:.1f} years"
         )
     if r["metric"] == "assurance":
         rows = oc[(oc["design"] == r["design"]) & (oc["scenario"] == r["scenario"])]
@@ -271,7 +270,7 @@ def current_study(runs: Runs) -> str:
     """The fitted posterior's piecewise relapse hazard and the current-study assurance it gives."""
     from models.design import load_posterior_draws
 
-    med = np.median(load_posterior_draws(_fit_dir(runs) / "posterior.nc")["relapse"], axis=0) * _DAYS_PER_YEAR
+    med = np.median(load_posterior_draws(_fit_dir(runs) / "posterior.nc")["relapse"], axis=0) * DAYS_PER_YEAR
     exposure = runs.csv(*FIT, name="exposure")
     rel = exposure[exposure["transition"] == "relapse"].groupby("interval", sort=False)
     events, days = rel["events"].mean(), rel["exposure_days"]
@@ -282,7 +281,7 @@ def current_study(runs: Runs) -> str:
     if len(hit) != 1 or hit[0] == len(names) - 1:
         raise ValueError(f"expected the relapses in one closed interval, found {list(events)}")
     h, last = hit[0], len(names) - 1
-    benchmark = _designs(runs)["randomised"].control_relapse * _DAYS_PER_YEAR
+    benchmark = _designs(runs)["randomised"].control_relapse * DAYS_PER_YEAR
     cs = _toml(runs, "randomised")["design_priors"]["current_study"]
     oc = _plan(runs, "oc")
 
