@@ -109,6 +109,15 @@ def _tolerance(text: str) -> float:
     return value
 
 
+def _shown(path: str | Path) -> str:
+    """A path as manifests and messages show it: relative to the repository when inside it."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _n_grid(text: str | None) -> list[int] | None:
     if text is None:
         return None
@@ -222,11 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             pass
         elif args.posterior is not None:
             posterior = dz.load_posterior_draws(args.posterior)
-            posterior_note, inputs = args.posterior, [*inputs, args.posterior]
+            posterior_note, inputs = _shown(args.posterior), [*inputs, args.posterior]
         elif DEFAULT_POSTERIOR.is_file():
             try:
                 posterior = dz.load_posterior_draws(DEFAULT_POSTERIOR)
-                posterior_note, inputs = str(DEFAULT_POSTERIOR), [*inputs, DEFAULT_POSTERIOR]
+                posterior_note, inputs = _shown(DEFAULT_POSTERIOR), [*inputs, DEFAULT_POSTERIOR]
             except ConfigError as exc:
                 sys.stderr.write(f"{PROG}: note: {exc}; using the published totals instead\n")
         dz.prefetch_prior_sets(paths, seed=args.seed, workers=args.workers, cache_dir=cache_dir("design_priors"))
@@ -300,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                     },
                     "designs": {
                         d.name: {
-                            "source": d.source,
+                            "source": _shown(d.source),
                             "n_grid": list(n_grid or d.n_grid),
                             "n_sims": args.n_sims or d.n_sims,
                             "scenarios": [s.name for s in d.scenarios],

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.constants import DAYS_PER_YEAR
+from models.constants import DAYS_PER_YEAR, REPO_ROOT
 from models.docgen.core import Block, prose
 from models.docgen.runs import Runs
 
@@ -47,11 +47,12 @@ def _designs(runs: Runs) -> dict:
     """``name -> Design`` (fixed scenarios only) of the design files the run read."""
     from models.design import load_design
 
-    return {name: load_design(d["source"], design_priors=False) for name, d in _manifest(runs)["designs"].items()}
+    designs = _manifest(runs)["designs"]
+    return {name: load_design(REPO_ROOT / d["source"], design_priors=False) for name, d in designs.items()}
 
 
 def _toml(runs: Runs, design: str) -> dict:
-    src = _manifest(runs)["designs"][design]["source"]
+    src = REPO_ROOT / _manifest(runs)["designs"][design]["source"]  # relative to the repository, or absolute
     return tomllib.loads(Path(src).read_text(encoding="utf-8"))
 
 
