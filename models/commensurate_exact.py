@@ -66,9 +66,8 @@ import numpy as np
 import pandas as pd
 from scipy import signal, special, stats
 
-from models.derived import landmark_values
 from models.intervals import TRANSITIONS, TransitionData
-from models.power_scaling import REPORTED, aggregate_power_scaling, informative_logratio, loglik, power_scaling
+from models.power_scaling import fit_power_scaling, informative_logratio
 from models.prior_library import CommensuratePrior
 from models.priors import GammaMixture, PriorSet, is_whole_transition, weak, weak_interval_priors
 
@@ -392,18 +391,15 @@ def quadrature_power_scaling(
     """
     comm = commensurate_transitions(prior)
     grids = {k: quadrature(cp, max_events=max_events(stats, k)) for k, cp in comm.items()}
-    days = [day] if landmark is None else [landmark, day]
-    frames = []
-    for m, td in enumerate(stats):
-        mask = np.asarray(table_index) == m
-        hz = {k: np.asarray(v)[mask] for k, v in hazards.items()}
-        lm = landmark_values(hz, cuts, relapse_death_cuts, days)
-        qs = {f"{q}@{day}": lm[q][day] for q in REPORTED}
-        if landmark is not None:
-            s0 = lm["efs"][landmark]
-            qs[f"relapse_cif@{day}|{landmark}"] = (lm["relapse_cif"][day] - lm["relapse_cif"][landmark]) / s0
-            qs[f"nrm_cif@{day}|{landmark}"] = (lm["nrm_cif"][day] - lm["nrm_cif"][landmark]) / s0
-            qs[f"efs@{day}|{landmark}"] = lm["efs"][day] / s0
-        lr = commensurate_logratio(prior, hz, cuts, relapse_death_cuts, grids)
-        frames.append(power_scaling(lr, loglik(td, hz), qs).assign(table=m + 1))
-    return aggregate_power_scaling(frames, prior.name, ENGINE_LABEL)
+    return fit_power_scaling(
+        prior,
+        stats,
+        hazards,
+        table_index,
+        cuts,
+        relapse_death_cuts,
+        day,
+        landmark,
+        logratio=lambda hz: commensurate_logratio(prior, hz, cuts, relapse_death_cuts, grids),
+        engine=ENGINE_LABEL,
+    )

@@ -31,7 +31,7 @@ sensitivity with power-scaling. Stat Comput 2023;34:57.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -181,14 +181,20 @@ def fit_power_scaling(
     relapse_death_cuts: Sequence[float] | np.ndarray,
     day: int = 365,
     landmark: int | None = None,
+    *,
+    logratio: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+    engine: str = "exact",
 ) -> pd.DataFrame:
     """Power-scaling of a fit's 1-year quantities, per table (its own likelihood), averaged over tables.
 
     ``hazards`` are the fit's pooled posterior draws ``{transition: (n, J)}`` and ``table_index`` the
     table of each draw (:func:`models.pwe.hazard_draws`). Quantities are named ``<quantity>@<day>``
     (from transplant) and, with ``landmark``, ``<quantity>@<day>|<landmark>`` for relapse, NRM and EFS
-    conditional on being alive in remission at ``landmark``. Gamma-mixture priors only.
+    conditional on being alive in remission at ``landmark``. The scaled log prior ratio of each
+    draw is ``logratio(hazards)``, by default :func:`informative_logratio` (gamma-mixture priors);
+    :func:`models.commensurate_exact.quadrature_power_scaling` passes the commensurate one.
     """
+    ratio = logratio or (lambda hz: informative_logratio(prior, hz, cuts, relapse_death_cuts))
     days = [day] if landmark is None else [landmark, day]
     frames = []
     for m, td in enumerate(stats):
@@ -201,9 +207,8 @@ def fit_power_scaling(
             qs[f"relapse_cif@{day}|{landmark}"] = (lm["relapse_cif"][day] - lm["relapse_cif"][landmark]) / s0
             qs[f"nrm_cif@{day}|{landmark}"] = (lm["nrm_cif"][day] - lm["nrm_cif"][landmark]) / s0
             qs[f"efs@{day}|{landmark}"] = lm["efs"][day] / s0
-        frames.append(power_scaling(informative_logratio(prior, hz, cuts, relapse_death_cuts), loglik(td, hz), qs))
-        frames[-1] = frames[-1].assign(table=m + 1)
-    return aggregate_power_scaling(frames, prior.name, "exact")
+        frames.append(power_scaling(ratio(hz), loglik(td, hz), qs).assign(table=m + 1))
+    return aggregate_power_scaling(frames, prior.name, engine)
 
 
 def informative_logratio(
