@@ -11,17 +11,14 @@ from models.docgen.runs import Runs
 
 DOC = "docs/priors.md"
 
-#: the shipped sets, in the order the tables list them
-SETS = (
-    "weak",
-    "half_event_per_interval",
-    "literature",
-    "md_anderson",
-    "skeptical",
-    "enthusiastic",
-    "literature_blast",
-    "md_anderson_commensurate",
-)
+
+def shipped_sets() -> list[str]:
+    """The shipped prior sets, in the order of ``data/priors/sets.toml`` (the tables list them so)."""
+    from models.prior_library import read_sets
+
+    return list(read_sets())
+
+
 #: prior draws and seed of the prior 1-year incidences
 DRAWS, SEED = 20_000, 20240708
 
@@ -56,7 +53,7 @@ def weight_table(runs: Runs) -> str:
         "prior 1-year NRM |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in SETS:
+    for name in shipped_sets():
         ess = runs.csv("fit.py", "--prior", name, name="prior_ess").set_index("transition")
         lm = runs.csv("priors.py", "plot", name, "--draws", str(DRAWS), "--seed", str(SEED), name="landmarks_1y")
         lm = lm.set_index("quantity")
@@ -105,7 +102,7 @@ def conflict_table(runs: Runs) -> str:
         "NRM: predicted; Box p (range) | NRM: sources alone |",
         "|---|---|---|---|---|",
     ]
-    for name in SETS:
+    for name in shipped_sets():
         k = runs.csv("fit.py", "--prior", name, name="prior_conflict").set_index("transition")
         cells = [_conflict_cell(k.loc["relapse"]), _sources_cell(k.loc["relapse"])]
         cells += [_conflict_cell(k.loc["nrm"]), _sources_cell(k.loc["nrm"])]
@@ -148,7 +145,7 @@ def death_after_relapse(runs: Runs) -> str:
     cum = sum(hz[:, j] * max(0.0, min(edges[j + 1], 365.0) - edges[j]) for j in range(hz.shape[1]))
     mortality = float(np.median(1.0 - np.exp(-cum)))
     ks, qerr = [], []
-    for name in SETS:
+    for name in shipped_sets():
         ps = load_prior_set(name, DEFAULT_CUTS, DEFAULT_RELAPSE_DEATH_CUTS)
         for prov in getattr(ps, "provenance", {}).values():
             for q in prov.map_quality or ():
