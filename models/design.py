@@ -267,18 +267,12 @@ def _range(
 
 
 def _resolve_prior_set(name: str, path: str, where: str):
-    from models.priors import PRIOR_SETS, get_prior_set
+    """The named prior set (:func:`models.prior_library.load_prior_set`), errors naming the design file."""
+    from models.prior_library import load_prior_set, set_names
 
-    try:
-        from models import prior_library
-    except ImportError:
-        prior_library = None  # type: ignore[assignment]
-    if prior_library is not None and hasattr(prior_library, "register_library"):
-        prior_library.register_library()
-    if name not in PRIOR_SETS:
-        extra = "" if prior_library is not None else " (the literature prior library is not installed)"
-        raise PriorError(path, where=where, field="set", found=name, expected=f"one of {sorted(PRIOR_SETS)}{extra}")
-    return get_prior_set(name, option=f"{path}, {where}")
+    if name not in set_names():
+        raise PriorError(path, where=where, field="set", found=name, expected=f"one of {sorted(set_names())}")
+    return load_prior_set(name)
 
 
 #: Draws of prior sets already built in this process, by (name, seed).

@@ -40,7 +40,6 @@ and :mod:`models.prior_conflict`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,7 +73,6 @@ from models.prior_sources import (
 from models.priors import (
     HALF_EVENT_RATE_PER_DAY,
     HALF_EVENT_SHAPE,
-    PRIOR_SETS,
     GammaMixture,
     LogNormalHazard,
     PriorSet,
@@ -637,12 +635,3 @@ def load_prior_set(
     if len(specs) != 1:
         raise PriorError(path, found=f"{len(specs)} sets {sorted(specs)}", expected="exactly one [set.<name>] table")
     return build_prior_set(next(iter(specs.values())), sources, cuts, relapse_death_cuts, seed=seed)
-
-
-def register_library() -> list[str]:
-    """Add the shipped sets to :data:`models.priors.PRIOR_SETS` (built lazily, default cut points)."""
-    names = set_names()
-    for name in names:
-        if name not in PRIOR_SETS:
-            PRIOR_SETS[name] = functools.partial(load_prior_set, name)
-    return names

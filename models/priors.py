@@ -15,14 +15,14 @@ Three prior families (hazards :math:`\lambda_j` per day on interval :math:`j` of
 
 A :class:`PriorSet` names one prior per transition (or one per interval of it), with a description
 and citation. Users override a default by the one rule of :meth:`PriorSet.with_transition`.
-Prior sets are looked up by name in :func:`get_prior_set` (the one place a prior library adds
-entries).
+Named prior sets (the weak baseline included) are looked up in one place,
+:func:`models.prior_library.load_prior_set`, which builds them for the run's cut points.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, Self, TypeGuard, Union, cast
 
@@ -432,17 +432,6 @@ def half_event_per_interval() -> PriorSet:
         citation="the toolkit's default before version 0.2; Jeffreys-type shape 1/2 "
         "(Gelman et al., Bayesian Data Analysis, 3rd ed., 2013, sec. 2.8)",
     )
-
-
-#: Registered prior sets by name (a prior library adds its entries here).
-PRIOR_SETS: dict[str, Callable[[], PriorSet]] = {"weak": weak, "half_event_per_interval": half_event_per_interval}
-
-
-def get_prior_set(name: str, *, option: str = "--prior") -> PriorSet:
-    """Look up a prior set by name (the one lookup the prior library extends)."""
-    if name not in PRIOR_SETS:
-        raise PriorError(option, found=name, expected=f"one of {sorted(PRIOR_SETS)}")
-    return PRIOR_SETS[name]()
 
 
 def sample_prior_hazards(

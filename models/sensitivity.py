@@ -342,13 +342,6 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
 # ----------------------------------------------------------------------------- prior variations
 
 
-def resolve_prior(
-    name: str, cuts: Sequence[float] = DEFAULT_CUTS, relapse_death_cuts: Sequence[float] = DEFAULT_RELAPSE_DEATH_CUTS
-) -> PriorSet:
-    """A prior set by name or TOML path from the prior library, built for ``cuts``."""
-    return load_prior_set(name, cuts, relapse_death_cuts)
-
-
 def _robust_w(prior: PriorSet, k: str) -> float | None:
     """The robust-mixture weight recorded for transition ``k`` (``None``: not a robust mixture)."""
     prov = getattr(prior, "provenance", {}).get(k)
@@ -552,7 +545,7 @@ def scenario_prior(sc: Scenario, cache: dict, relapse_death_cuts: Sequence[float
         cache[key] = (
             cache[sc.prior_name]
             if sc.prior_name in cache
-            else resolve_prior(sc.prior_name, sc.cuts, relapse_death_cuts)
+            else load_prior_set(sc.prior_name, sc.cuts, relapse_death_cuts)
         )
     p = cache[key]
     if sc.a0 is not None:
@@ -694,7 +687,7 @@ def run_grid(
     # every prior set the grid names must exist before anything runs (one-line PriorError otherwise)
     for name in dict.fromkeys(sc.prior_name for sc in scenarios):
         if name not in prior_cache and (name, tuple(cfg.cuts)) not in prior_cache:
-            prior_cache[(name, tuple(cfg.cuts))] = resolve_prior(name, cfg.cuts, cfg.relapse_death_cuts)
+            prior_cache[(name, tuple(cfg.cuts))] = load_prior_set(name, cfg.cuts, cfg.relapse_death_cuts)
     rows = []
     memo: dict[str, dict[str, Any]] = {}
     conflict_memo: dict = {}
@@ -736,7 +729,7 @@ def run_grid(
     ps = with_agreement(base_power_scaling(cfg, tables, prior_cache, fit_cache), cfg, tables, prior_cache, cfg.prior)
     if cfg.power_scaling_prior:
         try:
-            ps_prior = prior_cache.get(cfg.power_scaling_prior) or resolve_prior(
+            ps_prior = prior_cache.get(cfg.power_scaling_prior) or load_prior_set(
                 cfg.power_scaling_prior, cfg.cuts, cfg.relapse_death_cuts
             )
             prior_cache.setdefault(cfg.power_scaling_prior, ps_prior)
@@ -759,7 +752,7 @@ def with_agreement(
     (:mod:`models.agreement`) to power-scaling rows of one prior."""
     prior = prior_cache.get((prior_name, cfg.cuts)) or prior_cache.get(prior_name)
     if prior is None:
-        prior = resolve_prior(prior_name, cfg.cuts, cfg.relapse_death_cuts)
+        prior = load_prior_set(prior_name, cfg.cuts, cfg.relapse_death_cuts)
     stats = [transition_data(t, cfg.cuts, cfg.relapse_death_cuts, from_transplant=cfg.from_transplant) for t in tables]
     agree = agreement_table(conflict_table_draws(prior, stats, n_sim=20_000), ps).set_index("quantity")
     out = ps.copy()

@@ -28,9 +28,9 @@ from models.prior_library import (
     mixture_posterior,
     power_prior,
     read_sets,
-    register_library,
     robust_component,
     robustify,
+    set_names,
 )
 from models.prior_sources import (
     load_sources,
@@ -40,7 +40,7 @@ from models.prior_sources import (
     survival_pseudo_data,
 )
 from models.prior_weight_tables import ess_summary, ess_table
-from models.priors import PRIOR_SETS, GammaMixture, get_prior_set, weak_shapes
+from models.priors import GammaMixture, weak_shapes
 
 CUTS = (0.0, 100.0, 180.0, 365.0, 730.0)
 RCUTS = (0.0, 90.0, 365.0)
@@ -348,11 +348,10 @@ def test_literature_set_is_what_the_file_says(sources):
     assert ps.conjugate
 
 
-def test_register_library_makes_names_available():
-    names = register_library()
-    assert {"literature", "md_anderson", "skeptical", "enthusiastic", "weak", "half_event_per_interval"} <= set(names)
-    assert "literature" in PRIOR_SETS
-    assert get_prior_set("md_anderson").name == "md_anderson"
+def test_every_shipped_name_is_found_by_the_one_lookup():
+    names = set_names()
+    assert {"weak", "literature", "md_anderson", "skeptical", "enthusiastic"} <= set(names)
+    assert load_prior_set("md_anderson").name == "md_anderson"
 
 
 # ----------------------------------------------------------------------------- bad files

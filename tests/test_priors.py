@@ -12,7 +12,6 @@ from models.priors import (
     LogNormalHazard,
     PriorSet,
     RandomWalkLogHazard,
-    get_prior_set,
     half_event_per_interval,
     sample_prior_hazards,
     weak,
@@ -86,10 +85,13 @@ def test_conjugate_property():
 
 
 def test_lookup_by_name():
-    assert get_prior_set("weak").name == "weak"
-    assert get_prior_set("half_event_per_interval").name == "half_event_per_interval"
+    """One lookup for every named set, the built-in baselines included."""
+    from models.prior_library import load_prior_set
+
+    assert load_prior_set("weak").name == "weak"
+    assert load_prior_set("half_event_per_interval").name == "half_event_per_interval"
     with pytest.raises(PriorError, match="--prior"):
-        get_prior_set("optimistic")
+        load_prior_set("optimistic")
 
 
 def test_prior_sampling_matches_moments():
