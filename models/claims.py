@@ -36,21 +36,29 @@ CONVERSIONS = ("as_reported", "constant_hazard")
 
 
 @dataclass(frozen=True)
-class ClaimDef:
-    """One claim with its provenance."""
+class Claim:
+    """A clinical claim ``quantity(day) <op> threshold`` with its provenance (the one claim type).
+
+    ``reason`` says why the threshold matters; ``figures`` and ``conversion`` name the cited
+    benchmark it was computed from (empty for a round clinical value).
+    """
 
     name: str
     quantity: str
     day: int
-    op: str
+    op: str  # "<" or ">"
     threshold: float
-    reason: str
+    reason: str = ""
     figures: tuple[str, ...] = ()
     conversion: str | None = None
 
     def holds(self, values: np.ndarray) -> np.ndarray:
         """Element-wise truth of the claim for posterior draws of its quantity."""
         return values < self.threshold if self.op == "<" else values > self.threshold
+
+    def probability(self, cv: Any) -> float:
+        """Posterior probability of the claim from curves ``cv`` (:class:`models.derived.Curves`)."""
+        return float(np.mean(self.holds(cv.get(self.quantity)[:, self.day])))
 
     def text(self) -> str:
         """The claim in words, e.g. ``1-year relapse_cif < 18.7%``."""
@@ -92,11 +100,11 @@ def benchmark_threshold(
     return cir_constant(lam_r, lam_n, float(day)), tuple(keys), conv
 
 
-def parse_claims(entries: Any, source: str, *, sources=None) -> tuple[ClaimDef, ...]:
+def parse_claims(entries: Any, source: str, *, sources=None) -> tuple[Claim, ...]:
     """Validate a list of claim tables (``[[claim]]``); errors name file, entry and key."""
     if not isinstance(entries, list) or not entries:
         raise ConfigError(source, where="claim", found=entries, expected="at least one [[claim]] table")
-    out: list[ClaimDef] = []
+    out: list[Claim] = []
     allowed = {"name", "quantity", "day", "op", "threshold", "benchmark", "reason"}
     for i, c in enumerate(entries):
         where = f"claim[{i}]"
@@ -154,14 +162,14 @@ def parse_claims(entries: Any, source: str, *, sources=None) -> tuple[ClaimDef, 
             raise ConfigError(
                 source, where=where, field="reason", found=c["reason"], expected="why this threshold (a sentence)"
             )
-        out.append(ClaimDef(str(c["name"]), c["quantity"], int(day), c["op"], thr, c["reason"].strip(), figures, conv))
+        out.append(Claim(str(c["name"]), c["quantity"], int(day), c["op"], thr, c["reason"].strip(), figures, conv))
     names = [c.name for c in out]
     if len(set(names)) != len(names):
         raise ConfigError(source, where="claim", field="name", found=names, expected="unique claim names")
     return tuple(out)
 
 
-def load_claims(path: str | os.PathLike[str] = CLAIMS_TOML) -> tuple[ClaimDef, ...]:
+def load_claims(path: str | os.PathLike[str] = CLAIMS_TOML) -> tuple[Claim, ...]:
     """Load the claims file (default ``data/claims.toml``)."""
     path = Path(path)
     doc = load_toml(path, ConfigError, "claims TOML file")

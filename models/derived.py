@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.claims import Claim
 from models.constants import CI_LEVEL, LANDMARK_DAYS, QUANTITIES  # QUANTITIES: derived per draw, in reporting order
 
 #: Transitions whose hazards each quantity depends on.
@@ -246,23 +247,6 @@ def curve_table(by_scale: Mapping[str, Curves], level: float = CI_LEVEL) -> pd.D
     return pd.concat(frames, ignore_index=True)
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A clinical claim ``quantity(day) <op> threshold`` whose posterior probability is reported."""
-
-    name: str
-    quantity: str
-    day: int
-    op: str  # "<" or ">"
-    threshold: float
-    note: str = ""
-
-    def probability(self, cv: Curves) -> float:
-        v = cv.get(self.quantity)[:, self.day]
-        hit = v < self.threshold if self.op == "<" else v > self.threshold
-        return float(np.mean(hit))
-
-
 #: Benchmark 1-year relapse incidence without maintenance: a configurable placeholder (0.20) until
 #: the prior library supplies cited benchmarks.
 NO_MAINTENANCE_BENCHMARK_PLACEHOLDER: float = 0.20
@@ -308,7 +292,7 @@ def claims_table(by_scale: Mapping[str, Curves], claims: Sequence[Claim]) -> pd.
                     "operator": cl.op,
                     "threshold": cl.threshold,
                     "probability": cl.probability(cv),
-                    "note": cl.note,
+                    "note": cl.reason,
                 }
             )
     return pd.DataFrame(rows)

@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from models.agreement import agreement_table, sentence
-from models.claims import ClaimDef, load_claims, parse_claims
+from models.claims import Claim, load_claims, parse_claims
 from models.commensurate_exact import (
     ENGINE_LABEL,
     commensurate_transitions,
@@ -135,7 +135,7 @@ class SensitivityConfig:
     draws_per_table: int
     seed: int
     day: int
-    claims: tuple[ClaimDef, ...]
+    claims: tuple[Claim, ...]
     decision_thresholds: tuple[float, ...]
     factors: tuple[Factor, ...]
     grid: GridSpec | None
@@ -150,7 +150,7 @@ class SensitivityConfig:
     power_scaling_prior: str = ""
     power_scaling_tables: int = 3
 
-    def claim(self, name: str) -> ClaimDef:
+    def claim(self, name: str) -> Claim:
         for c in self.claims:
             if c.name == name:
                 return c

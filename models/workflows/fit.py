@@ -138,14 +138,14 @@ class FitResult:
 
 def _claims(spec: str | Path) -> tuple[list, list[tuple[float, str]]]:
     """The claims to report and the 1-year relapse benchmarks to draw on the prior/posterior figure."""
-    from models.derived import NO_MAINTENANCE_BENCHMARK_PLACEHOLDER, Claim, default_claims
+    from models.derived import NO_MAINTENANCE_BENCHMARK_PLACEHOLDER, default_claims
 
     if str(spec) == "builtin":
         return default_claims(), [(NO_MAINTENANCE_BENCHMARK_PLACEHOLDER, "No-maintenance benchmark (placeholder)")]
     from models.claims import load_claims
 
     defs = load_claims(spec)
-    claims = [Claim(c.name, c.quantity, c.day, c.op, c.threshold, c.reason) for c in defs]
+    claims = list(defs)
     lines = [
         (
             c.threshold,
