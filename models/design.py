@@ -154,7 +154,7 @@ _REQUIRED = {
 
 
 @dataclass(frozen=True)
-class Scenario:
+class TrialScenario:
     """A truth to simulate: fixed HRs on the benchmark, or a design prior (one draw per trial).
 
     ``hr_lognormal = (mu, sigma)`` draws the relapse HR per trial; ``draws`` / ``control_draws``
@@ -203,7 +203,7 @@ class Design:
     control_nrm: float
     control_after_relapse: float
     benchmark_cir: float  # 1-year (horizon) relapse incidence at the benchmark hazards
-    scenarios: tuple[Scenario, ...]
+    scenarios: tuple[TrialScenario, ...]
     n_grid: tuple[int, ...]
     n_sims: int
     chunk_trials: int
@@ -645,8 +645,8 @@ def _scenarios(
     lam_d: float,
     posterior: Mapping[str, np.ndarray] | None,
     seed: int,
-) -> tuple[tuple[Scenario, ...], list[str]]:
-    out: list[Scenario] = []
+) -> tuple[tuple[TrialScenario, ...], list[str]]:
+    out: list[TrialScenario] = []
     sc = doc.get("scenarios", {})
     if not isinstance(sc, dict):
         raise ConfigError(p, where="[scenarios]", found=sc, expected="tables [scenarios.<name>]")
@@ -661,7 +661,7 @@ def _scenarios(
             )
         hr = _range(p, f"scenarios.{name}", "hr_relapse", s.get("hr_relapse", 1.0), 0, 100)
         hn = _range(p, f"scenarios.{name}", "hr_nrm", s.get("hr_nrm", 1.0), 0, 100)
-        out.append(Scenario(name, role, hr, hn, note=s.get("note", "")))
+        out.append(TrialScenario(name, role, hr, hn, note=s.get("note", "")))
     roles = {s.role for s in out}
     if not {"null", "alternative"} <= roles:
         raise ConfigError(
@@ -686,7 +686,9 @@ def _scenarios(
             lo = _range(p, where[1:-1], "lower", s.get("lower", float("nan")), 0, med)
             hi = _range(p, where[1:-1], "upper", s.get("upper", float("nan")), med, 100)
             sigma = (math.log(hi) - math.log(lo)) / (2 * stats.norm.ppf(0.975))
-            out.append(Scenario(name, "design_prior", hr_lognormal=(math.log(med), sigma), note=s.get("citation", "")))
+            out.append(
+                TrialScenario(name, "design_prior", hr_lognormal=(math.log(med), sigma), note=s.get("citation", ""))
+            )
         elif kind == "arms":
             if s.get("if_missing", "error") not in ("error", "skip"):
                 raise ConfigError(
@@ -715,7 +717,7 @@ def _scenarios(
                 raise
             shared = s.get("treatment", "benchmark") == s.get("control", "benchmark") != "benchmark"
             out.append(
-                Scenario(
+                TrialScenario(
                     name,
                     "design_prior",
                     draws=arms["treatment"],

@@ -470,7 +470,7 @@ def centred_prior(prior: PriorSet, centre: float, weight: float, cuts: Sequence[
 
 
 @dataclass(frozen=True)
-class Scenario:
+class GridScenario:
     """One analysis of the grid."""
 
     id: str
@@ -494,10 +494,10 @@ class Scenario:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def build_scenarios(cfg: SensitivityConfig, n_tables: int) -> list[Scenario]:
+def build_scenarios(cfg: SensitivityConfig, n_tables: int) -> list[GridScenario]:
     """Expand the grid: the base, every factor level, every (centre, weight) cell."""
     all_tables = tuple(range(n_tables))
-    base = Scenario("base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, all_tables, kind="base")
+    base = GridScenario("base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, all_tables, kind="base")
     out = [base]
     for f in cfg.factors:
         if f.kind == "table":
@@ -537,7 +537,7 @@ def build_scenarios(cfg: SensitivityConfig, n_tables: int) -> list[Scenario]:
     return out
 
 
-def scenario_prior(sc: Scenario, cache: dict, relapse_death_cuts: Sequence[float], day: int = 365) -> PriorSet:
+def scenario_prior(sc: GridScenario, cache: dict, relapse_death_cuts: Sequence[float], day: int = 365) -> PriorSet:
     """The prior of a scenario: its named set built for the scenario's cuts, then a0, w or the grid's
     centre and weight applied. ``cache`` maps a name, or (name, cuts), to a prior set."""
     key = (sc.prior_name, sc.cuts)
@@ -661,7 +661,7 @@ def _ess_and_conflict(
     return out
 
 
-def _cache_path(cache_dir: Path | None, cfg: SensitivityConfig, sc: Scenario, data_digest: str) -> Path | None:
+def _cache_path(cache_dir: Path | None, cfg: SensitivityConfig, sc: GridScenario, data_digest: str) -> Path | None:
     if cache_dir is None:
         return None
     return cache_dir / f"{cfg.digest[:12]}-{data_digest[:12]}-{sc.key()}.json"
@@ -763,7 +763,7 @@ def with_agreement(
 
 def _run_scenario(
     cfg: SensitivityConfig,
-    sc: Scenario,
+    sc: GridScenario,
     tables: Sequence[pd.DataFrame],
     stats_cache: dict[tuple, list[TransitionData]],
     prior_cache: dict,
@@ -817,7 +817,7 @@ def _run_scenario(
 
 
 def _nuts_hazards(
-    cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet
+    cfg: SensitivityConfig, sc: GridScenario, tables: Sequence[pd.DataFrame], prior: PriorSet
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Pooled NUTS hazard draws of a scenario whose prior the exact engine cannot fit (log-normal or
     random-walk hazards) and its convergence summary (one compiled model per prior structure, reused
@@ -878,7 +878,7 @@ def hierarchical_power_scaling(cfg: SensitivityConfig, tables: Sequence[pd.DataF
     return fn(prior, model.stats, fd.all_hazards, fd.all_table_index, cfg.cuts, cfg.relapse_death_cuts, cfg.day)
 
 
-def _base_fit(cfg: SensitivityConfig, sc: Scenario, tables: Sequence[pd.DataFrame], prior: PriorSet, cache: dict):
+def _base_fit(cfg: SensitivityConfig, sc: GridScenario, tables: Sequence[pd.DataFrame], prior: PriorSet, cache: dict):
     """The base scenario's posterior, drawn exactly as ``fit.py`` draws it (:mod:`models.fit_recipe`)."""
     if "fit" not in cache:
         model = Model(
@@ -901,7 +901,7 @@ def base_power_scaling(
     """Power-scaling sensitivity of the base scenario's quantities from the fit's draws (each table's
     own likelihood), averaged over tables: the numbers ``fit.py`` reports for the same prior and data."""
     prior_cache = {} if prior_cache is None else prior_cache
-    base = Scenario(
+    base = GridScenario(
         "base", "base", "base", cfg.prior, cfg.cuts, cfg.from_transplant, tuple(range(len(tables))), kind="base"
     )
     prior = scenario_prior(base, prior_cache, cfg.relapse_death_cuts, cfg.day)
