@@ -70,6 +70,7 @@ from models.constants import DATA_DIR, DAYS_PER_MONTH, DEFAULT_CUTS, DEFAULT_SEE
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
 from models.io import read_toml
+from models.progress import Progress
 
 DESIGN_DIR = DATA_DIR / "designs"
 #: What the success probability of each scenario role measures (the ``metric`` column of the outputs).
@@ -737,7 +738,7 @@ def run_design(
     seed: int = DEFAULT_SEED,
     workers: int = 2,
     dask_address: str | None = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     n_grid: Sequence[int] | None = None,
     n_sims: int | None = None,
 ) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def fit_draws(
     chains: int = FIT_CHAINS,
     tune: int = FIT_TUNE,
     sampler: str | None = None,
-    progress: bool = False,
+    progress: Any = False,
     max_summary_draws: int = SUMMARY_DRAWS,
 ) -> FitDraws:
     """Fit ``model`` (a :class:`models.pwe.Model`) and return the summary and full draws."""

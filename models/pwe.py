@@ -51,8 +51,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sys
-import time
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -83,6 +81,7 @@ from models.nuts_backend import Sampler, _structure, default_sampler, hazard_var
 from models.nuts_backend import _family as _family
 from models.nuts_backend import _Structure as _Structure
 from models.priors import GammaMixture, PriorSet, gamma_intervals, weak
+from models.progress import SILENT, Progress, as_progress
 
 Engine = Literal["exact", "nuts"]
 ENGINES: tuple[str, ...] = ("exact", "nuts")
@@ -200,7 +199,7 @@ class Model:
         seed: int = DEFAULT_SEED,
         sampler: Sampler | None = None,
         target_accept: float | None = None,
-        progress: bool = False,
+        progress: bool | Progress = False,
         extend: int = EXTEND_MAX,
     ) -> az.InferenceData:
         """Posterior draws of every hazard, for every table.
@@ -220,7 +219,8 @@ class Model:
         seed
             Seed of the whole run; every table gets its own stream.
         progress
-            Report each table's sampling on standard error.
+            A :class:`models.progress.Progress` reporter of the NUTS tables (``True``: lines on
+            standard error, with the sampler's own progress bar).
         extend
             NUTS only: largest factor by which a table failing the checks of :func:`diagnostics` is
             run longer. A failing table is sampled again with twice, then four times (up to
@@ -257,6 +257,7 @@ class Model:
             custom = _structure(self.priors, self.n_intervals).custom if engine == "nuts" else ()
             target_accept = 0.99 if custom else 0.9
         seeds = np.random.SeedSequence(seed).spawn(len(self.stats))
+        rep = as_progress(progress)
         per_table = []
         factors: list[int] = []
         if engine == "exact":
@@ -272,16 +273,12 @@ class Model:
                 raise ConfigError("--sampler", found="nutpie", expected="'pymc' (nutpie is not installed)")
             backend = nuts_backend(_structure(self.priors, self.n_intervals), self.coords)
             for i, (td, ss) in enumerate(zip(self.stats, seeds, strict=True)):
-                started = time.perf_counter()
-                if progress:
-                    first = i == 0 and used_sampler == "nutpie" and backend._nutpie_compiled is None
-                    sys.stderr.write(
-                        f"sampling table {i + 1}/{len(self.stats)} ({os.path.basename(self.sources[i])}) with "
-                        f"{used_sampler}: {chains} chains x ({tune} tuning + {draws} draws)"
-                        + (" after a one-off compilation" if first else "")
-                        + "\n"
+                if i == 0:
+                    first = used_sampler == "nutpie" and backend._nutpie_compiled is None
+                    rep.note(
+                        f"NUTS ({used_sampler}) on {len(self.stats)} table(s): {chains} chains x ({tune} tuning + "
+                        f"{draws} draws) each" + (", after a one-off compilation (~20 s)" if first else "")
                     )
-                    sys.stderr.flush()
                 one, factor = _sample_extending(
                     backend,
                     td,
@@ -291,14 +288,14 @@ class Model:
                     tune=tune,
                     chains=chains,
                     seed=ss,
-                    progress=progress,
+                    progress=progress is True,  # the sampler's own bar only for the plain line reporter
+                    report=rep,
                     target_accept=target_accept,
                     extend=max(1, int(extend)) if draws * chains >= max(ESS_BULK_MIN, ESS_TAIL_MIN) else 1,
                 )
                 per_table.append(one)
                 factors.append(factor)
-                if progress:
-                    sys.stderr.write(f"  table {i + 1} done in {time.perf_counter() - started:.1f} s\n")
+                rep.advance(f"NUTS tables ({used_sampler})", i + 1, len(self.stats))
         post = xr.concat([p.posterior for p in per_table], dim="table")  # type: ignore[attr-defined]
         post = post.transpose("chain", "draw", "table", ...)
         div = xr.concat([p.sample_stats["diverging"] for p in per_table], dim="table")  # type: ignore[attr-defined]
@@ -524,6 +521,7 @@ def _sample_extending(
     progress: bool,
     target_accept: float,
     extend: int,
+    report: Progress = SILENT,
 ) -> tuple[az.InferenceData, int]:
     """Sample one table; while it fails the checks, again with 2x, 4x ... (<= ``extend``) the run, thinned.
 
@@ -548,8 +546,7 @@ def _sample_extending(
         one = _thin(run, f, draws)
         if m == len(factors) - 1 or diagnostics_ok(diagnostics(_as_table(one))):
             return one, f
-        if progress:
-            sys.stderr.write(f"  convergence checks failed: sampling again with {factors[m + 1]}x draws and tuning\n")
+        report.note(f"convergence checks failed: sampling the table again with {factors[m + 1]}x draws and tuning")
     raise AssertionError("unreachable")  # pragma: no cover
 
 

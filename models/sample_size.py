@@ -69,7 +69,6 @@ Efron B, Tibshirani RJ. An Introduction to the Bootstrap. Chapman & Hall 1993.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -82,6 +81,7 @@ from scipy import optimize, special, stats
 
 from models import trial_sim as ts
 from models.constants import DAYS_PER_YEAR
+from models.progress import Progress, as_progress
 
 #: Patients per block of common random numbers (the first N patients never depend on larger N).
 CRN_BLOCK = 64
@@ -502,7 +502,7 @@ def sample_size_table(
     workers: int = 2,
     dask_address: str | None = None,
     settings: SearchSettings | None = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
 ) -> pd.DataFrame:
     """Sample sizes of a design by root search, with the grid reading and the closed forms alongside.
 
@@ -542,10 +542,9 @@ def sample_size_table(
                 cf["schoenfeld_n"] = cf["freedman_n"] = float("nan")
             row.update(cf)
         rows.append(row)
-        if progress:
-            n_txt = f"{res['n_point']:.0f}" if math.isfinite(res["n_point"]) else "not reached"
-            sys.stderr.write(
-                f"plan: sample size {design.name}/{g['scenario']} ({g['analysis']}): N = {n_txt}, "
-                f"{time.perf_counter() - started:.1f} s\n"
-            )
+        n_txt = f"{res['n_point']:.0f}" if math.isfinite(res["n_point"]) else "not reached"
+        as_progress(progress, "plan").note(
+            f"sample size {design.name}/{g['scenario']} ({g['analysis']}): N = {n_txt}, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
     return pd.DataFrame(rows).reindex(columns=list(COLUMNS))

@@ -63,7 +63,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -100,6 +99,7 @@ from models.prior_library import (
 )
 from models.prior_weight_tables import ess_summary, ess_table
 from models.priors import GammaMixture, PriorSet, all_gamma, gamma_intervals, weak, weak_interval_priors
+from models.progress import Progress, as_progress
 from models.pwe import Model, diagnostics, diagnostics_ok, exact_posterior_draws, hazard_draws
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
@@ -671,17 +671,20 @@ def run_grid(
     cfg: SensitivityConfig,
     tables: Sequence[pd.DataFrame],
     *,
-    progress: bool = True,
+    progress: bool | Progress = True,
     cache_dir: Path | None = None,
     data_digest: str = "",
     priors: Mapping[str, PriorSet] | None = None,
 ) -> GridResult:
     """Run every scenario of the grid on the reconstructed ``tables`` (exact engine).
 
-    ``priors`` supplies prior sets by name (others are resolved through the prior library).
+    ``priors`` supplies prior sets by name (others are resolved through the prior library);
+    ``progress`` reports the steps (:mod:`models.progress`; ``True``: lines on standard error).
     """
     t0 = time.perf_counter()
+    rep = as_progress(progress)
     scenarios = build_scenarios(cfg, len(tables))
+    rep.note(f"{len(scenarios)} scenarios over {len(tables)} table(s): building the prior sets they name")
     stats_cache: dict[tuple, list[TransitionData]] = {}
     prior_cache: dict = dict(priors or {})
     # every prior set the grid names must exist before anything runs (one-line PriorError otherwise)
@@ -721,9 +724,8 @@ def run_grid(
                 os.replace(tmp, cpath)
         memo[sc.key()] = result
         rows.append({**identity, **result})
-        if progress and (i + 1 == len(scenarios) or (i + 1) % max(1, len(scenarios) // 20) == 0):
-            sys.stderr.write(f"scenarios {i + 1}/{len(scenarios)} ({time.perf_counter() - t0:.1f} s)\n")
-            sys.stderr.flush()
+        rep.advance("scenarios", i + 1, len(scenarios))
+    rep.note("power-scaling and prior-data agreement")
     table = pd.DataFrame(rows)
     tip = tipping_points(table, cfg) if cfg.grid is not None else pd.DataFrame(columns=list(TIPPING_COLUMNS))
     ps = with_agreement(base_power_scaling(cfg, tables, prior_cache, fit_cache), cfg, tables, prior_cache, cfg.prior)

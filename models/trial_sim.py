@@ -52,8 +52,6 @@ Beyersmann J, Allignol A, Schumacher M. Competing Risks and Multistate Models wi
 from __future__ import annotations
 
 import math
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +62,7 @@ from scipy import special, stats
 
 from models.constants import DAYS_PER_YEAR
 from models.errors import ConfigError
+from models.progress import Progress, as_progress
 
 
 def shift_cuts(cuts: Sequence[float], start: float) -> tuple[np.ndarray, np.ndarray]:
@@ -582,21 +581,12 @@ def make_tasks(
     return tasks
 
 
-def _progress(done: int, total: int, started: float, stream) -> None:
-    step = max(1, total // 10)
-    if done % step == 0 or done == total:
-        stream.write(
-            f"plan: {done}/{total} chunks ({100 * done / total:3.0f}%), {time.perf_counter() - started:.1f} s\n"
-        )
-        stream.flush()
-
-
 def execute(
     tasks: Sequence[Any],
     *,
     workers: int = 2,
     dask_address: str | None = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     fn: Callable[[Any], dict[str, Any]] = run_task,
 ) -> list[dict[str, Any]]:
     """Run chunks locally (``workers`` processes; 1 = in this process) or on a Dask cluster.
@@ -605,11 +595,9 @@ def execute(
     default :func:`run_task`). Results come back in the order of ``tasks`` whatever the scheduler,
     so sums are identical.
     """
-    started = time.perf_counter()
     results: list[dict[str, Any] | None] = [None] * len(tasks)
-    report: Callable[[int], None] = (
-        (lambda d: _progress(d, len(tasks), started, sys.stderr)) if progress else (lambda d: None)
-    )
+    rep = as_progress(progress, "plan")
+    report: Callable[[int], None] = lambda d: rep.advance(f"{len(tasks)} simulation chunks", d, len(tasks))  # noqa: E731
     if dask_address is not None:
         try:
             from dask.distributed import Client

@@ -164,20 +164,17 @@ def settings_from(args: argparse.Namespace):
 
 def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.io import check_output_folder, staged_directory
+    from models.progress import reporter
     from models.workflows import fit_study
 
     out = check_output_folder(args.out, "--out")  # before any computation: never after it
     if not args.no_figures:
         check_output_folder(args.figures_dir, "--figures-dir")
 
-    def say(text: str) -> None:
-        if not args.quiet:
-            sys.stderr.write(f"{PROG}: {text}\n")
-            sys.stderr.flush()
-
+    progress = reporter(PROG, quiet=args.quiet)
     try:
-        result = fit_study(settings_from(args), progress=None if args.quiet else say)
-        say("writing outputs" + ("" if args.no_figures else " and drawing figures"))
+        result = fit_study(settings_from(args), progress=progress)
+        progress.note("writing outputs" + ("" if args.no_figures else " and drawing figures"))
         result.write(out, figures=not args.no_figures, command=command_line(argv, "scripts/fit.py"))
     except ConfigError as exc:  # a setting's name -> the option that sets it
         if exc.source in OPTIONS:

@@ -224,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         n_grid = _n_grid(args.n_grid)
         check_output_folder(args.out, "--out")
         check_output_folder(args.figures, "--figures")
+        from models.progress import reporter
+
+        progress = reporter(PROG, quiet=args.quiet)
         paths = args.design or [str(dz.DESIGN_DIR / "single_arm.toml"), str(dz.DESIGN_DIR / "randomised.toml")]
         inputs = list(paths)
         posterior, posterior_note = None, "published totals (21 patients, 1 relapse, 2 NRM; no posterior file)"
@@ -252,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 workers=args.workers,
                 dask_address=args.dask,
-                progress=not args.quiet,
+                progress=progress,
                 n_grid=n_grid,
                 n_sims=args.n_sims,
             )
@@ -270,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                     workers=args.workers,
                     dask_address=args.dask,
                     settings=settings,
-                    progress=not args.quiet,
+                    progress=progress,
                 )
             )
             cals.append(dz.calibrate(raw, d))

@@ -59,6 +59,7 @@ from models.io import (
 )
 from models.plotting import save_figure
 from models.prior_sources import SETS_TOML, SOURCES_TOML
+from models.progress import reporter
 from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado
 
@@ -110,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         cache = args.out.parent / f".{args.out.name}-cache"
         if args.no_resume and cache.exists():
             shutil.rmtree(cache)
-        res = run_grid(cfg, tables, progress=not args.quiet, cache_dir=cache, data_digest=digest)
+        res = run_grid(
+            cfg, tables, progress=reporter("sensitivity.py", quiet=args.quiet), cache_dir=cache, data_digest=digest
+        )
         written: list[str] = []
         with staged_directory(args.out) as stage:
             atomic_write_csv(stage / "scenarios.csv", res.table)

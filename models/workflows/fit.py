@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from models.claims import CLAIMS_TOML
 from models.constants import DEFAULT_CUTS, DEFAULT_SEED, LANDMARK_DAYS, PUBLISHED_TOML, RECONSTRUCTED_DIR
 from models.errors import ConfigError
 from models.fit_recipe import FIT_CHAINS, FIT_DRAWS, FIT_TUNE, MAX_TOTAL_DRAWS, SUMMARY_DRAWS, FitDraws, fit_draws
+from models.progress import SILENT, Progress
 
 #: The CSV tables of a fit, in the order they are written.
 TABLES = (
@@ -184,11 +184,10 @@ def default_landmark() -> int:
     return round(load_published(PUBLISHED_TOML)["transplant_to_blinatumomab"].value)
 
 
-def fit_study(settings: FitSettings = FitSettings(), *, progress: Callable[[str], None] | None = None) -> FitResult:
+def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | None = None) -> FitResult:
     """Fit the model to the outcome tables of ``settings`` and derive every reported quantity.
 
-    ``progress`` receives one line per step (the script prints it); NUTS sampling also reports
-    per table when it is given.
+    ``progress`` (:mod:`models.progress`) receives a note per step and the NUTS tables as they finish.
     """
     import numpy as np
     import pandas as pd
@@ -212,7 +211,8 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Callable[[str]
     from models.pwe import ConvergenceWarning, Model, default_sampler, diagnostics, diagnostics_ok
 
     t0 = time.perf_counter()
-    say = progress or (lambda _text: None)
+    rep = progress or SILENT
+    say = rep.note
     s = settings
     cuts = validate_cuts(s.cuts, option="cuts") if s.cuts is not None else np.asarray(DEFAULT_CUTS)
     rcuts = (
@@ -271,7 +271,7 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Callable[[str]
             tune=s.tune,
             seed=s.seed,
             sampler=sampler,
-            progress=progress is not None,
+            progress=rep,
             max_summary_draws=s.max_summary_draws,
         )
     advice = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
