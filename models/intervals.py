@@ -53,7 +53,7 @@ FROM_TRANSPLANT_TRANSITIONS: tuple[str, ...] = ("relapse", "nrm", "gvhd")
 DEFAULT_RELAPSE_DEATH_CUTS: tuple[float, ...] = (0.0, 90.0, 365.0)
 
 
-def validate_cuts(cuts: Sequence[float] | np.ndarray, *, option: str = "--cuts") -> np.ndarray:
+def validate_cuts(cuts: Sequence[float] | np.ndarray, *, option: str = "cuts") -> np.ndarray:
     """Check cut points and return them as a float array.
 
     Rules: at least one value, all finite, the first equal to 0, strictly increasing. A failure is a
@@ -151,7 +151,7 @@ def transition_data(
 
     ``outcomes`` is a validated outcome table (:func:`models.data.validate_outcomes`).
     """
-    c0 = validate_cuts(cuts, option="--cuts")
+    c0 = validate_cuts(cuts, option="cuts")
     cr = validate_cuts(relapse_death_cuts, option="relapse_death_cuts")
     r, g, d = _days(outcomes["relapse_day"]), _days(outcomes["gvhd_day"]), _days(outcomes["death_day"])
     last = _days(outcomes["last_followup_day"])

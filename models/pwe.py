@@ -165,8 +165,8 @@ class Model:
         names = list(sources) if sources is not None else [f"table {i + 1}" for i in range(len(tables))]
         self.tables = [validate_outcomes(t, s) for t, s in zip(tables, names, strict=True)]
         self.sources = names
-        self.cuts = validate_cuts(cuts, option="--cuts")
-        self.relapse_death_cuts = validate_cuts(relapse_death_cuts, option="--relapse-death-cuts")
+        self.cuts = validate_cuts(cuts, option="cuts")
+        self.relapse_death_cuts = validate_cuts(relapse_death_cuts, option="relapse_death_cuts")
         self.priors = priors if priors is not None else weak(self.cuts, self.relapse_death_cuts)
         if not isinstance(self.priors, PriorSet):
             raise PriorError("priors", found=type(self.priors).__name__, expected="a PriorSet")
@@ -241,15 +241,15 @@ class Model:
             table), cut points, seed and data hashes.
         """
         if engine not in ENGINES:
-            raise ConfigError("--engine", found=engine, expected=f"one of {list(ENGINES)}")
+            raise ConfigError("engine", found=engine, expected=f"one of {list(ENGINES)}")
         if sampler is not None and sampler not in SAMPLERS:
-            raise ConfigError("--sampler", found=sampler, expected=f"one of {list(SAMPLERS)}")
-        for name, v in (("--draws", draws), ("--chains", chains)):
+            raise ConfigError("sampler", found=sampler, expected=f"one of {list(SAMPLERS)}")
+        for name, v in (("draws", draws), ("chains", chains)):
             if int(v) < 1:
                 raise ConfigError(name, found=v, expected="a whole number >= 1")
         if engine == "exact" and not exact_eligible(self.priors):
             raise ConfigError(
-                "--engine",
+                "engine",
                 found="exact",
                 expected=f"'nuts' (prior set '{self.priors.name}' is not all gamma mixtures or commensurate priors)",
             )
@@ -270,7 +270,7 @@ class Model:
         else:
             used_sampler = sampler or default_sampler()
             if used_sampler == "nutpie" and importlib.util.find_spec("nutpie") is None:
-                raise ConfigError("--sampler", found="nutpie", expected="'pymc' (nutpie is not installed)")
+                raise ConfigError("sampler", found="nutpie", expected="'pymc' (nutpie is not installed)")
             backend = nuts_backend(_structure(self.priors, self.n_intervals), self.coords)
             for i, (td, ss) in enumerate(zip(self.stats, seeds, strict=True)):
                 if i == 0:

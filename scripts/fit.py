@@ -133,6 +133,9 @@ OPTIONS = {
     "cuts": "--cuts",
     "relapse_death_cuts": "--relapse-death-cuts",
     "draws": "--draws",
+    "chains": "--chains",
+    "engine": "--engine",
+    "sampler": "--sampler",
     "landmark_day": "--landmark-day",
 }
 
