@@ -880,12 +880,16 @@ def sensitivity(out) -> Section:
         + _fig_or_note(
             d / "tornado_relapse_1y.png",
             "tornado plot of 1-year relapse incidence",
-            "1-year relapse incidence (median, 95% interval) under each scenario.",
+            "Posterior median 1-year relapse incidence: each bar spans the lowest to the highest median over "
+            "a factor's levels (named at the bar's ends); the vertical line is the base scenario. Medians only: "
+            "every scenario's 95% interval is in scenarios.csv.",
         )
         + _fig_or_note(
             d / "tornado_claim.png",
             "tornado plot of the claim probability",
-            "Posterior probability of the benchmark claim under each scenario, against the decision thresholds.",
+            "Posterior probability of the benchmark claim: each bar spans its lowest to highest value over a "
+            "factor's levels; the solid line is the base scenario and the dashed lines are the decision "
+            "thresholds of the verdict.",
         )
         + "<h3>Tipping points</h3>"
         + p(

@@ -6,19 +6,30 @@ Functions take data and an optional ``ax``, return the Axes and never save (scri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+#: a white box behind a level's name, so a threshold line never runs through it
+_CLEAR = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85}
+
 
 def tornado(
-    tor: pd.DataFrame, *, xlabel: str, ax: Axes | None = None, reference: float | None = None, percent: bool = True
+    tor: pd.DataFrame,
+    *,
+    xlabel: str,
+    ax: Axes | None = None,
+    reference: float | Sequence[float] | None = None,
+    percent: bool = True,
 ) -> Axes:
     """Horizontal bars from the lowest to the highest value of each factor around the base value.
 
-    ``tor`` is :func:`models.sensitivity.tornado_table` output (sorted, widest bar on top).
+    ``tor`` is :func:`models.sensitivity.tornado_table` output (sorted, widest bar on top); each bar
+    spans the factor's levels (named at its ends). ``reference`` draws one dashed line per decision
+    threshold. The legend sits below the axes, so it never covers a bar.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7.0, 0.45 * max(len(tor), 3) + 1.2))
@@ -29,23 +40,26 @@ def tornado(
         lo, hi = r.low * scale, r.high * scale
         if hi - lo > 1e-12:
             ax.barh(i, hi - lo, left=lo, height=0.55, color="#4C72B0", alpha=0.85, edgecolor="none")
-            ax.text(lo, i, f"{r.low_level}  ", va="center", ha="right", fontsize=7.5, color="#333333")
-            ax.text(hi, i, f"  {r.high_level}", va="center", ha="left", fontsize=7.5, color="#333333")
+            label: dict[str, Any] = {"va": "center", "fontsize": 7.5, "color": "#333333", "zorder": 3}
+            ax.text(lo, i, f"{r.low_level}  ", ha="right", **label)
+            ax.text(hi, i, f"  {r.high_level}", ha="left", bbox=_CLEAR, **label)
         else:  # every level gives the same value
             ax.plot([lo], [i], marker="|", ms=12, color="#4C72B0")
             ax.text(hi, i, "  no change", va="center", ha="left", fontsize=7.5, color="#777777")
     ax.axvline(base, color="black", lw=1.0, label="base scenario")
-    if reference is not None:
-        ax.axvline(reference * scale, color="#C44E52", lw=1.0, ls="--", label=f"threshold {reference * scale:g}")
+    refs = [] if reference is None else [reference] if isinstance(reference, int | float) else list(reference)
+    for k, ref in enumerate(sorted(refs)):
+        style = ("--", ":", "-.")[k % 3]
+        ax.axvline(ref * scale, color="#C44E52", lw=1.0, ls=style, label=f"decision threshold {ref * scale:g}")
     ax.set_yticks(y, tor["factor"])
     ax.set_xlabel(xlabel)
-    lo_all = min(tor["low"].min() * scale, base) if len(tor) else 0
-    hi_all = max(tor["high"].max() * scale, base) if len(tor) else 1
+    lo_all = min(tor["low"].min() * scale, base, *(r * scale for r in refs)) if len(tor) else 0
+    hi_all = max(tor["high"].max() * scale, base, *(r * scale for r in refs)) if len(tor) else 1
     pad = 0.35 * (hi_all - lo_all + 1e-9)
     upper = hi_all + pad if percent else min(hi_all + pad, 1.0)  # a probability axis ends at 1
-    ax.set_xlim(max(lo_all - pad, 0), upper)
+    ax.set_xlim(max(lo_all - 1.7 * pad, 0), upper)  # room on the left for the low levels' names
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1 + len(refs))
     return ax
 
 

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                         percent=False,
                         xlabel=f"posterior probability that {LABELS.get(claim.quantity, claim.quantity)} "
                         f"at day {claim.day} {claim.op} {100 * claim.threshold:.1f}%",
-                        reference=max(cfg.decision_thresholds),
+                        reference=cfg.decision_thresholds,
                     )
                     written += _save(fig, stage, "tornado_claim")
                     fig, ax = plt.subplots(figsize=(7.0, 4.6))
