@@ -524,7 +524,8 @@ def build_transition(
     d = np.array([p.events[cause] for p in pseudo])
     e = np.array([p.exposure for p in pseudo])
     n_pat = sum(p.n for p in pseudo)
-    u = np.array([p.exposure / p.a0 for p in pseudo if p.a0 > 0]).sum(axis=0) / n_pat if n_pat else np.zeros(n)
+    borrowed = [p.exposure / p.a0 for p in pseudo if p.a0 > 0]  # a0 = 0: the source lends nothing
+    u = np.sum(borrowed, axis=0) / n_pat if n_pat and borrowed else np.zeros(n)
     prov: dict[str, Any] = dict(
         sources=tuple(p.label for p in pseudo),
         figures=tuple(f for p in pseudo for f in p.figures),

@@ -238,6 +238,18 @@ def _num(value: Any, src: str, where: str, fld: str, *, positive: bool = False, 
     return v
 
 
+#: Most gamma components of a MAP prior's mixture approximation (EM tries 1 to this many)
+MAX_COMPONENTS = 4
+
+
+def _components(value: Any, src: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COMPONENTS:
+        raise PriorError(
+            src, where=where, field="max_components", found=value, expected=f"a whole number from 1 to {MAX_COMPONENTS}"
+        )
+    return int(value)
+
+
 def _count(value: Any, src: str, where: str, fld: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise PriorError(src, where=where, field=fld, found=value, expected="a whole number of patients >= 1")
@@ -923,7 +935,7 @@ def _transition_spec(name: str, k: str, e: Any, sources: Sources, src: str, allo
         commensurability_scale=_num(
             e.get("commensurability_scale", 1.0), src, where, "commensurability_scale", positive=True
         ),
-        max_components=int(_count(e.get("max_components", 4), src, where, "max_components")),
+        max_components=_components(e.get("max_components", MAX_COMPONENTS), src, where),
         shape=tuple(float(v) for v in shape),
         rate=tuple(float(v) for v in rate),
         provenance=str(e.get("provenance", "")),

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from models.constants import DEFAULT_CUTS
 from models.errors import PriorError
 from models.intervals import TransitionData
 from models.prior_conflict import conflict_pvalue, conflict_table, predictive_pmf
@@ -393,6 +394,19 @@ def test_bad_set_files_raise_one_line_prior_errors(write, old, new, match):
 def test_good_user_file_loads(write):
     ps = load_prior_set(write("mine.toml", GOOD_SET))
     assert ps.name == "mine" and ps.provenance["relapse"].a0 == (0.5,)
+
+
+def test_a0_zero_borrows_nothing_and_components_are_bounded(write):
+    """a0 = 0 is a valid discount (the source lends nothing: the weak baseline); max_components is 1-4."""
+    ps = load_prior_set(write("zero.toml", GOOD_SET.replace("a0 = 0.5", "a0 = 0")))
+    base = load_prior_set("weak")
+    assert ps.per_interval("relapse", len(DEFAULT_CUTS)) == base.per_interval("relapse", len(DEFAULT_CUTS))
+    text = (
+        '[set.m]\ndescription = "x"\n[set.m.death_after_relapse]\nmethod = "map"\nmax_components = 10\n'
+        'sources = [{ figures = ["stein2019_median_os"] }]\n'
+    )
+    with pytest.raises(PriorError, match=r"max_components'.*found 10; expected a whole number from 1 to 4"):
+        load_prior_set(write("m.toml", text))
 
 
 def test_gamma_method_requires_positive_counts_and_provenance(write):
