@@ -64,7 +64,6 @@ import json
 import math
 import os
 import time
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -88,6 +87,7 @@ from models.derived import landmark_values
 from models.errors import ConfigError, PriorError, ToolkitError
 from models.fit_recipe import fit_draws
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, TRANSITIONS, TransitionData, transition_data, validate_cuts
+from models.io import read_toml
 from models.power_scaling import REPORTED, fit_power_scaling
 from models.prior_conflict import conflict_pvalue, conflict_table, conflict_table_draws, predictive_pmf
 from models.prior_library import (
@@ -201,13 +201,21 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
     """Load and validate a scenario grid; errors name the file and key."""
     path = Path(path)
     src = str(path)
-    if not path.exists():
-        raise ConfigError(src, found="no such file", expected="a sensitivity TOML file")
-    raw = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(src, found=f"malformed TOML ({exc})", expected="valid TOML") from None
+    doc = read_toml(path, ConfigError, "sensitivity TOML file")
+    if not doc:
+        raise ConfigError(src, found="an empty file", expected="at least [base] or [[factors]]")
+    shapes = {
+        "base": (dict, "a table [base]"),
+        "grid": (dict, "a table [grid]"),
+        "factors": (list, "[[factors]] tables"),
+    }
+    shapes["claims"] = (list, "[[claims]] tables")
+    for key, (kind, what) in shapes.items():
+        value = doc.get(key)
+        if value is not None and (
+            not isinstance(value, kind) or (kind is list and not all(isinstance(x, dict) for x in value))
+        ):
+            raise ConfigError(src, where=key, found=repr(value)[:60], expected=what)
     unknown = set(doc) - {"base", "claims", "factors", "grid"}
     if unknown:
         raise ConfigError(
@@ -327,7 +335,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
         tuple(factors),
         grid,
         src,
-        hashlib.sha256(raw).hexdigest(),
+        hashlib.sha256(path.read_bytes()).hexdigest(),
         nuts["nuts_draws"],
         nuts["nuts_chains"],
         nuts["nuts_tune"],

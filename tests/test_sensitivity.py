@@ -323,6 +323,26 @@ def test_bad_configs_are_one_line_errors(tmp_path, old, new, fragment):
     assert fragment in str(err.value) and "\n" not in str(err.value) and "grid.toml" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("factors = [1, 2]\n", "expected [[factors]] tables"),
+        ("base = 5\n", "expected a table [base]"),
+        ("claims = 3\n", "expected [[claims]] tables"),
+        ("grid = [1]\n", "expected a table [grid]"),
+        ("", "an empty file"),
+        ("\n# only a comment\n", "an empty file"),
+    ],
+)
+def test_wrongly_shaped_configs_are_one_line_errors(tmp_path, text, fragment):
+    """A value of the wrong kind where a table or a list of tables goes: one line, not a traceback."""
+    p = tmp_path / "grid.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert fragment in str(err.value) and "\n" not in str(err.value) and "grid.toml" in str(err.value)
+
+
 def test_commensurate_scenarios_run_on_the_exact_quadrature_engine_with_power_scaling(tmp_path):
     """A commensurate prior (not conjugate) runs on the exact engine by quadrature: its row says so and,
     like the conjugate rows, carries no MCMC diagnostics; the power-scaling table of the configured
