@@ -197,6 +197,20 @@ def _cuts(value: Any, source: str, where: str, field_: str) -> tuple[float, ...]
         raise ConfigError(source, where=where, field=field_, found=value, expected="numbers") from None
 
 
+def _prior_ref(value: str, grid: Path) -> str:
+    """A prior named in a grid file: a set name as is; a file path relative to the grid's own folder."""
+    if "/" in value or value.endswith(".toml"):
+        p = Path(value)
+        return str(p if p.is_absolute() else (grid.parent / p))
+    return value
+
+
+def prior_files(cfg: SensitivityConfig) -> list[Path]:
+    """The prior-set files a grid names (for the manifest's input hashes)."""
+    names = [cfg.prior, cfg.power_scaling_prior] + [str(v) for f in cfg.factors if f.kind == "prior" for v in f.levels]
+    return sorted({Path(n) for n in names if n and Path(n).is_file()})
+
+
 def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityConfig:
     """Load and validate a scenario grid; errors name the file and key."""
     path = Path(path)
@@ -248,6 +262,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
     prior = base.get("prior", "literature")
     if not isinstance(prior, str):
         raise ConfigError(src, where="base", field="prior", found=prior, expected="a prior-set name")
+    prior = _prior_ref(prior, path)
     cuts = _cuts(base.get("cuts", list(DEFAULT_CUTS)), src, "base", "cuts")
     rd_cuts = _cuts(base.get("relapse_death_cuts", list(DEFAULT_RELAPSE_DEATH_CUTS)), src, "base", "relapse_death_cuts")
     ft = base.get("from_transplant", False)
@@ -272,6 +287,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
     ps_prior = base.get("power_scaling_prior", "")
     if not isinstance(ps_prior, str):
         raise ConfigError(src, where="base", field="power_scaling_prior", found=ps_prior, expected="a prior-set name")
+    ps_prior = _prior_ref(ps_prior, path) if ps_prior else ps_prior
 
     # claims: the grid file's own [[claims]] (same schema as data/claims.toml), else the shared file
     claims = parse_claims(doc["claims"], src) if "claims" in doc else load_claims()
@@ -303,7 +319,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
             else:
                 if not all(isinstance(v, str) for v in levels):
                     raise ConfigError(src, where=where, field="levels", found=levels, expected="prior-set names")
-                lv = tuple(levels)
+                lv = tuple(_prior_ref(v, path) for v in levels)
         factors.append(Factor(str(f.get("name", kind)), kind, lv))
 
     grid = None

@@ -60,7 +60,7 @@ from models.io import (
 from models.plotting import save_figure
 from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.progress import reporter
-from models.sensitivity import DEFAULT_CONFIG, load_config, run_grid, tornado_table
+from models.sensitivity import DEFAULT_CONFIG, load_config, prior_files, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado
 
 LABELS = {
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             doc = manifest(
                 command=command_line(argv, "scripts/sensitivity.py"),
                 seed=cfg.seed,
-                inputs=[args.config, *files, SOURCES_TOML, SETS_TOML, CLAIMS_TOML],
+                inputs=[args.config, *files, SOURCES_TOML, SETS_TOML, CLAIMS_TOML, *prior_files(cfg)],
                 outputs=[*written, "manifest.json"],
                 extra={"n_scenarios": len(res.table), "n_tables": res.n_tables, "seconds": round(res.seconds, 2)},
             )

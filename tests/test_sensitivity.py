@@ -475,3 +475,18 @@ def test_base_scenario_is_the_fit_number_for_number(tmp_path):
     for q in ps.index:
         assert ps.loc[q, "prior_sensitivity"] == pytest.approx(ps_fit.loc[q, "prior_sensitivity"], rel=1e-5)
         assert ps.loc[q, "verdict"] == pd.read_csv(out / "prior_agreement.csv").set_index("quantity").loc[q, "verdict"]
+
+
+def test_prior_files_are_found_beside_the_grid_and_hashed(tmp_path, monkeypatch):
+    """A prior-set file named in a grid is resolved against the grid's folder, not the working one."""
+    from models.sensitivity import prior_files
+
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    mine = tmp_path / "grid" / "mine.toml"
+    mine.write_text('[set.mine]\ndescription = "t"\n[set.mine.relapse]\nmethod = "weak"\n')
+    grid = tmp_path / "grid" / "grid.toml"
+    grid.write_text('[base]\nprior = "mine.toml"\n[[factors]]\nkind = "prior"\nlevels = ["weak", "mine.toml"]\n')
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cfg = load_config(grid)
+    assert Path(cfg.prior) == mine and prior_files(cfg) == [mine]
