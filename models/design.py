@@ -593,6 +593,17 @@ def load_design(
         raise ConfigError(
             p, where="[grid]", field="n_sims", found=g["n_sims"], expected=f"a whole number from 10 to {MAX_SIMS:,}"
         )
+    if kind == "randomised":  # every N of the grid must put patients in both arms
+        for n in n_grid:
+            n_t = round(n * ratio / (1.0 + ratio))
+            if n_t < 1 or n - n_t < 1:
+                raise ConfigError(
+                    p,
+                    where="[design]",
+                    field="allocation_ratio",
+                    found=f"{ratio:g}: N = {n} gives {n_t} treated and {n - n_t} controls",
+                    expected="a ratio that leaves at least one patient in each arm at every N of [grid] n",
+                )
     chunk = int(g.get("chunk_trials", 500))
     if chunk < 1:
         raise ConfigError(p, where="[grid]", field="chunk_trials", found=chunk, expected="a whole number >= 1")

@@ -292,6 +292,7 @@ def test_shipped_designs_load_without_the_prior_library(monkeypatch):
 
 # ------------------------------------------------------------------------------------- bad designs
 BAD = [
+    ("allocation_ratio = 1.0", "allocation_ratio = 0.001", ConfigError, "allocation_ratio"),
     ("dropout_per_year = 0.05", "dropout_per_year = -0.1", ConfigError, "dropout_per_year"),
     ("threshold = 0.975", "threshold = 1.2", ConfigError, "threshold"),
     ("threshold = 0.975", "threshold = 0.0", ConfigError, "threshold"),
