@@ -68,7 +68,9 @@ class GammaMixture:
                 expected="one weight, shape and rate per component",
             )
         total = sum(w)
-        object.__setattr__(self, "weights", tuple(x / total for x in w))
+        # normalise once: weights that already sum to 1 (to rounding) are kept bit for bit, so a
+        # mixture written to disk and read back is the same mixture (caches never change digits)
+        object.__setattr__(self, "weights", w if abs(total - 1.0) <= 1e-12 else tuple(x / total for x in w))
         object.__setattr__(self, "shapes", a)
         object.__setattr__(self, "rates", b)
 

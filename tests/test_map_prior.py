@@ -260,3 +260,19 @@ def test_quadrature_matches_nuts_on_literature_death_after_relapse(monkeypatch):
         post = mp.map_posterior(d[:, j], e[:, j], kw["tau_scale"])
         for p in (0.05, 0.5, 0.95):
             assert float(post.cdf(np.quantile(nuts[j], p))[0]) == pytest.approx(p, abs=0.01), (j, p)
+
+
+def test_a_cached_fit_has_the_digits_of_a_fresh_one(tmp_path, monkeypatch):
+    """Caches never change a result's digits: the fit read back from disk equals the one computed."""
+    import models.map_prior as mp
+
+    monkeypatch.setenv("TXBAYES_CACHE", str(tmp_path))
+    d, e = np.array([[3.0, 1.0], [5.0, 0.0]]), np.array([[900.0, 400.0], [1500.0, 0.0]])
+    mp._map_fit_cached.cache_clear()
+    fresh = mp.fit_map(d, e, seed=7)
+    assert list((tmp_path / "map").glob("*.npz"))
+    mp._map_fit_cached.cache_clear()
+    again = mp.fit_map(d, e, seed=7)  # read from disk
+    assert again.mixtures == fresh.mixtures and again.quality == fresh.quality
+    for a, b in zip(again.draws, fresh.draws, strict=True):
+        assert (a is None and b is None) or np.array_equal(a, b)
