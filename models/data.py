@@ -84,9 +84,7 @@ def _read_csv_text(path: Path, kind: type[DataError] = DataError) -> pd.DataFram
             found=f"unreadable CSV ({str(exc).splitlines()[0]})",
             expected="a comma-separated table with a header row",
         ) from None
-    df.attrs["lines"] = _record_lines(path)
-    if len(df.attrs["lines"]) != len(df):  # a layout the line count cannot follow: number rows plainly
-        df.attrs["lines"] = list(range(2, len(df) + 2))
+    df.attrs["lines"] = _record_lines(path)  # _row_lines falls back to plain numbering if they disagree
     return df
 
 

@@ -271,8 +271,9 @@ def _resolve_prior_set(name: str, path: str, where: str):
     """The named prior set (:func:`models.prior_library.load_prior_set`), errors naming the design file."""
     from models.prior_library import load_prior_set, set_names
 
-    if name not in set_names():
-        raise PriorError(path, where=where, field="set", found=name, expected=f"one of {sorted(set_names())}")
+    names = set_names()
+    if name not in names:
+        raise PriorError(path, where=where, field="set", found=name, expected=f"one of {sorted(names)}")
     return load_prior_set(name)
 
 

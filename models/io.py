@@ -9,6 +9,7 @@ everything has been written. Posterior files (InferenceData) are read and writte
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -227,17 +228,12 @@ def _pid_alive(pid: int) -> bool:
 
 def _remove_leftovers(target: Path) -> None:
     """Remove staging and old folders of ``target`` left by runs that were killed (their process is gone)."""
-    for p in target.parent.glob(f".{glob_escape(target.name)}.*"):
+    for p in target.parent.glob(f".{glob.escape(target.name)}.*"):
         parts = p.name[len(target.name) + 2 :].split(".")
         pid = next((int(x) for x in parts if x.isdigit()), None)
         leftover = p.name.endswith(".staging") or ".old." in p.name
         if leftover and pid is not None and pid != os.getpid() and not _pid_alive(pid):
             shutil.rmtree(p, ignore_errors=True)
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob metacharacters escaped."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @contextlib.contextmanager

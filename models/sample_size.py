@@ -514,6 +514,8 @@ def sample_size_table(
     """
     from models.design import sample_size as grid_sample_size
 
+    rep = as_progress(progress, "plan")  # one reporter for the whole search
+
     settings = settings or SearchSettings(n_trials=design.n_sims, max_trials=16 * design.n_sims)
     grid = grid_sample_size(oc, design).rename(
         columns={"n_point": "grid_n_point", "n_conservative": "grid_n_conservative"}
@@ -543,7 +545,7 @@ def sample_size_table(
             row.update(cf)
         rows.append(row)
         n_txt = f"{res['n_point']:.0f}" if math.isfinite(res["n_point"]) else "not reached"
-        as_progress(progress, "plan").note(
+        rep.note(
             f"sample size {design.name}/{g['scenario']} ({g['analysis']}): N = {n_txt}, "
             f"{time.perf_counter() - started:.1f} s"
         )

@@ -222,8 +222,8 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
         "base": (dict, "a table [base]"),
         "grid": (dict, "a table [grid]"),
         "factors": (list, "[[factors]] tables"),
+        "claims": (list, "[[claims]] tables"),
     }
-    shapes["claims"] = (list, "[[claims]] tables")
     for key, (kind, what) in shapes.items():
         value = doc.get(key)
         if value is not None and (
