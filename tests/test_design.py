@@ -280,9 +280,10 @@ def test_shipped_designs_load_without_the_prior_library(monkeypatch):
     def missing(name, seed):
         raise PriorError("design prior", found=name, expected="an available prior set")
 
-    monkeypatch.setattr(dz, "_SET_DRAWS", {})
-    monkeypatch.setattr(dz, "_build_set_draws", missing)
-    monkeypatch.setattr(dz, "_resolve_prior_set", lambda *a: None)
+    # the prior-set cache and its builders are looked up in models.design.design_priors
+    monkeypatch.setattr(dz.design_priors, "_SET_DRAWS", {})
+    monkeypatch.setattr(dz.design_priors, "_build_set_draws", missing)
+    monkeypatch.setattr(dz.design_priors, "_resolve_prior_set", lambda *a: None)
     for name in ("single_arm", "randomised"):
         d = dz.load_design(DATA_DIR / "designs" / f"{name}.toml")
         assert {"no_effect", "relapse_halved", "decitabine_analogue", "current_study"} <= {s.name for s in d.scenarios}

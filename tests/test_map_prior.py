@@ -242,6 +242,7 @@ def test_quadrature_matches_nuts_on_literature_death_after_relapse(monkeypatch):
     independently per draw), so 0.01 is about 3 SDs.
     """
     import models.prior_library as pl
+    import models.prior_library.named_sets as named_sets  # build_transition looks fit_map up there
     from models.prior_sources import load_sources
 
     seen = []
@@ -251,7 +252,7 @@ def test_quadrature_matches_nuts_on_literature_death_after_relapse(monkeypatch):
         seen.append((np.asarray(d, float), np.asarray(e, float), kw))
         return real(d, e, **kw)
 
-    monkeypatch.setattr(pl, "fit_map", spy)
+    monkeypatch.setattr(named_sets, "fit_map", spy)
     ps = pl.load_prior_set("literature", sources=load_sources())
     assert ps.provenance["death_after_relapse"].method == "map"
     (d, e, kw), *_ = seen

@@ -277,7 +277,7 @@ def test_grid_expands_every_factor_and_reuses_identical_analyses(tmp_path, monke
         == res.table.loc[res.table["kind"] == "base", "relapse_cif_median"].iloc[0]
     )
     # resume: a second run reads every scenario from the cache and computes none
-    import models.sensitivity as sens
+    import models.sensitivity.grid as sens  # run_grid looks up _run_scenario in its own module
 
     monkeypatch.setattr(sens, "_run_scenario", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     again = run_grid(
@@ -381,7 +381,7 @@ def test_a_prior_the_exact_engine_cannot_fit_still_runs_on_nuts(tmp_path, monkey
     """Only priors outside gamma mixtures and commensurate priors (here a random walk on the GvHD log
     hazards) take the NUTS path; its row carries the convergence summary (the sampler is stubbed:
     plumbing only)."""
-    import models.sensitivity as sens
+    import models.sensitivity.grid as sens  # _run_scenario looks up _nuts_hazards in its own module
     from models.intervals import TRANSITIONS
     from models.priors import RandomWalkLogHazard
 
