@@ -10,9 +10,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from models.errors import ConfigError, ToolkitError
+
+if TYPE_CHECKING:
+    from models.study import StudyPack
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,8 +47,46 @@ def interrupt_quietly() -> None:
     signal.signal(signal.SIGINT, leave)
 
 
+#: Library settings as the scripts' options spell them: library errors name the setting
+#: (``ConfigError("draws", ...)``); a script shows the option a user types.
+SETTING_OPTIONS: dict[str, str] = {
+    "cuts": "--cuts",
+    "relapse_death_cuts": "--relapse-death-cuts",
+    "draws": "--draws",
+    "tune": "--tune",
+    "chains": "--chains",
+    "engine": "--engine",
+    "sampler": "--sampler",
+    "landmark_day": "--landmark-day",
+    "data": "--data",
+    "prior": "--prior",
+    "study": "--study",
+    "posterior": "--posterior",
+    "dask": "--dask",
+}
+
+
+def as_option(exc: ToolkitError) -> ToolkitError:
+    """The same error with a setting's name replaced by its command-line option."""
+    if exc.source in SETTING_OPTIONS:
+        return type(exc)(
+            SETTING_OPTIONS[exc.source], where=exc.where, field=exc.field, found=exc.found, expected=exc.expected
+        )
+    return exc
+
+
+def option_text(text: str) -> str:
+    """Advice written with settings (``draws = 4000``, ``engine = exact``) as options (``--draws 4000``)."""
+    import re
+
+    pattern = r"\b(" + "|".join(sorted(SETTING_OPTIONS, key=len, reverse=True)) + r") = "
+    return re.sub(pattern, lambda m: SETTING_OPTIONS[m.group(1)] + " ", text)
+
+
 def run_guarded(prog: str, body: Callable[[], int]) -> int:
     """Run a script body, turning toolkit errors into one line on stderr and exit code 2.
+
+    An error that names a library setting (``draws``) is shown with the script's option (``--draws``).
 
     The toolkit's own warnings (e.g. ignored input columns) are shown as one line, ``prog: warning:
     message``, instead of Python's two-line form with a source path.
@@ -64,7 +106,7 @@ def run_guarded(prog: str, body: Callable[[], int]) -> int:
     try:
         return body()
     except ToolkitError as exc:
-        sys.stderr.write(f"{prog}: {exc.kind}: {exc}\n")
+        sys.stderr.write(f"{prog}: {exc.kind}: {as_option(exc)}\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; previous outputs left intact\n")
@@ -126,3 +168,25 @@ def command_line(argv: Sequence[str] | None, script: str) -> str:
     """The command line as a user would type it, for manifests."""
     args = list(sys.argv[1:] if argv is None else argv)
     return " ".join(["python", script, *args])
+
+
+def add_study_option(parser: argparse.ArgumentParser) -> None:
+    """``--study PATH``: the study pack a command works on (default: the shipped Huang et al. 2024)."""
+    parser.add_argument(
+        "--study",
+        default=None,
+        help="a study pack folder holding study.toml (default: data/huang2024; see docs/study_packs.md)",
+    )
+
+
+def default_output(study: StudyPack, data: str | os.PathLike[str] | None, kind: str, step: str) -> Path:
+    """Default per-study output folder: ``results/<key>/<step>`` or ``figures/<key>/<step>``.
+
+    ``key`` is the pack's id for its own outcome tables, ``data-<name>`` for tables given with --data
+    (:func:`models.study.output_key`).
+    """
+    from models.constants import FIGURES_DIR, RESULTS_DIR
+    from models.study import output_key
+
+    root = RESULTS_DIR if kind == "results" else FIGURES_DIR
+    return root / output_key(study, data) / step

@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,41 +27,10 @@ import pandas as pd
 from models.constants import BASELINE_CSV, DEATH_CAUSES, MAX_DAY, PUBLISHED_TOML
 from models.errors import DataError, ToolkitError
 
+if TYPE_CHECKING:
+    from models.study import StudyPack
+
 # ----------------------------------------------------------------------------- baseline (Table 1)
-
-#: Table 1 columns in printed order, with the values each may take (None = free text / number).
-BASELINE_COLUMNS: dict[str, tuple[str, ...] | None] = {
-    "patient": None,
-    "age": None,
-    "sex": ("Male", "Female"),
-    "diagnosis": (
-        "Ph-negative B-ALL",
-        "Ph-negative B-ALL (secondary to AA)",
-        "Ph-positive B-ALL (CML blast phase)",
-        "B-LBL",
-    ),
-    "molecular_alterations": None,
-    "r_dri": ("Intermediate risk", "High risk"),
-    "cytogenetic_molecular_risk": ("Standard risk", "High risk"),
-    "refractory_relapsed": ("Y", "N"),
-    "disease_status_pre_hsct": (
-        "CR1 with undetectable MRD",
-        "CR2 with undetectable MRD",
-        "CR2 with detectable MRD",
-        "NR",
-    ),
-    "molecular_alterations_pre_hsct": ("Negative", "Positive", "NA"),
-    "donor_type": ("MUD", "HID", "MSD"),
-    "days_diagnosis_to_hsct": None,
-}
-
-#: Named populations the published figures refer to, computed from printed Table 1 columns.
-POPULATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
-    "cohort": lambda b: pd.Series(True, index=b.index),
-    "cr1_undetectable_mrd": lambda b: b["disease_status_pre_hsct"] == "CR1 with undetectable MRD",
-    "refractory_relapsed": lambda b: b["refractory_relapsed"] == "Y",
-    "non_refractory_relapsed": lambda b: b["refractory_relapsed"] == "N",
-}
 
 
 class IgnoredColumnsWarning(UserWarning):
@@ -145,85 +114,52 @@ def _check_patients(df: pd.DataFrame, path: Path) -> None:
         )
 
 
-def _parse_int(
-    value: str, path: Path, where: str, field: str, *, minimum: int = 0, allow_empty: bool = False
-) -> int | None:
-    if value == "" and allow_empty:
-        return None
-    try:
-        num = int(value)
-    except ValueError:
-        raise DataError(
-            path,
-            where=where,
-            field=field,
-            found=value,
-            expected=f"a whole number >= {minimum}" + (" or empty" if allow_empty else ""),
-        ) from None
-    if num < minimum:
-        raise DataError(path, where=where, field=field, found=num, expected=f"a whole number >= {minimum}")
-    return num
+def load_baseline(path: str | os.PathLike[str] = BASELINE_CSV, *, study: StudyPack | None = None) -> pd.DataFrame:
+    """Load and validate Table 1 with the columns its study pack declares.
 
-
-def load_baseline(path: str | os.PathLike[str] = BASELINE_CSV) -> pd.DataFrame:
-    """Load and validate Table 1.
-
-    Returns a DataFrame with printed strings kept as printed, ``age`` as int and
-    ``days_diagnosis_to_hsct`` as a nullable integer (empty where the table prints no value, as for
-    P18–P21 in the continued table), plus the derived flags of :func:`baseline_flags`.
+    Returns a DataFrame with printed strings kept as printed, integer and number columns as
+    nullable numbers (empty where the table prints no value and the column allows it), plus an
+    ``is_<population>`` flag for every named population of the pack (:func:`baseline_flags`).
+    ``study`` defaults to the shipped pack (:func:`models.study.default_study`).
     """
-    path = Path(path)
-    df = _read_csv_text(path)
-    _check_columns(df, path, list(BASELINE_COLUMNS))
-    _check_patients(df, path)
-    for i, row in zip(_row_lines(df), df.itertuples(index=False), strict=True):
-        where = f"row {i} (patient {row.patient})"
-        for col, allowed in BASELINE_COLUMNS.items():
-            value = getattr(row, col)
-            if allowed is not None and value not in allowed:
-                raise DataError(path, where=where, field=col, found=value, expected=f"one of {list(allowed)}")
-            if col in ("molecular_alterations",) and value == "":
-                raise DataError(
-                    path, where=where, field=col, found="empty", expected="the printed text (NA where printed NA)"
-                )
-        _parse_int(row.age, path, where, "age", minimum=0)
-        _parse_int(row.days_diagnosis_to_hsct, path, where, "days_diagnosis_to_hsct", minimum=0, allow_empty=True)
-    out = df.copy()
-    out["age"] = out["age"].astype(int)
-    out["days_diagnosis_to_hsct"] = pd.array(
-        [None if v == "" else int(v) for v in out["days_diagnosis_to_hsct"]], dtype="Int64"
-    )
-    return pd.concat([out, baseline_flags(out)], axis=1)
+    from models.study import default_study
+
+    return (study or default_study()).load_baseline(path)
 
 
-def baseline_flags(baseline: pd.DataFrame) -> pd.DataFrame:
-    """Flags derived from printed Table 1 columns (never typed in by hand).
+def baseline_flags(baseline: pd.DataFrame, *, study: StudyPack | None = None) -> pd.DataFrame:
+    """``is_<population>`` for every named population of the pack, from printed Table 1 columns."""
+    from models.study import default_study
 
-    ``cr1_undetectable_mrd``: disease status pre-HSCT is "CR1 with undetectable MRD" (15 patients);
-    ``refractory_relapsed``: the R/R column is "Y" (9); ``ph_positive``: diagnosis names
-    Ph-positive (1); ``haploidentical``: donor type HID (17); ``aged_18_or_under`` (3).
-    """
-    return pd.DataFrame(
-        {
-            "is_cr1_undetectable_mrd": POPULATIONS["cr1_undetectable_mrd"](baseline),
-            "is_refractory_relapsed": POPULATIONS["refractory_relapsed"](baseline),
-            "is_ph_positive": baseline["diagnosis"].str.startswith("Ph-positive"),
-            "is_haploidentical": baseline["donor_type"] == "HID",
-            "is_aged_18_or_under": baseline["age"].astype(int) <= 18,
-        },
-        index=baseline.index,
-    )
+    return (study or default_study()).flags(baseline)
 
 
-def population_mask(baseline: pd.DataFrame, population: str, *, source: str = "population") -> pd.Series:
-    """Boolean mask of the patients in a named population (see :data:`POPULATIONS`)."""
-    if population not in POPULATIONS:
-        raise DataError(source, field="population", found=population, expected=f"one of {sorted(POPULATIONS)}")
-    return POPULATIONS[population](baseline).astype(bool)
+def population_mask(
+    baseline: pd.DataFrame, population: str, *, source: str = "population", study: StudyPack | None = None
+) -> pd.Series:
+    """Boolean mask of the patients in a named population of the pack (``cohort``: everyone)."""
+    from models.study import default_study
+
+    return (study or default_study()).population_mask(baseline, population, source=source)
 
 
 # ----------------------------------------------------------------------------- published figures
 
+#: Endpoints a published figure may refer to (see data/README.md)
+ENDPOINTS = (
+    "os",
+    "efs",
+    "grfs",
+    "relapse",
+    "nrm",
+    "death_after_relapse",
+    "agvhd",
+    "agvhd_1_2",
+    "agvhd_3_4",
+    "cgvhd",
+    "cgvhd_mild_moderate",
+    "cgvhd_severe",
+)
 STATISTICS = ("count", "proportion", "km_survival", "cumulative_incidence", "median", "total")
 UNITS = ("patients", "percent", "days", "courses", "deaths")
 FIGURE_KEYS = {
@@ -308,9 +244,16 @@ def _pair(value: Any, path: Path, key: str, field: str) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
-def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
-    """Load and validate ``published.toml`` (schema in the file's header and ``data/README.md``)."""
+def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML, *, study: StudyPack | None = None) -> Published:
+    """Load and validate ``published.toml`` (schema in ``docs/study_packs.md``).
+
+    Populations are checked against ``study``'s (default: the shipped pack), endpoints against
+    :data:`ENDPOINTS`.
+    """
+    from models.study import default_study
+
     path = Path(path)
+    pops = (study or default_study()).population_names
     doc = load_toml(path)
     unknown = set(doc) - {"study", "figure"}
     if unknown:
@@ -358,10 +301,11 @@ def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML) -> Published:
                 path, where=where, field="quote", found=entry["quote"], expected="the verbatim text locating the number"
             )
         population = entry.get("population", "cohort")
-        if population not in POPULATIONS:
-            raise DataError(
-                path, where=where, field="population", found=population, expected=f"one of {sorted(POPULATIONS)}"
-            )
+        if population not in pops:
+            raise DataError(path, where=where, field="population", found=population, expected=f"one of {pops}")
+        endpoint = entry.get("endpoint")
+        if endpoint is not None and endpoint not in ENDPOINTS:
+            raise DataError(path, where=where, field="endpoint", found=endpoint, expected=f"one of {list(ENDPOINTS)}")
         ci = _pair(entry["ci"], path, key, "ci") if "ci" in entry else None
         if ci is not None and not (ci[0] <= value <= ci[1]):
             raise DataError(
@@ -584,7 +528,7 @@ def check_outcomes_match_baseline(
         missing = sorted(want - got, key=_patient_sort_key)
         extra = sorted(got - want, key=_patient_sort_key)
         what = f"missing {missing}" if missing else f"unknown {extra}"
-        raise DataError(source, field="patient", found=what, expected="exactly the patients of baseline.csv")
+        raise DataError(source, field="patient", found=what, expected="exactly the patients of the study's Table 1")
 
 
 def format_outcomes(df: pd.DataFrame) -> pd.DataFrame:

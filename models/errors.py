@@ -88,3 +88,9 @@ class ReconstructionError(ToolkitError):
     """The published constraints are contradictory or cannot be met jointly."""
 
     kind = "reconstruction error"
+
+
+class StudyError(ToolkitError):
+    """A study pack (``study.toml`` and the files it names) is incomplete or inconsistent."""
+
+    kind = "study pack error"

@@ -489,18 +489,18 @@ def convergence_advice(
     shown = "; ".join(parts[:8]) + (f"; and {len(parts) - 8} more" if len(parts) > 8 else "")
     tips = []
     if draws * chains < max(ESS_BULK_MIN, ESS_TAIL_MIN):
-        tips.append(f"draws x chains = {draws * chains} cannot reach ESS {ESS_BULK_MIN:.0f}: use more --draws")
-    tips.append("more tuning and draws (--tune 4000 --draws 4000)")
+        tips.append(f"draws x chains = {draws * chains} cannot reach ESS {ESS_BULK_MIN:.0f}: use more draws")
+    tips.append("more tuning and draws (tune = 4000, draws = 4000)")
     if (by_table > 0).any():
-        tips.append("a higher target acceptance (0.99) or the other --sampler (pymc / nutpie)")
+        tips.append("a higher target acceptance (0.99) or the other sampler (pymc / nutpie)")
     if conjugate:
         tips.append(
-            "--engine exact (every prior here is a gamma mixture or commensurate: it samples the posterior exactly)"
+            "engine = exact (every prior here is a gamma mixture or commensurate: it samples the posterior exactly)"
         )
     tips.append(
         "where nobody is at risk (0 days of exposure) the posterior is the prior: give such intervals a "
-        "proper prior with more shape (gamma shape >= 1, or a log-normal) or merge them (--cuts / "
-        "--relapse-death-cuts)"
+        "proper prior with more shape (gamma shape >= 1, or a log-normal) or merge them (cuts / "
+        "relapse_death_cuts)"
     )
     return (
         f"NUTS convergence checks failed (R-hat <= {RHAT_MAX}, bulk and tail ESS >= {ESS_BULK_MIN:.0f}, "

@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -78,6 +78,9 @@ from models.data import (
 from models.endpoints import derive
 from models.errors import ConfigError, ReconstructionError
 from models.nonparametric import cif_at, km_at
+
+if TYPE_CHECKING:
+    from models.study import StudyPack
 
 # ----------------------------------------------------------------------------- vocabulary
 
@@ -277,14 +280,17 @@ def _admin_window(study: Mapping[str, Any], source: str) -> tuple[int, int]:
     return (last - end).days, (last - start).days
 
 
-def load_constraints(path: str | os.PathLike[str], published: Published, baseline: pd.DataFrame) -> Constraints:
+def load_constraints(
+    path: str | os.PathLike[str], published: Published, baseline: pd.DataFrame, *, study: StudyPack | None = None
+) -> Constraints:
     """Read a constraints file that references ``published.toml`` keys (numbers never duplicated).
 
     Tables: ``[[km]] figure=...``, ``[[cif]] figure=..., landmark="plateau"|days``,
     ``[events] relapse/death_relapse/death_nrm/alive = <figure key>, named = [keys]``,
     ``[[population_count]] figure=..., event=...``, ``[followup] figure, reading, alternative``,
     ``[entry] figure``, ``[admin_censoring] enabled``, ``[gvhd] categories, definitions,
-    candidates, anonymous``. See ``docs/reconstruction.md``.
+    candidates, anonymous``. See ``docs/reconstruction.md``. Populations are the ``study`` pack's
+    (default: the shipped one).
     """
     path = Path(path)
     src = str(path)
@@ -314,7 +320,7 @@ def load_constraints(path: str | os.PathLike[str], published: Published, baselin
     pcounts = tuple(_load_population_counts(doc.get("population_count", []), published, src))
     pops |= {p.population for p in pcounts}
     membership = {
-        p: dict(zip(patients, population_mask(baseline, p, source=src).tolist(), strict=True))
+        p: dict(zip(patients, population_mask(baseline, p, source=src, study=study).tolist(), strict=True))
         for p in sorted(pops | {"cohort"})
     }
     _check_named_populations(doc.get("events", {}), published, src, membership, named_paths)

@@ -1,21 +1,23 @@
-r"""Posterior relapse, NRM, EFS, OS and GRFS after blinatumomab maintenance (Huang et al. 2024).
+r"""Posterior relapse, NRM, EFS, OS and GRFS of a study pack (default: Huang et al. 2024).
 
 Question
-    What do the 21 patients of Huang et al. (Blood Cancer Journal 2024;14:109) say about relapse,
-    non-relapse mortality and survival after allogeneic transplant with blinatumomab maintenance,
-    once the immortal time before maintenance is handled and the uncertainty of the reconstructed
-    per-patient data is carried through?
+    What do a small transplant cohort's patients say about relapse, non-relapse mortality and
+    survival — by default the 21 patients of Huang et al. (Blood Cancer Journal 2024;14:109) given
+    blinatumomab maintenance — once the immortal time before maintenance is handled and the
+    uncertainty of reconstructed per-patient data is carried through?
 Data
-    Reconstructed per-patient outcome tables (``data/huang2024/reconstructed/draw_*.csv``; one row
-    per patient, days from transplant), or any outcome CSV (``--data``).
+    The study pack's outcome tables (``--study``, default ``data/huang2024``: reconstructed
+    ``reconstructed/draw_*.csv``; one row per patient, days from transplant), or any outcome CSV
+    or folder (``--data``).
 Model
     Piecewise-exponential illness–death model (remission → relapse → death; remission → NRM; GvHD
     for GRFS) with delayed entry at the start of maintenance, fitted to each reconstructed table and
     pooled with equal weight (:mod:`models.pwe`, :mod:`models.derived`). Engines: ``exact``
     (conjugate gamma / gamma-mixture priors) and ``nuts`` (PyMC or nutpie, any prior).
-Outputs (``--out``, default ``results/fit/``, written all-or-nothing)
+Outputs (``--out``, default ``results/STUDY/fit/``, written all-or-nothing)
     summary.csv, curves.csv, claims.csv, diagnostics.csv, reconstruction_variance.csv,
-    exposure.csv, posterior.nc, manifest.json and figures (also copied to ``figures/fit/``).
+    exposure.csv, posterior.nc, manifest.json and figures (also copied to ``figures/STUDY/fit/``).
+    STUDY is the pack's id, or ``data-NAME`` for tables given with ``--data``.
 References
     Friedman M. Ann Stat 1982;10:101–13. Andersen PK, Keiding N. Stat Methods Med Res
     2002;11:91–115. Putter H, Fiocco M, Geskus RB. Stat Med 2007;26:2389–430.
@@ -42,21 +44,17 @@ from models.cli import (
     EXIT_FAILED,
     EXIT_OK,
     ArgumentParser,
+    add_study_option,
     command_line,
+    default_output,
     finish,
     nonneg_int,
+    option_text,
     parse_float_list,
     positive_int,
     run_guarded,
 )
-from models.constants import (
-    DATA_DIR,
-    DEFAULT_SEED,
-    FIGURES_DIR,
-    RECONSTRUCTED_DIR,
-    RESULTS_DIR,
-)
-from models.errors import ConfigError
+from models.constants import DATA_DIR, DEFAULT_SEED
 from models.fit_recipe import FIT_CHAINS, FIT_DRAWS, FIT_TUNE, SUMMARY_DRAWS
 
 PROG = "fit.py"
@@ -66,10 +64,12 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog=PROG, description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    add_study_option(p)
     p.add_argument(
         "--data",
-        default=str(RECONSTRUCTED_DIR),
-        help="an outcome CSV or a folder of reconstructed draw_*.csv (default: data/huang2024/reconstructed)",
+        default=None,
+        help="an outcome CSV or a folder of reconstructed draw_*.csv (default: the study pack's own outcome "
+        "tables; other tables write to results/data-NAME and figures/data-NAME)",
     )
     p.add_argument(
         "--prior",
@@ -95,10 +95,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--tune", type=nonneg_int, default=FIT_TUNE, help="NUTS tuning steps per chain")
     p.add_argument("--chains", type=positive_int, default=FIT_CHAINS)
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED)
-    p.add_argument("--out", default=str(RESULTS_DIR / "fit"), help="output folder (replaced on success)")
-    p.add_argument(
-        "--figures-dir", default=str(FIGURES_DIR / "fit"), help="where figures are copied (default: figures/fit)"
-    )
+    p.add_argument("--out", default=None, help="output folder, replaced on success (default: results/STUDY/fit)")
+    p.add_argument("--figures-dir", default=None, help="where figures are copied (default: figures/STUDY/fit)")
     p.add_argument(
         "--from-transplant",
         action="store_true",
@@ -108,7 +106,8 @@ def build_parser() -> ArgumentParser:
         "--landmark-day",
         type=nonneg_int,
         default=None,
-        help="condition on alive in remission at this day (default: published median start of maintenance, 102)",
+        help="condition on alive in remission at this day (default: the median entry day of the outcome tables; "
+        "102 for the default study)",
     )
     p.add_argument(
         "--claims",
@@ -128,18 +127,6 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-#: settings named in library errors -> the options a user of this script types
-OPTIONS = {
-    "cuts": "--cuts",
-    "relapse_death_cuts": "--relapse-death-cuts",
-    "draws": "--draws",
-    "chains": "--chains",
-    "engine": "--engine",
-    "sampler": "--sampler",
-    "landmark_day": "--landmark-day",
-}
-
-
 def settings_from(args: argparse.Namespace):
     """The workflow settings these options ask for."""
     from models.workflows import FitSettings
@@ -148,6 +135,7 @@ def settings_from(args: argparse.Namespace):
         return None if text is None else tuple(parse_float_list(text, option=option))
 
     return FitSettings(
+        study=args.study,
         data=args.data,
         prior=args.prior,
         cuts=cuts(args.cuts, "--cuts"),
@@ -168,21 +156,20 @@ def settings_from(args: argparse.Namespace):
 def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.io import check_output_folder, staged_directory
     from models.progress import reporter
+    from models.study import load_study
     from models.workflows import fit_study
 
+    study = load_study(args.study)
+    args.out = args.out or default_output(study, args.data, "results", "fit")
+    args.figures_dir = args.figures_dir or default_output(study, args.data, "figures", "fit")
     out = check_output_folder(args.out, "--out")  # before any computation: never after it
     if not args.no_figures:
         check_output_folder(args.figures_dir, "--figures-dir")
 
     progress = reporter(PROG, quiet=args.quiet)
-    try:
-        result = fit_study(settings_from(args), progress=progress)
-        progress.note("writing outputs" + ("" if args.no_figures else " and drawing figures"))
-        result.write(out, figures=not args.no_figures, command=command_line(argv, "scripts/fit.py"))
-    except ConfigError as exc:  # a setting's name -> the option that sets it
-        if exc.source in OPTIONS:
-            raise ConfigError(OPTIONS[exc.source], where=exc.where, found=exc.found, expected=exc.expected) from None
-        raise
+    result = fit_study(settings_from(args), progress=progress)  # errors name settings; run_guarded shows options
+    progress.note("writing outputs" + ("" if args.no_figures else " and drawing figures"))
+    result.write(out, figures=not args.no_figures, command=command_line(argv, "scripts/fit.py"))
     if not args.no_figures:
         with staged_directory(Path(args.figures_dir)) as fstage:
             for f in sorted((out / "figures").iterdir()):
@@ -191,7 +178,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(result.report())
         print(f"outputs: {out}" + ("" if result.ok else "  (convergence checks FAILED: see diagnostics.csv)"))
         for line in [] if result.ok else result.advice:
-            print(line.replace("draws = ", "--draws "))
+            print(option_text(line))
     return EXIT_FAILED if (args.strict and not result.ok) else EXIT_OK
 
 

@@ -22,8 +22,8 @@ Sample size
     with its Monte Carlo 95% interval, to within +-2% of N. For the randomised design the
     Schoenfeld (1983) and Freedman (1982) log-rank answers are given alongside.
 Outputs (all-or-nothing)
-    ``results/plan/``: oc.csv, sample_size.csv, calibration.csv, manifest.json and the figures;
-    ``figures/plan/``: the figures (PNG 200 dpi and SVG). A short report goes to stdout.
+    ``results/STUDY/plan/``: oc.csv, sample_size.csv, calibration.csv, manifest.json and the figures;
+    ``figures/STUDY/plan/``: the figures (PNG 200 dpi and SVG). A short report goes to stdout.
 
 References: Schoenfeld 1983; Freedman 1982; O'Hagan, Stevens & Campbell 2005; Spiegelhalter, Abrams &
 Myles 2004; Berry, Carlin, Lee & Müller 2010; Gray 1988.
@@ -37,14 +37,23 @@ import sys
 import time
 from pathlib import Path
 
-from models.cli import ArgumentParser, command_line, finish, int_at_least, nonneg_int, parse_float_list, run_guarded
-from models.constants import DEFAULT_SEED, FIGURES_DIR, REPO_ROOT, RESULTS_DIR
-from models.errors import ConfigError
+from models.cli import (
+    ArgumentParser,
+    add_study_option,
+    command_line,
+    default_output,
+    finish,
+    int_at_least,
+    nonneg_int,
+    parse_float_list,
+    run_guarded,
+)
+from models.constants import DEFAULT_SEED, REPO_ROOT
+from models.errors import ConfigError, StudyError
 
 PROG = "plan_trial.py"
 #: Most simulated trials per (N, scenario) (models.design.MAX_SIMS; not imported here, so --help needs no numpy)
 MAX_SIMS = 1_000_000
-DEFAULT_POSTERIOR = RESULTS_DIR / "fit" / "posterior.nc"
 #: Draws of prior-library sets, keyed by a hash of the library (building some sets runs an MCMC fit).
 
 
@@ -85,11 +94,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--posterior",
         metavar="NC",
-        help="posterior file of the current study (default: results/fit/posterior.nc if present, "
-        "else the published totals); 'none' for the published totals whatever results/fit holds",
+        help="posterior file of the current study (default: results/STUDY/fit/posterior.nc if present; for the "
+        "default study else its published totals); 'none' for the default study's published totals",
     )
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "plan", help="output folder (default results/plan)")
-    p.add_argument("--figures", type=Path, default=FIGURES_DIR / "plan", help="figure folder (default figures/plan)")
+    add_study_option(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default results/STUDY/plan)")
+    p.add_argument("--figures", type=Path, default=None, help="figure folder (default figures/STUDY/plan)")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     p.add_argument(
         "--benchmark",
@@ -222,6 +232,20 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
         n_grid = _n_grid(args.n_grid)
+        from models.study import DEFAULT_STUDY_DIR, load_study
+
+        study = load_study(args.study)
+        is_default = study.root.resolve() == DEFAULT_STUDY_DIR.resolve()
+        args.out = args.out or default_output(study, None, "results", "plan")
+        args.figures = args.figures or default_output(study, None, "figures", "plan")
+        default_posterior = default_output(study, None, "results", "fit") / "posterior.nc"
+        if not is_default and args.posterior in (None, "none") and not default_posterior.is_file():
+            raise StudyError(
+                study.source,
+                field="posterior",
+                found=f"no {_shown(default_posterior)}" if args.posterior is None else "'none'",
+                expected=f"the study's fitted posterior: run fit.py --study {_shown(study.root)} first, or --posterior",
+            )
         check_output_folder(args.out, "--out")
         check_output_folder(args.figures, "--figures")
         from models.progress import reporter
@@ -235,10 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.posterior is not None:
             posterior = dz.load_posterior_draws(args.posterior)
             posterior_note, inputs = _shown(args.posterior), [*inputs, args.posterior]
-        elif DEFAULT_POSTERIOR.is_file():
+        elif default_posterior.is_file():
             try:
-                posterior = dz.load_posterior_draws(DEFAULT_POSTERIOR)
-                posterior_note, inputs = _shown(DEFAULT_POSTERIOR), [*inputs, DEFAULT_POSTERIOR]
+                posterior = dz.load_posterior_draws(default_posterior)
+                posterior_note, inputs = _shown(default_posterior), [*inputs, default_posterior]
             except ConfigError as exc:
                 sys.stderr.write(f"{PROG}: note: {exc}; using the published totals instead\n")
         dz.prefetch_prior_sets(paths, seed=args.seed, workers=args.workers, cache_dir=cache_dir("design_priors"))

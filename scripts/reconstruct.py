@@ -1,14 +1,15 @@
 """Reconstruct per-patient outcome tables consistent with every published figure.
 
-Reads a study's published.toml, its baseline table and a constraints file that references the
-published keys; finds every consistent ordering of events and censorings; writes ``--draws``
-distinct tables (``draw_001.csv`` ...) and ``manifest.json`` into ``--out`` in one atomic step.
-Every table is re-verified with lifelines before anything is written. Impossible or malformed
-constraints end with a one-line message and exit status 2, leaving ``--out`` untouched.
+Reads a study pack's (``--study``, default ``data/huang2024``) published.toml, its Table 1 and a
+constraints file that references the published keys; finds every consistent ordering of events
+and censorings; writes ``--draws`` distinct tables (``draw_001.csv`` ...) and ``manifest.json``
+into ``--out`` in one atomic step. Every table is re-verified with lifelines before anything is
+written. Impossible or malformed constraints end with a one-line message and exit status 2, leaving ``--out`` untouched.
 
 Example::
 
     python scripts/reconstruct.py --draws 20 --seed 1
+    python scripts/reconstruct.py --study data/synthetic_aml_letter
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
 
     interrupt_quietly()
 
-from models.cli import ArgumentParser, command_line, finish, nonneg_int, positive_int, run_guarded
-from models.constants import BASELINE_CSV, PUBLISHED_TOML, RECONSTRUCTED_DIR, STUDY_DIR
-from models.data import format_outcomes, load_baseline, load_published
-from models.errors import ConfigError
+from models.cli import ArgumentParser, add_study_option, command_line, finish, nonneg_int, positive_int, run_guarded
+from models.data import format_outcomes, load_published
+from models.errors import ConfigError, StudyError
 from models.io import atomic_write_csv, atomic_write_json, check_output_folder, manifest, staged_directory
 from models.reconstruct import (
     DEFAULT_MAX_STATES,
@@ -39,21 +39,27 @@ from models.reconstruct import (
     stderr_progress,
     verify_table,
 )
+from models.study import load_study
 
 PROG = "reconstruct.py"
-DEFAULT_CONSTRAINTS = STUDY_DIR / "constraints.toml"
 
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--draws", type=positive_int, default=20, help="number of distinct tables to write (default 20)")
     p.add_argument("--seed", type=nonneg_int, default=1, help="random seed (default 1)")
+    add_study_option(p)
     p.add_argument(
-        "--constraints", type=Path, default=DEFAULT_CONSTRAINTS, help="constraints TOML referencing published keys"
+        "--constraints", type=Path, default=None, help="constraints TOML of published keys (default: the pack's)"
     )
-    p.add_argument("--published", type=Path, default=PUBLISHED_TOML, help="the study's published.toml")
-    p.add_argument("--baseline", type=Path, default=BASELINE_CSV, help="the study's baseline table (CSV)")
-    p.add_argument("--out", type=Path, default=RECONSTRUCTED_DIR, help="output folder (replaced atomically)")
+    p.add_argument("--published", type=Path, default=None, help="published-figures TOML (default: the pack's)")
+    p.add_argument("--baseline", type=Path, default=None, help="Table 1 CSV (default: the pack's)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder, replaced atomically (default: the pack's outcomes folder, else PACK/reconstructed)",
+    )
     p.add_argument(
         "--gvhd-definition",
         action="append",
@@ -105,7 +111,7 @@ def _manifest(args, rec: Reconstruction, cons, files: list[str], argv: list[str]
     return manifest(
         command=command_line(argv, "scripts/reconstruct.py"),
         seed=args.seed,
-        inputs=[args.published, args.baseline, args.constraints],
+        inputs=[args.published, args.baseline, args.constraints, args.study_toml],
         outputs=files,
         extra=extra,
     )
@@ -115,11 +121,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
+        study = load_study(args.study)
+        if study.constraints_path is None and args.constraints is None:
+            raise StudyError(
+                study.source,
+                where="files",
+                field="constraints",
+                found="missing",
+                expected="a constraints file (only a pack of a published letter is reconstructed)",
+            )
+        args.constraints = args.constraints or study.constraints_path
+        args.published = args.published or study.published_path
+        args.baseline = args.baseline or study.baseline_path
+        args.study_toml = study.toml
+        own = study.outcomes_path
+        args.out = args.out or (own if own is not None and own.is_dir() else study.root / "reconstructed")
         check_output_folder(args.out, "--out")  # before the search, not after
         progress = stderr_progress(args.quiet)
-        published = load_published(args.published)
-        baseline = load_baseline(args.baseline)
-        cons = load_constraints(args.constraints, published, baseline)
+        published = study.published() if args.published == study.published_path else None
+        published = published or load_published(args.published, study=study)
+        baseline = study.load_baseline(args.baseline)
+        cons = load_constraints(args.constraints, published, baseline, study=study)
         if args.gvhd_definition:
             known = {name for name, _q in cons.gvhd_definitions}
             unknown = [d for d in args.gvhd_definition if d not in known]

@@ -6,8 +6,9 @@ Question
     does a conclusion flip?
 
 Data
-    The reconstructed outcome tables of Huang et al., Blood Cancer Journal 2024;14:109
-    (``data/huang2024/reconstructed/``), or any outcome CSV / folder given with ``--data``.
+    A study pack's outcome tables (``--study``, default ``data/huang2024``: the reconstructed
+    tables of Huang et al., Blood Cancer Journal 2024;14:109), or any outcome CSV / folder given
+    with ``--data``.
 
 Model
     The piecewise-exponential illness–death model of ``models/pwe.py`` with the exact conjugate
@@ -15,7 +16,7 @@ Model
     weight a0, robust-mixture weight w, the relapse prior's centre and weight, the cut points, the
     time origin and the reconstructed table. See ``models/sensitivity.py`` for the formulas.
 
-Outputs (``results/sensitivity/``, written all at once; figures also in ``figures/sensitivity/``)
+Outputs (``results/STUDY/sensitivity/``, written all at once; figures also in ``figures/STUDY/sensitivity/``)
     scenarios.csv, tipping_points.csv, power_scaling.csv, verdict.txt, manifest.json, and the
     tornado and tipping-point figures (PNG and SVG). An interrupted run leaves the previous outputs
     intact and resumes from its per-scenario cache.
@@ -45,9 +46,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from models.claims import CLAIMS_TOML
-from models.cli import ArgumentParser, command_line, finish, run_guarded
-from models.constants import FIGURES_DIR, RECONSTRUCTED_DIR, RESULTS_DIR
+from models.cli import ArgumentParser, add_study_option, command_line, default_output, finish, run_guarded
 from models.data import load_outcome_draws, outcome_files
+from models.errors import StudyError
 from models.io import (
     atomic_write_csv,
     atomic_write_json,
@@ -62,6 +63,7 @@ from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.progress import reporter
 from models.sensitivity import DEFAULT_CONFIG, load_config, prior_files, run_grid, tornado_table
 from models.sensitivity_plots import tipping_heatmap, tornado
+from models.study import load_study
 
 LABELS = {
     "relapse_cif": "relapse incidence",
@@ -77,9 +79,14 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG, help="scenario grid TOML (default data/sensitivity/default.toml)"
     )
-    p.add_argument("--data", type=Path, default=RECONSTRUCTED_DIR, help="outcome CSV or folder of draw_*.csv")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "sensitivity", help="output folder")
-    p.add_argument("--figures", type=Path, default=FIGURES_DIR / "sensitivity", help="copy of the figures")
+    add_study_option(p)
+    p.add_argument(
+        "--data", type=Path, default=None, help="outcome CSV or folder of draw_*.csv (default: the pack's tables)"
+    )
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/STUDY/sensitivity)")
+    p.add_argument(
+        "--figures", type=Path, default=None, help="copy of the figures (default: figures/STUDY/sensitivity)"
+    )
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--no-resume", action="store_true", help="ignore the per-scenario cache of an interrupted run")
     p.add_argument("--quiet", action="store_true", help="no progress, no report")
@@ -100,6 +107,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
+        study = load_study(args.study)
+        if args.data is None:
+            if study.outcomes_path is None:
+                raise StudyError(
+                    study.source,
+                    where="files",
+                    field="outcomes",
+                    found="missing",
+                    expected="outcome tables in the pack (reconstruct.py writes them), or --data",
+                )
+            args.data = study.outcomes_path
+        args.out = args.out or default_output(study, args.data, "results", "sensitivity")
+        args.figures = args.figures or default_output(study, args.data, "figures", "sensitivity")
         check_output_folder(args.out, "--out")  # before the grid runs, not after
         if not args.no_figures:
             check_output_folder(args.figures, "--figures")
@@ -157,7 +177,13 @@ def main(argv: list[str] | None = None) -> int:
                 seed=cfg.seed,
                 inputs=[args.config, *files, SOURCES_TOML, SETS_TOML, CLAIMS_TOML, *prior_files(cfg)],
                 outputs=[*written, "manifest.json"],
-                extra={"n_scenarios": len(res.table), "n_tables": res.n_tables, "seconds": round(res.seconds, 2)},
+                extra={
+                    "study": study.id,
+                    "data_is_study_outcomes": study.owns_outcomes(args.data),
+                    "n_scenarios": len(res.table),
+                    "n_tables": res.n_tables,
+                    "seconds": round(res.seconds, 2),
+                },
             )
             atomic_write_json(stage / "manifest.json", doc)
         if not args.no_figures:

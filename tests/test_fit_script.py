@@ -172,7 +172,8 @@ def test_failed_nuts_run_prints_the_samplers_advice(tmp_path, data, capsys):
     fit.main(["--out", str(tmp_path / "o"), "--figures-dir", str(tmp_path / "f"), "--no-figures", *args])
     printed = capsys.readouterr().out
     assert printed.count("NUTS convergence checks failed") == 1
-    assert "cannot reach ESS 400: use more --draws" in printed
+    assert "cannot reach ESS 400: use more draws" in printed
+    assert "more tuning and draws (--tune 4000, --draws 4000)" in printed  # settings shown as options
 
 
 def test_from_transplant_option_changes_exposure(tmp_path, data):

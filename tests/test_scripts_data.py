@@ -17,7 +17,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_shipped_data_validates_and_prints_summary():
     res = run()
     assert res.returncode == 0, res.stderr
-    assert "patients: 21" in res.stdout
+    assert "patients in Table 1: 21" in res.stdout
     assert "cr1_undetectable_mrd       n = 15" in res.stdout
     assert "os_1y         81.6% (95% CI 64.7-100.0) n = 21" in res.stdout
 
@@ -41,8 +41,23 @@ def test_bad_outcome_table_and_bad_option(tmp_path):
     assert res.returncode == 2 and res.stderr.count("\n") == 1
 
 
-def test_outcomes_for_other_patients_are_rejected(tmp_path):
+def test_own_cohort_outcomes_validate_on_their_own(tmp_path):
+    """Tables given with --outcomes are one's own cohort: not held to the default study's patients."""
     ok = tmp_path / "o.csv"
-    ok.write_text("patient,entry_day,relapse_day,gvhd_day,death_day,death_cause,last_followup_day\nP1,10,,,,,300\n")
+    ok.write_text("patient,entry_day,relapse_day,gvhd_day,death_day,death_cause,last_followup_day\nX1,10,,,,,300\n")
     res = run("--outcomes", str(ok))
-    assert res.returncode == 2 and "exactly the patients of baseline.csv" in res.stderr
+    assert res.returncode == 0, res.stderr
+    assert "outcome tables valid: 1" in res.stdout
+
+
+def test_pack_outcomes_for_other_patients_are_rejected(tmp_path):
+    """A pack's own outcome tables must hold exactly the patients of its Table 1."""
+    import shutil
+
+    pack = tmp_path / "pack"
+    shutil.copytree(REPO_ROOT / "data" / "huang2024", pack, ignore=shutil.ignore_patterns("draw_0[1-9]*", "draw_02*"))
+    draw = pack / "reconstructed" / "draw_001.csv"
+    draw.write_text("".join(line for line in draw.read_text().splitlines(True) if not line.startswith("P21,")))
+    res = run("--study", str(pack))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "missing ['P21']" in res.stderr and "exactly the patients of the study's Table 1" in res.stderr

@@ -215,7 +215,7 @@ def load_posterior_draws(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(
-            "--posterior", found=str(path), expected="an existing posterior file (results/STUDY/fit/posterior.nc)"
+            "posterior", found=str(path), expected="an existing posterior file (results/STUDY/fit/posterior.nc)"
         )
     from models.errors import DataError
     from models.posterior_io import load_posterior  # the one reader of posterior files (and its checks)

@@ -2,7 +2,7 @@
 
 Every block quotes one run, ``python scripts/plan_trial.py --posterior <fit>/posterior.nc`` with the
 posterior written by ``python scripts/fit.py --prior literature`` (the fit's default prior set, given
-explicitly so that nothing depends on the reader's ``results/fit``). Labels of the designs (rule,
+explicitly so that nothing depends on the reader's ``results/huang2024/fit``). Labels of the designs (rule,
 cut-off, hazard ratio, discount) are read from the design files the run names in its manifest.
 """
 
@@ -196,7 +196,7 @@ def results(runs: Runs) -> str:
     lines = [
         prose(
             f"`python scripts/fit.py --prior literature` (the fit's default prior set), then "
-            f"`python scripts/plan_trial.py --posterior results/fit/posterior.nc` (seed {man['seed']}, "
+            f"`python scripts/plan_trial.py --posterior results/huang2024/fit/posterior.nc` (seed {man['seed']}, "
             f"{' / '.join(_int(n) for n in n_sims)} trials per N and scenario on the grid, {man['workers']} local "
             "workers; the design prior `current_study` is drawn from that posterior). The grid reading is the "
             "smallest grid N whose simulated success reaches the target (`grid_n_point`); the root search gives "
@@ -303,7 +303,7 @@ def current_study(runs: Runs) -> str:
     n_rel = events.iloc[h]
     open_from = names[last].rstrip("+")
     text = (
-        "With a fitted posterior (`--posterior`, or by default `results/fit/posterior.nc` whenever it "
+        "With a fitted posterior (`--posterior`, or by default `results/huang2024/fit/posterior.nc` whenever it "
         "exists, i.e. after `scripts/fit.py`; above, that of `--prior literature`), the maintenance arm's "
         f"relapse hazard is piecewise: the posterior puts the study's "
         f"{'one relapse' if n_rel == 1 else f'{n_rel:g} relapses'} in the {names[h]}-day interval "

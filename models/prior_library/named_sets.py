@@ -191,7 +191,7 @@ def load_prior_set(
     path = Path(name_or_path)
     if not path.exists():
         raise PriorError(
-            "--prior", found=str(name_or_path), expected=f"one of {sorted(shipped)} or a prior-set TOML file"
+            "prior", found=str(name_or_path), expected=f"one of {sorted(shipped)} or a prior-set TOML file"
         )
     specs = read_sets(path, sources)
     if len(specs) != 1:

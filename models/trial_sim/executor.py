@@ -77,12 +77,12 @@ def execute(
             from dask.distributed import Client
         except ImportError:
             raise ConfigError(
-                "--dask", found=dask_address, expected="dask[distributed] installed (pip install 'dask[distributed]')"
+                "dask", found=dask_address, expected="dask[distributed] installed (pip install 'dask[distributed]')"
             ) from None
         try:
             client = Client(dask_address, timeout="10s", set_as_default=False)
         except OSError as exc:
-            raise ConfigError("--dask", found=dask_address, expected=f"a reachable Dask scheduler ({exc})") from None
+            raise ConfigError("dask", found=dask_address, expected=f"a reachable Dask scheduler ({exc})") from None
         try:
             futures = client.map(fn, list(tasks), pure=False)
             for i, fut in enumerate(futures):  # in task order; the cluster computes them concurrently

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from models.claims import CLAIMS_TOML
-from models.constants import DEFAULT_CUTS, DEFAULT_SEED, LANDMARK_DAYS, PUBLISHED_TOML, RECONSTRUCTED_DIR
+from models.constants import DEFAULT_CUTS, DEFAULT_SEED, LANDMARK_DAYS
 from models.errors import ConfigError
 from models.fit_recipe import FIT_CHAINS, FIT_DRAWS, FIT_TUNE, MAX_TOTAL_DRAWS, SUMMARY_DRAWS, FitDraws, fit_draws
 from models.progress import SILENT, Progress
@@ -52,8 +52,11 @@ class FitSettings:
 
     Parameters
     ----------
+    study
+        A study pack folder (``study.toml``); ``None``: the shipped default (Huang et al. 2024).
     data
-        An outcome CSV or a folder of reconstructed ``draw_*.csv``.
+        An outcome CSV or a folder of reconstructed ``draw_*.csv``; ``None``: the pack's own
+        outcome tables. Published figures are drawn only when the data are the pack's own.
     prior
         A prior-set name of ``data/priors/sets.toml`` or a prior-set TOML file.
     cuts, relapse_death_cuts
@@ -65,15 +68,16 @@ class FitSettings:
     from_transplant
         At risk from day 0 instead of from each patient's entry day.
     landmark_day
-        The conditional scale's landmark (alive in remission at this day); ``None``: the published
-        median start of maintenance.
+        The conditional scale's landmark (alive in remission at this day); ``None``: the median
+        entry day of the outcome tables (0, i.e. no conditioning, when everybody enters at day 0).
     claims
         A claims TOML file, or ``"builtin"`` for the built-in claims (placeholder benchmark).
     max_summary_draws
         Pooled draws for curves and summaries (equal per table).
     """
 
-    data: str | Path = RECONSTRUCTED_DIR
+    study: str | Path | None = None
+    data: str | Path | None = None
     prior: str = "literature"
     cuts: tuple[float, ...] | None = None
     relapse_death_cuts: tuple[float, ...] | None = None
@@ -99,6 +103,8 @@ class FitResult:
     """
 
     settings: FitSettings
+    study: Any
+    own_data: bool
     model: Any
     prior: Any
     draws: FitDraws
@@ -177,11 +183,16 @@ def _inputs(settings: FitSettings, files: list[Path]) -> list[Path]:
     return out if str(settings.claims) == "builtin" else [*out, Path(settings.claims)]
 
 
-def default_landmark() -> int:
-    """The published median start of maintenance (day 102), the conditional scale's default landmark."""
-    from models.data import load_published
+def default_landmark(tables: list[Any]) -> int:
+    """Median entry day over the outcome tables (pooled), rounded: the conditional scale's landmark.
 
-    return round(load_published(PUBLISHED_TOML)["transplant_to_blinatumomab"].value)
+    For the default study this is day 102, the published median start of maintenance (every
+    reconstructed table reproduces it exactly); 0 when everybody enters at the time origin.
+    """
+    import numpy as np
+
+    entries = np.concatenate([t["entry_day"].to_numpy(float) for t in tables])
+    return round(float(np.median(entries)))
 
 
 def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | None = None) -> FitResult:
@@ -209,6 +220,7 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
     from models.prior_library import load_prior_set
     from models.prior_weight_tables import ess_summary, ess_table, prior_driven_table
     from models.pwe import ConvergenceWarning, Model, default_sampler, diagnostics, diagnostics_ok
+    from models.study import load_study
 
     t0 = time.perf_counter()
     rep = progress or SILENT
@@ -222,10 +234,20 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
     )
     claim_list, benchmarks = _claims(s.claims)
     prior = load_prior_set(s.prior, cuts, rcuts)
-    landmark = default_landmark() if s.landmark_day is None else int(s.landmark_day)
-    files = outcome_files(s.data)
-    say(f"reading {len(files)} outcome table(s) from {s.data}")
+    study = load_study(s.study)
+    if s.data is None and study.outcomes_path is None:
+        raise ConfigError(
+            "data",
+            found=f"none ({study.source} has no [files] outcomes)",
+            expected="an outcome CSV or folder of draw_*.csv, or a pack with outcome tables",
+        )
+    data = Path(s.data) if s.data is not None else study.outcomes_path
+    assert data is not None  # checked above
+    files = outcome_files(data)
+    say(f"reading {len(files)} outcome table(s) from {data}")
     tables = [load_outcomes(f) for f in files]
+    landmark = default_landmark(tables) if s.landmark_day is None else int(s.landmark_day)
+    own = study.owns_outcomes(data)
     total = s.draws * s.chains * len(tables)
     if total > MAX_TOTAL_DRAWS:
         raise ConfigError(
@@ -324,6 +346,8 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
     }
     return FitResult(
         settings=s,
+        study=study,
+        own_data=own,
         model=model,
         prior=prior,
         draws=fd,
@@ -332,7 +356,7 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
         sampler=sampler,
         tables=out,
         benchmarks=benchmarks,
-        inputs=_inputs(s, files),
+        inputs=[*study.input_files(), *_inputs(s, files)] if own else _inputs(s, files),
         ok=ok,
         advice=advice,
         seconds=time.perf_counter() - t0,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.constants import PUBLISHED_TOML
-
 if TYPE_CHECKING:
     from models.workflows.fit import FitResult
 
@@ -31,21 +29,25 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
     """Incidence (relapse, NRM), survival (EFS, OS) and the prior/posterior of 1-year relapse.
 
     Posterior median and 95% band against Aalen–Johansen / Kaplan–Meier steps of every table, the
-    number at risk of the first table, the published 1-year EFS and OS with their CIs.
+    number at risk of the first table, and — only when the outcome tables are the study pack's own —
+    the pack's published whole-cohort EFS and OS estimates with their CIs. Titles name the study
+    (from the pack) and the prior.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from models.data import load_published
     from models.endpoints import derive
     from models.nonparametric import aalen_johansen, km_curve
     from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior
     from models.priors import prior_landmarks
 
     model, curve_df = result.model, result.tables["curves.csv"]
-    pub = load_published(PUBLISHED_TOML)
+    study = result.study
+    pub = study.published() if result.own_data else None
+    data_name = study.label if result.own_data else Path(str(result.settings.data)).name
+    title = f"{data_name} — prior: {result.settings.prior}"
     ft = model.from_transplant
     xmax = float(curve_df["day"].max())
     ticks = [t for t in (0, 180, 365, 545, 730) if t <= xmax]
@@ -67,15 +69,14 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
         ax.set_xticks(ticks)
         add_at_risk(ax, rel[0]["entry"].to_numpy(), rel[0]["duration"].to_numpy(), ticks)
     _legend(fig, axes[0])
+    fig.suptitle(title, fontsize=10)
     figs["incidence_relapse_nrm"] = fig
 
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
-    for ax, q, key in ((axes[0], "efs", "efs_1y"), (axes[1], "os", "os_1y")):
+    for ax, q in ((axes[0], "efs"), (axes[1], "os")):
         ends = [derive(t, q, from_transplant=ft) for t in model.tables]
         steps = [km_curve(e["duration"], e["event"], e["entry"]) for e in ends]
-        f = pub[key]
-        day = f.landmark_days  # set for these km_survival figures
-        published = [(day, f.value / 100, f.ci[0] / 100, f.ci[1] / 100)] if f.ci and day is not None else []
+        published = [] if pub is None else _published_points(pub, q)
         plot_posterior_curve(
             curve_df,
             q,
@@ -85,11 +86,12 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
             ax=ax,
             legend=False,
             step_label=f"Kaplan–Meier, {len(steps)} table(s), {entry_note}",
-            published_label="Published 1-year estimate (95% CI; at risk from transplant)",
+            published_label="Published estimate (95% CI; at risk from transplant)",
         )
         ax.set_xticks(ticks)
         add_at_risk(ax, ends[0]["entry"].to_numpy(), ends[0]["duration"].to_numpy(), ticks)
     _legend(fig, axes[0])
+    fig.suptitle(title, fontsize=10)
     figs["survival_efs_os"] = fig
 
     pri = prior_landmarks(
@@ -111,6 +113,15 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
     )
     figs["prior_posterior_relapse_1y"] = fig
     return figs
+
+
+def _published_points(pub: Any, endpoint: str) -> list[tuple[float, float, float, float]]:
+    """The pack's whole-cohort Kaplan–Meier estimates of ``endpoint`` with a CI: (day, value, lower, upper)."""
+    return [
+        (float(f.landmark_days), f.value / 100, f.ci[0] / 100, f.ci[1] / 100)
+        for f in pub.select(statistic="km_survival", endpoint=endpoint, population="cohort")
+        if f.ci is not None and f.landmark_days is not None
+    ]
 
 
 def _prior_lines(ess: Any, conflict: Any, agreement: Any) -> list[str]:
@@ -151,8 +162,9 @@ def text_report(result: FitResult) -> str:
     rv = t["reconstruction_variance.csv"]
     engine = result.settings.engine
     n_div = int(diag.groupby("table")["divergences"].first().sum())
+    who = result.study.label if result.own_data else f"{Path(str(result.settings.data)).name} (own data)"
     lines = [
-        f"PWE illness–death fit: {len(model.tables)} table(s) of {len(model.tables[0])} patients; "
+        f"{who} — PWE illness–death fit: {len(model.tables)} table(s) of {len(model.tables[0])} patients; "
         f"engine {engine} ({result.sampler or 'closed form'}); prior '{model.priors.name}'; "
         f"{'at risk from transplant' if model.from_transplant else 'delayed entry at start of maintenance'}",
         f"convergence: {'ok' if diag['ok'].all() else 'FAILED'} (max R-hat {diag['r_hat'].max():.3f}, "
@@ -219,6 +231,8 @@ def write_fit(result: FitResult, folder: Path, *, figures: bool = True, command:
             inputs=result.inputs,
             outputs=[*rel, "manifest.json"],
             extra={
+                "study": result.study.id,
+                "data_is_study_outcomes": bool(result.own_data),
                 "engine": s.engine,
                 "sampler": result.sampler or "closed-form",
                 "prior_set": result.prior.name,
