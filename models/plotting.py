@@ -127,26 +127,36 @@ def plot_posterior_curve(
     return ax
 
 
+def _at_risk(entry: np.ndarray, exit_: np.ndarray, times: Sequence[float]) -> list[int]:
+    e, x = np.asarray(entry, float), np.asarray(exit_, float)
+    return [int(np.sum((e < t) & (x >= t))) if t > 0 else int(np.sum((e <= 0) & (x >= 0))) for t in times]
+
+
 def add_at_risk(
     ax: Axes,
-    entry: np.ndarray,
-    exit_: np.ndarray,
+    entry: np.ndarray | Sequence[np.ndarray],
+    exit_: np.ndarray | Sequence[np.ndarray],
     times: Sequence[float],
     *,
-    label: str = "At risk",
+    label: str | None = None,
     y: float = -0.24,
 ) -> Axes:
     """Write the number at risk (entered before and still followed at each time) under the x axis.
 
-    With several reconstructed tables pass the first; the count uses ``entry < t <= exit``.
+    ``entry`` and ``exit_`` are one table's arrays, or one array per table (reconstructed draws):
+    then each time shows the range over tables (``18–19``) and the row's label says so. The count
+    uses ``entry < t <= exit``.
     """
-    e = np.asarray(entry, float)
-    x = np.asarray(exit_, float)
-    counts = [int(np.sum((e < t) & (x >= t))) if t > 0 else int(np.sum((e <= 0) & (x >= 0))) for t in times]
+    many = len(entry) > 0 and np.ndim(entry[0]) == 1
+    pairs = list(zip(entry, exit_, strict=True)) if many else [(entry, exit_)]
+    counts = np.array([_at_risk(e, x, times) for e, x in pairs])
+    lo, hi = counts.min(axis=0), counts.max(axis=0)
+    if label is None:
+        label = "At risk" if len(pairs) == 1 else f"At risk\n(range, {len(pairs)} tables)"
     trans = ax.get_xaxis_transform()
     ax.text(-0.03, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=7.5)
-    for t, n in zip(times, counts, strict=True):
-        ax.text(t, y, str(n), transform=trans, ha="center", va="center", fontsize=7.5)
+    for t, a, b in zip(times, lo, hi, strict=True):
+        ax.text(t, y, str(a) if a == b else f"{a}–{b}", transform=trans, ha="center", va="center", fontsize=7.5)
     return ax
 
 

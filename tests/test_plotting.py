@@ -41,6 +41,10 @@ def test_posterior_curve_draws_band_steps_and_published_point(tmp_path, monkeypa
     assert ax.get_xlim() == (0.0, 400.0)
     add_at_risk(ax, np.array([0, 50, 150]), np.array([300, 400, 120]), [0, 100, 200])
     assert [t.get_text() for t in ax.texts][1:] == ["1", "2", "2"]  # entry < t <= exit
+    n = len(ax.texts)
+    # several tables: the range over tables, and a label that says so
+    add_at_risk(ax, [np.array([0, 50, 150]), np.array([0, 0, 150])], [np.array([300, 400, 120])] * 2, [0, 100])
+    assert [t.get_text() for t in ax.texts][n:] == ["At risk\n(range, 2 tables)", "1–2", "2"]
     plt.close(fig)
     assert list(tmp_path.iterdir()) == []
 

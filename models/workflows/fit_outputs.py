@@ -54,9 +54,25 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
     entry_note = "at risk from transplant" if ft else "at risk from start of maintenance"
     rel = [derive(t, "relapse", from_transplant=ft) for t in model.tables]
     figs: dict[str, Any] = {}
+    first_entry = min(float(t["entry_day"].min()) for t in model.tables)
+
+    def early(ax: Any, letter: str) -> None:
+        """Panel letter; under delayed entry, shade the days before the median entry (mostly prior)."""
+        ax.text(-0.1, 1.03, letter, transform=ax.transAxes, fontsize=11, fontweight="bold", va="bottom")
+        if not ft and result.landmark > 0:
+            ax.axvspan(
+                0,
+                result.landmark,
+                color="0.88",
+                zorder=0,
+                lw=0,
+                label=f"Days 0–{result.landmark}: before the median entry (first entry day {first_entry:g}); "
+                "few patients at risk, so the curve here is mostly the prior",
+            )
 
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
-    for ax, q, cause in ((axes[0], "relapse_cif", 1), (axes[1], "nrm_cif", 2)):
+    for ax, q, cause, letter in ((axes[0], "relapse_cif", 1, "A"), (axes[1], "nrm_cif", 2, "B")):
+        early(ax, letter)
         steps = [aalen_johansen(r["duration"], r["event"], cause, entry=r["entry"]) for r in rel]
         plot_posterior_curve(
             curve_df,
@@ -67,13 +83,14 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
             step_label=f"Aalen–Johansen, {len(steps)} table(s), {entry_note}",
         )
         ax.set_xticks(ticks)
-        add_at_risk(ax, rel[0]["entry"].to_numpy(), rel[0]["duration"].to_numpy(), ticks)
+        add_at_risk(ax, [r["entry"].to_numpy() for r in rel], [r["duration"].to_numpy() for r in rel], ticks)
     _legend(fig, axes[0])
     fig.suptitle(title, fontsize=10)
     figs["incidence_relapse_nrm"] = fig
 
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
-    for ax, q in ((axes[0], "efs"), (axes[1], "os")):
+    for ax, q, letter in ((axes[0], "efs", "A"), (axes[1], "os", "B")):
+        early(ax, letter)
         ends = [derive(t, q, from_transplant=ft) for t in model.tables]
         steps = [km_curve(e["duration"], e["event"], e["entry"]) for e in ends]
         published = [] if pub is None else _published_points(pub, q)
@@ -89,7 +106,7 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
             published_label="Published estimate (95% CI; at risk from transplant)",
         )
         ax.set_xticks(ticks)
-        add_at_risk(ax, ends[0]["entry"].to_numpy(), ends[0]["duration"].to_numpy(), ticks)
+        add_at_risk(ax, [e["entry"].to_numpy() for e in ends], [e["duration"].to_numpy() for e in ends], ticks)
     _legend(fig, axes[0])
     fig.suptitle(title, fontsize=10)
     figs["survival_efs_os"] = fig
