@@ -64,11 +64,22 @@ def tornado(
 
 
 def tipping_heatmap(
-    grid: pd.DataFrame, column: str, *, thresholds: Sequence[float], ax: Axes | None = None, title: str | None = None
+    grid: pd.DataFrame,
+    column: str,
+    *,
+    thresholds: Sequence[float],
+    ax: Axes | None = None,
+    title: str | None = None,
+    base: tuple[float, float] | None = None,
+    base_label: str = "base prior",
 ) -> Axes:
     """Heat map of ``P(claim)`` over (prior centre x prior weight) with tipping-point contours.
 
-    ``grid`` holds the grid scenarios (columns ``centre``, ``weight`` and ``column``).
+    ``grid`` holds the grid scenarios (columns ``centre``, ``weight`` and ``column``). ``base`` =
+    (centre, weight) of the base scenario's relapse prior
+    (:func:`models.sensitivity.transforms.grid_position`) is marked with a star, placed by linear
+    interpolation of the centre and log-linear of the weight between the grid's values (on the
+    edge, with "beyond the grid" in the legend, when outside).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6.8, 4.6))
@@ -92,6 +103,23 @@ def tipping_heatmap(
         if np.nanmin(z) < thr < np.nanmax(z):
             cs = ax.contour(xi, yi, z, levels=[thr], colors="white", linewidths=1.6, linestyles=styles[k % 4])
             ax.clabel(cs, fmt={thr: f"{thr:g}"}, fontsize=8)
+    if base is not None:
+        bc, bw = 100 * base[0], base[1]
+        inside = centres[0] <= bc <= centres[-1] and weights[0] <= bw <= weights[-1]
+        x = float(np.interp(bc, centres, xi))
+        y = float(np.interp(np.log(max(bw, 1e-9)), np.log(weights), yi))
+        ax.plot(
+            x,
+            y,
+            marker="*",
+            ms=15,
+            color="#d62728",
+            mec="white",
+            mew=1.2,
+            ls="none",
+            label=f"{base_label}: centre {bc:.0f}%, weight {bw:.0f}" + ("" if inside else " (beyond the grid)"),
+        )
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, fontsize=8)
     ax.set_xticks(xi, [f"{c:g}" for c in centres])
     ax.set_yticks(yi, [f"{w:g}" for w in weights])
     ax.set_xlabel("prior centre: assumed 1-year relapse incidence (%)")

@@ -59,9 +59,11 @@ from models.io import (
     staged_directory,
 )
 from models.plotting import save_figure
+from models.prior_library import load_prior_set
 from models.prior_sources import SETS_TOML, SOURCES_TOML
 from models.progress import reporter
 from models.sensitivity import DEFAULT_CONFIG, load_config, prior_files, run_grid, tornado_table
+from models.sensitivity.transforms import grid_position
 from models.sensitivity_plots import tipping_heatmap, tornado
 from models.study import load_study
 
@@ -168,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
                         grid,
                         col,
                         thresholds=cfg.decision_thresholds,
+                        base=grid_position(
+                            load_prior_set(cfg.prior, cfg.cuts, cfg.relapse_death_cuts), cfg.cuts, cfg.day
+                        ),
+                        base_label=f"base prior '{cfg.prior}' (informative part)",
                         ax=ax,
                         title=f"P(1-year relapse incidence < {100 * claim.threshold:g}%) by relapse prior",
                     )

@@ -161,3 +161,35 @@ def centred_prior(prior: PriorSet, centre: float, weight: float, cuts: Sequence[
         prov = res.provenance
         res = replace(res, provenance={**prov, "relapse": replace(prov["relapse"], w=None, method="gamma")})
     return res
+
+
+def grid_position(prior: PriorSet, cuts: Sequence[float], day: int = 365) -> tuple[float, float] | None:
+    r"""Where a relapse prior sits on the centre x weight grid: the inverse of :func:`centred_prior`.
+
+    In each interval :math:`j` before ``day`` the informative part of the relapse prior (a robust
+    mixture's robust component set aside; components averaged by weight) is read as
+    :math:`\mathrm{Gamma}(a_j, b_j)`, i.e. pseudo-events :math:`d_j = a_j - a^{\text{weak}}_j` in
+    pseudo-exposure :math:`E_j = b_j - b^{\text{weak}}_j` on top of the weak baseline. Then
+    :math:`\lambda_c = \sum_j d_j / \sum_j E_j`, centre :math:`1 - e^{-\lambda_c d}` and weight
+    :math:`\sum_j E_j / d` patients followed ``day`` days; :func:`centred_prior` of that centre and
+    weight returns the same position. ``None`` when the relapse prior is not a gamma mixture per
+    interval (commensurate, log-normal) or adds no information to the baseline.
+    """
+    c = np.asarray(cuts, float)
+    hi = np.append(c[1:], np.inf)
+    intervals = prior.per_interval("relapse", len(c))
+    if not isinstance(intervals, list) or not all(isinstance(g, GammaMixture) for g in intervals):
+        return None  # a whole-transition (commensurate) or log-normal prior is not on this grid
+    weak_base = weak_interval_priors(c)
+    w = _robust_w(prior, "relapse")
+    events, exposure = 0.0, 0.0
+    for j, g in enumerate(intervals):
+        if min(hi[j], day) - c[j] <= 0:
+            continue
+        inf = _split(g, w)
+        wts = np.asarray(inf.weights, float) / float(np.sum(inf.weights))
+        events += float(np.sum(wts * np.asarray(inf.shapes))) - weak_base[j].shapes[0]
+        exposure += float(np.sum(wts * np.asarray(inf.rates))) - weak_base[j].rates[0]
+    if exposure <= 0 or events < 0:
+        return None
+    return -math.expm1(-events / exposure * day), exposure / day
