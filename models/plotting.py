@@ -9,6 +9,7 @@ reconstructed table); published estimates as black points with 95% CI bars.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -127,7 +128,7 @@ def plot_posterior_curve(
     return ax
 
 
-def _at_risk(entry: np.ndarray, exit_: np.ndarray, times: Sequence[float]) -> list[int]:
+def _at_risk(entry: Any, exit_: Any, times: Sequence[float]) -> list[int]:
     e, x = np.asarray(entry, float), np.asarray(exit_, float)
     return [int(np.sum((e < t) & (x >= t))) if t > 0 else int(np.sum((e <= 0) & (x >= 0))) for t in times]
 

@@ -159,9 +159,13 @@ def report(design, oc, ss, cal, stream) -> None:
         f"{test}: {null['p_success_freq'].min():.3f}-{null['p_success_freq'].max():.3f} "
         f"(nominal {design.alpha / 2:g} one-sided)\n"
     )
+    from models.design.plotting import type1_ranges
+
+    t1 = type1_ranges(oc)
     for _, r in ss.iterrows():
         label = "power" if r["metric"] == "power" else "assurance"
-        head = f"N for {100 * design.target:.0f}% {label} ({r['scenario']}, {r['analysis']}): "
+        alpha = f"; type I error {t1[r['analysis']]}" if r["metric"] == "power" else ""
+        head = f"N for {100 * design.target:.0f}% {label} ({r['scenario']}, {r['analysis']}{alpha}): "
         if not math.isfinite(r["n_point"]):
             w(head + _fmt_n(r["n_point"], r["max_in_grid"]) + "\n")
             continue

@@ -43,7 +43,7 @@ def test_script_writes_every_output_and_reports_sample_sizes(plan, write, tmp_pa
     design = write("design.toml", BASE)
     assert plan.main(_args(design, tmp_path)) == 0
     out = capsys.readouterr().out
-    assert "N for 80% power (alternative, bayesian)" in out and "N for 80% assurance (analogue" in out
+    assert "N for 80% power (alternative, bayesian; type I error " in out and "N for 80% assurance (analogue" in out
     files = {p.name for p in (tmp_path / "plan").iterdir()}
     assert {"oc.csv", "sample_size.csv", "calibration.csv", "manifest.json", "plan_test.png", "plan_test.svg"} <= files
     assert {p.name for p in (tmp_path / "fig").iterdir()} == {"plan_test.png", "plan_test.svg"}
@@ -74,7 +74,7 @@ def test_script_reports_root_searched_sample_sizes_with_intervals(plan, write, t
     alt = ss[(ss["scenario"] == "alternative") & (ss["analysis"] == "frequentist")].iloc[0]
     assert alt["n_lower"] <= alt["n_point"] <= alt["n_upper"] == alt["n_conservative"]
     assert alt["n_point"] % 2 == 0 and alt["grid_n_point"] in (200, 260)
-    line = next(x for x in out.splitlines() if x.startswith("N for 80% power (alternative, frequentist)"))
+    line = next(x for x in out.splitlines() if x.startswith("N for 80% power (alternative, frequentist; type I"))
     assert f": {int(alt['n_point'])} (95% MC interval {int(alt['n_lower'])}-{int(alt['n_upper'])}" in line
     assert f"Schoenfeld 65.3 relapses, N {int(alt['schoenfeld_n'])}" in out
     assert f"Freedman 70.6 relapses, N {int(alt['freedman_n'])}" in out

@@ -173,7 +173,7 @@ def test_a_pack_needs_outcomes_or_published_figures(tmp_path):
     )
     with pytest.raises(StudyError, match="key 'files': found 'a table'; expected outcomes"):
         load_study(tmp_path)
-    with pytest.raises(StudyError, match="a folder without study.toml"):
+    with pytest.raises(StudyError, match=r"a folder without study\.toml"):
         load_study(tmp_path / "..")
 
 

@@ -12,8 +12,11 @@ from models.design.schema import Design
 def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFrame | None = None):
     """Power and assurance (left) and type I error (right) vs N, with 95% Monte Carlo bands.
 
-    With ``sample_sizes`` (:func:`models.sample_size.sample_size_table`) each root-searched N is
-    marked at the target with its 95% Monte Carlo interval. Returns the two Axes; never saves.
+    Each power curve's label states its analysis's type I error over the N grid, and a note under
+    the left panel says when the Bayesian rule and the frequentist test run at different type I
+    errors (their sample sizes are then not comparable). With ``sample_sizes``
+    (:func:`models.sample_size.sample_size_table`) each root-searched N is marked at the target with
+    its 95% Monte Carlo interval. Returns the two Axes; never saves.
     """
     import matplotlib.pyplot as plt
 
@@ -23,11 +26,14 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
     z = 1.959963984540054
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     test = "log-rank" if design.kind == "randomised" else "one-sample log-rank"
+    t1 = type1_ranges(oc)
     curves = []
     for s in design.scenarios:
         if s.role == "alternative":
-            curves.append((s.name, "p_success", f"power, Bayesian ({s.name})", "-"))
-            curves.append((s.name, "p_success_freq", f"power, {test} ({s.name})", "--"))
+            curves.append((s.name, "p_success", f"power, Bayesian ({s.name}; type I error {t1['bayesian']})", "-"))
+            curves.append(
+                (s.name, "p_success_freq", f"power, {test} ({s.name}; type I error {t1['frequentist']})", "--")
+            )
         elif s.role == "design_prior":
             curves.append((s.name, "p_success", f"assurance ({s.name})", "-."))
     for i, (name, col, label, ls) in enumerate(curves):
@@ -58,7 +64,17 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
         ylim=(0, 1),
         title=f"{design.name}: power and assurance",
     )
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+    if t1["bayesian"] != t1["frequentist"] and any(s.role == "alternative" for s in design.scenarios):
+        ax.text(
+            0.02,
+            0.02,
+            f"Not comparable as drawn: type I error {t1['bayesian']} (Bayesian)\nvs {t1['frequentist']} ({test})",
+            transform=ax.transAxes,
+            fontsize=7,
+            va="bottom",
+            color="0.25",
+        )
     null = oc[oc["role"] == "null"].sort_values("N")
     for i, (col, label) in enumerate((("p_success", "Bayesian rule"), ("p_success_freq", test))):
         c = colours[i]
@@ -87,3 +103,17 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
         a.spines[["top", "right"]].set_visible(False)
         a.grid(alpha=0.25, lw=0.5)
     return axes
+
+
+def type1_ranges(oc: pd.DataFrame) -> dict[str, str]:
+    """Type I error of each analysis over the N grid, as printed (``"0.10–0.13"``, or one value)."""
+    null = oc[oc["role"] == "null"]
+    out = {}
+    for analysis, col in (("bayesian", "p_success"), ("frequentist", "p_success_freq")):
+        if col not in null or null[col].isna().all():
+            out[analysis] = "n/a"
+            continue
+        lo, hi = float(null[col].min()), float(null[col].max())
+        a, b = f"{lo:.3f}", f"{hi:.3f}"
+        out[analysis] = a if a == b else f"{a}–{b}"
+    return out

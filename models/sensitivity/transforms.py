@@ -186,6 +186,7 @@ def grid_position(prior: PriorSet, cuts: Sequence[float], day: int = 365) -> tup
     for j, g in enumerate(intervals):
         if min(hi[j], day) - c[j] <= 0:
             continue
+        assert isinstance(g, GammaMixture)  # checked above
         inf = _split(g, w)
         wts = np.asarray(inf.weights, float) / float(np.sum(inf.weights))
         events += float(np.sum(wts * np.asarray(inf.shapes))) - weak_base[j].shapes[0]

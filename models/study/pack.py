@@ -139,18 +139,26 @@ class StudyPack:
         return self._cache["baseline"].copy()
 
     def load_baseline(self, path: str | os.PathLike[str]) -> pd.DataFrame:
-        """A Table 1 file read with this pack's columns (the pack's own or an edited copy)."""
-        table = load_table1(Path(path), self.columns)
-        flags = self.flags(table, source=_display(Path(path)))
+        """A Table 1 file read with this pack's columns (the pack's own, or another table of that shape).
+
+        On the pack's own Table 1 a population that matches nobody is an error (a rule that cannot
+        be what the letter meant); another table (a subset, a simulated study) may leave one empty.
+        """
+        p = Path(path)
+        table = load_table1(p, self.columns)
+        own = self.baseline_path is not None and p.resolve() == self.baseline_path.resolve()
+        flags = self.flags(table, source=_display(p), require_members=own)
         return pd.concat([table, flags], axis=1)
 
-    def flags(self, baseline: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
-        """``is_<population>`` for every named population; a population matching nobody is an error."""
+    def flags(
+        self, baseline: pd.DataFrame, *, source: str | None = None, require_members: bool = False
+    ) -> pd.DataFrame:
+        """``is_<population>`` for every named population (``require_members``: none may be empty)."""
         src = source or self.source
         cols = {}
         for name in self.populations:
             mask = self.population_mask(baseline, name)
-            if not mask.any():
+            if require_members and not mask.any():
                 raise StudyError(
                     src,
                     where=f"population '{name}' (rule in {self.source})",

@@ -1,0 +1,198 @@
+"""The top-level driver :func:`reconstruct`: solve every GvHD definition and reading, draw tables.
+
+Also the manifest's report (orderings per definition and reading, risk-set signatures) and the
+progress printer of ``scripts/reconstruct.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from models.errors import ReconstructionError
+from models.reconstruct.constraints import Constraints
+from models.reconstruct.sampling import Draw, _draw_once
+from models.reconstruct.solve import Solution, diagnose, solve
+from models.reconstruct.verify import verify_table
+from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
+from models.reconstruct.windows import _reading_stat
+
+
+@dataclass
+class Reconstruction:
+    """Draws and the report the manifest is written from."""
+
+    draws: list[Draw]
+    report: dict[str, Any]
+
+
+def _say(progress: Callable[[str], None] | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _readings(cons: Constraints) -> list[str]:
+    out = [cons.followup_reading]
+    if cons.followup_alternative and cons.followup_alternative != cons.followup_reading:
+        out.append(cons.followup_alternative)
+    return out
+
+
+def _reading_constraints(cons: Constraints, reading: str) -> Constraints:
+    if reading == cons.followup_reading:
+        return cons
+    alt = Constraints(**{**cons.__dict__})
+    alt.followup_reading = reading
+    alt.followup = _reading_stat(cons, reading)
+    return alt
+
+
+def reconstruct(
+    cons: Constraints,
+    *,
+    draws: int,
+    seed: int,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_tries: int = DEFAULT_MAX_TRIES,
+    progress: Callable[[str], None] | None = None,
+) -> Reconstruction:
+    """Find every consistent ordering, then draw ``draws`` distinct verified tables.
+
+    GvHD definitions are tried in the file's order; all are solved and reported, the draws come
+    from the first one that admits a table. The alternative follow-up reading is solved and
+    reported (and a table is attempted) but never used for the draws.
+    """
+    rng = random.Random(seed)
+    defs: list[tuple[str | None, tuple[str, ...] | None]] = list(cons.gvhd_definitions) or [(None, None)]
+    report: dict[str, Any] = {"gvhd_definitions": [], "followup_readings": []}
+    chosen: Solution | None = None
+    for name, qual in defs:
+        _say(progress, f"solving GvHD definition {name}")
+        sol = solve(cons, qualifying=qual, definition=name, max_states=max_states, progress=progress)
+        feasible_days = sol.total > 0 and _first_table(cons, sol, random.Random(seed), max_tries) is not None
+        report["gvhd_definitions"].append(
+            {
+                "name": name,
+                "qualifying": list(qual or ()),
+                "orderings": sol.total,
+                "risk_set_signatures": len(sol.signatures),
+                "states": sol.states,
+                "table_found": feasible_days,
+                "orderings_by_gvhd_assignment": sol.by_gvhd_set(),
+            }
+        )
+        if chosen is None and feasible_days:
+            chosen = sol
+    if chosen is None:
+        qual = defs[0][1]
+        raise (
+            diagnose(cons, qualifying=qual, max_states=max_states)
+            if all(d["orderings"] == 0 for d in report["gvhd_definitions"])
+            else ReconstructionError(
+                cons.source,
+                where="days",
+                found=f"orderings exist but no day values were found in {max_tries} tries",
+                expected="day windows (entry, follow-up, GvHD onsets) that admit the orderings",
+            )
+        )
+    for reading in _readings(cons):
+        rc = _reading_constraints(cons, reading)
+        sol_r = (
+            chosen
+            if reading == cons.followup_reading
+            else solve(rc, qualifying=chosen.qualifying or None, max_states=max_states)
+        )
+        table = _first_table(rc, sol_r, random.Random(seed), max_tries) if sol_r.total else None
+        report["followup_readings"].append(
+            {
+                "reading": reading,
+                "primary": reading == cons.followup_reading,
+                "orderings": sol_r.total,
+                "table_found": table is not None,
+            }
+        )
+    report["chosen_definition"] = chosen.definition
+    report["orderings"] = chosen.total
+    report["anonymous_gvhd"] = cons.anonymous_gvhd
+    if cons.gvhd_definitions and not cons.anonymous_gvhd:
+        report["anonymous_gvhd_alternative"] = _anonymous_alternative(cons, max_states, progress)
+    report["risk_set_signatures"] = _describe_signatures(cons, chosen)
+    out: list[Draw] = []
+    seen: set[str] = set()
+    tries = 0
+    while len(out) < draws:
+        tries += 1
+        if tries > max_tries * max(draws, 1):
+            raise ReconstructionError(
+                cons.source,
+                where="draws",
+                found=f"{len(out)} distinct tables after {tries - 1} tries",
+                expected=f"{draws} distinct tables (ask for fewer draws)",
+            )
+        d = _draw_once(cons, chosen, rng)
+        if d is None:
+            continue
+        key = d.table.to_csv(index=False)
+        if key in seen:
+            continue
+        bad = [c for c in verify_table(d.table, cons, qualifying=chosen.qualifying) if not c.ok]
+        if bad:
+            raise ReconstructionError(
+                cons.source,
+                where=f"draw {len(out) + 1}",
+                field=bad[0].name,
+                found=f"verification gives {bad[0].reproduced}",
+                expected=f"the published {bad[0].published}",
+            )
+        seen.add(key)
+        out.append(d)
+        _say(progress, f"draw {len(out)}/{draws} ({tries} attempts)")
+    report["draw_attempts"] = tries
+    return Reconstruction(out, report)
+
+
+def _anonymous_alternative(
+    cons: Constraints, max_states: int, progress: Callable[[str], None] | None
+) -> list[dict[str, Any]]:
+    """Orderings per definition if event-free patients may also have a qualifying GvHD.
+
+    Such a case is a GRFS event, so it can only fall after the landmark; reported, not drawn from.
+    """
+    alt = Constraints(**{**cons.__dict__})
+    alt.anonymous_gvhd = True
+    out = []
+    for name, qual in cons.gvhd_definitions:
+        _say(progress, f"solving GvHD definition {name} with event-free qualifying cases")
+        sol = solve(alt, qualifying=qual, definition=name, max_states=max_states)
+        out.append({"name": name, "orderings": sol.total, "orderings_by_gvhd_assignment": sol.by_gvhd_set()})
+    return out
+
+
+def _first_table(cons: Constraints, sol: Solution, rng: random.Random, max_tries: int) -> Draw | None:
+    for _ in range(max_tries):
+        d = _draw_once(cons, sol, rng)
+        if d is not None and all(c.ok for c in verify_table(d.table, cons, qualifying=sol.qualifying)):
+            return d
+    return None
+
+
+def _describe_signatures(cons: Constraints, sol: Solution) -> list[dict[str, Any]]:
+    """The distinct risk-set tuples per figure the consistent orderings produce."""
+    names = [f.name for f in cons.km] + [f.name for f in cons.cif]
+    out = []
+    for gpat, k, sig in sorted(sol.signatures, key=repr):
+        entry: dict[str, Any] = {"gvhd_patients": list(gpat), "anonymous_gvhd": k}
+        for name, risk in zip(names, sig, strict=True):
+            entry[name] = [list(x) if isinstance(x, tuple) else x for x in risk]
+        out.append(entry)
+    return out
+
+
+def stderr_progress(quiet: bool) -> Callable[[str], None] | None:
+    """A progress printer on stderr (None when quiet)."""
+    if quiet:
+        return None
+    return lambda text: print(f"reconstruct: {text}", file=sys.stderr, flush=True)

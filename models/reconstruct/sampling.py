@@ -1,0 +1,286 @@
+"""Drawing one table from a solution: ordering, patients, days, entries and the GvHD roster.
+
+An ordering is drawn uniformly (:meth:`_Search.sample`), patients are assigned to its labels at
+random within their class, days are sampled within windows and anchors, then entry days and every
+published GvHD case (method step 4 of :mod:`models.reconstruct`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from models.data import OUTCOME_COLUMNS, validate_outcomes
+from models.reconstruct.constraints import Constraints, GvhdCategory, OrderStat
+from models.reconstruct.days import sample_increasing, sample_order_stats
+from models.reconstruct.solve import Solution, _pick
+from models.reconstruct.vocabulary import FOLLOWUP_READINGS, D, G, N, R
+from models.reconstruct.windows import _anchors, _reading_stat, step_windows
+
+if TYPE_CHECKING:
+    from models.reconstruct.search import _Search
+
+
+@dataclass
+class Draw:
+    """One reconstructed table with the choices behind it."""
+
+    table: pd.DataFrame
+    ordering: list[str]
+    configuration: str
+    gvhd_roster: list[dict[str, Any]]
+    signature: tuple
+
+
+def _timeline(labels: list[tuple], search: _Search, rng: random.Random) -> list[tuple[str | None, str]]:
+    """Assign patients to an ordering's labels: within a class, a random patient moves on."""
+    queues: dict[int, list[str]] = {}
+    for i, (c, p) in enumerate(search.slots):
+        if p == 0:
+            ids = list(search.classes[c].members)
+            rng.shuffle(ids)
+            queues[i] = ids
+        else:
+            queues[i] = []
+    items: list[tuple[str | None, str]] = []
+    for kind, i in labels:
+        if kind == "L":
+            items.append((None, f"L{i}"))
+            continue
+        q = queues[i]
+        pid = q.pop(rng.randrange(len(q)))
+        queues[search.next_slot[i]].append(pid)
+        items.append((pid, search.step[i]))
+    return items
+
+
+def _gvhd_first_category(
+    cons: Constraints, qualifying: tuple[str, ...], gpatients: list[str], rng: random.Random
+) -> dict[str, str] | None:
+    """Each G patient's first qualifying case category, within the published counts."""
+    left = {q: cons.gvhd_categories[q].count for q in qualifying}
+    out = {}
+    for p in gpatients:
+        options = [q for q, c in left.items() if c > 0]
+        if not options:
+            return None
+        q = rng.choice(options)
+        left[q] -= 1
+        out[p] = q
+    return out
+
+
+def _sample_days(
+    cons: Constraints,
+    items: list[tuple[str | None, str]],
+    first_cat: dict[str, str],
+    reading: str,
+    thresholds: Sequence[float],
+    rng: random.Random,
+) -> dict[int, int] | None:
+    """Days for the items of a timeline: strictly increasing integers within windows.
+
+    A threshold marker at day x bounds the items around it (before: day < x, after: day > x);
+    exits pinned by the follow-up order statistics get their day; a G step lies inside its
+    category's onset window shifted by the entry range.
+    """
+    windows = step_windows(cons, (), reading)
+    e_lo = int(cons.entry.lo) if cons.entry is not None else 0
+    e_hi = int(cons.entry.hi) if cons.entry is not None else 10**6
+    stat = _reading_stat(cons, reading)
+    pins = {a.k: a for a in _anchors(stat)}
+    lo: list[int] = []
+    hi: list[int] = []
+    index: dict[int, int] = {}
+    exit_pos: dict[int, int] = {}
+    floor_day = -1e9  # no marker passed yet: no lower bound
+    exit_no = 0
+    pending: list[int] = []  # positions since the last marker, capped by the next marker
+    for j, (pid, step) in enumerate(items):
+        if pid is None:
+            x = thresholds[int(step[1:])]
+            for q in pending:
+                hi[q] = min(hi[q], math.ceil(x) - 1)
+            pending, floor_day = [], x
+            continue
+        a, b = windows[step]
+        if step == G:
+            on = cons.gvhd_onsets[cons.gvhd_categories[first_cat[pid]].onset]
+            a, b = max(a, e_lo + int(on.lo)), min(b, e_hi + int(on.hi))
+        a = max(a, math.floor(floor_day) + 1)
+        if step in FOLLOWUP_READINGS[reading]:
+            exit_no += 1
+            exit_pos[exit_no] = len(lo)
+            anc = pins.get(exit_no)
+            if anc is not None and anc.relation == "eq":
+                a, b = max(a, int(anc.day)), min(b, int(anc.day))
+            elif anc is not None and anc.relation == "le":
+                b = min(b, math.floor(anc.day))
+            elif anc is not None and anc.relation == "ge":
+                a = max(a, math.ceil(anc.day))
+        index[j] = len(lo)
+        pending.append(len(lo))
+        lo.append(int(a))
+        hi.append(int(b))
+    pairs = []
+    if stat is not None and stat.n % 2 == 0 and stat.n > 2:
+        pairs.append((exit_pos[stat.n // 2], exit_pos[stat.n // 2 + 1], stat.median))
+    days = sample_increasing(lo, hi, pairs, rng)
+    return None if days is None else {j: days[k] for j, k in index.items()}
+
+
+def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | None:
+    config, search, _cnt = _pick(sol, rng)
+    labels, figs = search.sample(rng)
+    items = _timeline(labels, search, rng)
+    gpatients = [pid for pid, step in items if step == G and pid is not None]  # only markers have no pid
+    first_cat = _gvhd_first_category(cons, sol.qualifying, gpatients, rng) if gpatients else {}
+    if first_cat is None:
+        return None
+    days = _sample_days(cons, items, first_cat, sol.reading, search.landmarks, rng)
+    if days is None:
+        return None
+    per: dict[str, dict[str, int]] = {p: {} for p in cons.patients}
+    for j, day in days.items():
+        pid, step = items[j]
+        assert pid is not None  # the days are of patient items, never of markers
+        per[pid][step] = day
+    entry = _sample_entries(cons, per, first_cat, rng)
+    if entry is None:
+        return None
+    roster = _sample_gvhd_roster(cons, sol.qualifying, per, entry, first_cat, rng)
+    if roster is None:
+        return None
+    table = _table(cons, per, entry)
+    ordering = [("marker" if pid is None else f"{pid}:{step}") for pid, step in items]
+    return Draw(table, ordering, config.label(), roster, figs)
+
+
+def _sample_entries(
+    cons: Constraints, per: dict[str, dict[str, int]], first_cat: dict[str, str], rng: random.Random
+) -> dict[str, int] | None:
+    """Entry days: before each patient's first event, inside GvHD onset windows, exact median/range."""
+    windows = []
+    for p in cons.patients:
+        first = min(per[p].values())
+        a, b = 0, first - 1
+        if p in first_cat:
+            on = cons.gvhd_onsets[cons.gvhd_categories[first_cat[p]].onset]
+            a, b = max(a, per[p][G] - int(on.hi)), min(b, per[p][G] - int(on.lo))
+        if a > b:
+            return None
+        windows.append((a, b))
+    if cons.entry is None:
+        return {p: rng.randint(a, b) for p, (a, b) in zip(cons.patients, windows, strict=True)}
+    vals = sample_order_stats(windows, cons.entry, rng)
+    return None if vals is None else dict(zip(cons.patients, vals, strict=True))
+
+
+def _sample_gvhd_roster(
+    cons: Constraints,
+    qualifying: tuple[str, ...],
+    per: dict[str, dict[str, int]],
+    entry: dict[str, int],
+    first_cat: dict[str, str],
+    rng: random.Random,
+) -> list[dict[str, Any]] | None:
+    """Every published GvHD case (qualifying or not): patient, category, onset after entry.
+
+    A qualifying case outside a ``G`` patient's first one must not create a GRFS event that the
+    ordering lacks: it goes to a ``G`` patient (other family, after its first) or to a relapsed
+    patient after the relapse. Non-qualifying cases go to anyone, before last follow-up.
+    """
+    if not cons.gvhd_categories:
+        return []
+    roster: list[dict[str, Any]] = []
+    used: dict[str, set[str]] = {"acute": set(), "chronic": set()}
+    fixed: dict[str, list[tuple[str, str, int]]] = {}
+    for p, q in first_cat.items():
+        cat = cons.gvhd_categories[q]
+        used[cat.family].add(p)
+        fixed.setdefault(cat.onset, []).append((p, q, per[p][G] - entry[p]))
+    for onset_key, stat in cons.gvhd_onsets.items():
+        cats = [c for c in cons.gvhd_categories.values() if c.onset == onset_key]
+        units: list[tuple[str, str, tuple[int, int]]] = [(p, q, (v, v)) for p, q, v in fixed.get(onset_key, [])]
+        for cat in cats:
+            remaining = cat.count - sum(1 for _p, q, _v in fixed.get(onset_key, []) if q == cat.name)
+            for _ in range(remaining):
+                unit = _host(cons, cat, qualifying, per, entry, used, stat, rng)
+                if unit is None:
+                    return None
+                units.append(unit)
+        offsets = sample_order_stats([u[2] for u in units], stat, rng)
+        if offsets is None:
+            return None
+        for (p, q, _w), off in zip(units, offsets, strict=True):
+            roster.append(
+                {
+                    "patient": p,
+                    "category": q,
+                    "onset_after_entry": off,
+                    "onset_day": entry[p] + off,
+                    "grfs_qualifying": q in qualifying and p in first_cat and first_cat[p] == q,
+                }
+            )
+    return sorted(roster, key=lambda r: (r["category"], r["onset_day"]))
+
+
+def _host(
+    cons: Constraints,
+    cat: GvhdCategory,
+    qualifying: tuple[str, ...],
+    per: dict[str, dict[str, int]],
+    entry: dict[str, int],
+    used: dict[str, set[str]],
+    stat: OrderStat,
+    rng: random.Random,
+) -> tuple[str, str, tuple[int, int]] | None:
+    """A random patient able to host one more case of ``cat`` and its onset-offset window."""
+    options = []
+    for p in cons.patients:
+        if p in used[cat.family]:
+            continue
+        last = max(per[p].values())
+        after = entry[p]
+        if cat.name in qualifying:
+            # must not be a new GRFS event: after the patient's G or relapse
+            if G in per[p]:
+                after = per[p][G]
+            elif R in per[p]:
+                after = per[p][R]
+            else:
+                continue
+        a, b = max(int(stat.lo), after - entry[p] + 1), min(int(stat.hi), last - entry[p] - 1)
+        if a <= b:
+            options.append((p, (a, b)))
+    if not options:
+        return None
+    p, w = rng.choice(options)
+    used[cat.family].add(p)
+    return p, cat.name, w
+
+
+def _table(cons: Constraints, per: dict[str, dict[str, int]], entry: dict[str, int]) -> pd.DataFrame:
+    rows = []
+    for p in cons.patients:
+        ev = per[p]
+        death = ev.get(N, ev.get(D))
+        cause = "nrm" if N in ev else ("relapse" if D in ev else "")
+        last = max(ev.values())
+        rows.append(
+            {
+                "patient": p,
+                "entry_day": entry[p],
+                "relapse_day": ev.get(R, math.nan),
+                "gvhd_day": ev.get(G, math.nan),
+                "death_day": math.nan if death is None else death,
+                "death_cause": cause,
+                "last_followup_day": last,
+            }
+        )
+    return validate_outcomes(pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS)), "reconstructed table")
