@@ -14,7 +14,7 @@ Model
     The piecewise-exponential illness–death model of ``models/pwe.py`` with the exact conjugate
     engine; the scenario grid (``data/sensitivity/default.toml``) varies the prior set, power-prior
     weight a0, robust-mixture weight w, the relapse prior's centre and weight, the cut points, the
-    time origin and the reconstructed table. See ``models/sensitivity.py`` for the formulas.
+    time origin and the reconstructed table. See ``models/sensitivity/`` for the formulas.
 
 Outputs (``results/STUDY/sensitivity/``, written all at once; figures also in ``figures/STUDY/sensitivity/``)
     scenarios.csv, tipping_points.csv, power_scaling.csv, verdict.txt, manifest.json, and the
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                     found="missing",
                     expected="outcome tables in the pack (reconstruct.py writes them), or --data",
                 )
+            study.check_outcomes_exist()
             args.data = study.outcomes_path
         args.out = args.out or default_output(study, args.data, "results", "sensitivity")
         args.figures = args.figures or default_output(study, args.data, "figures", "sensitivity")

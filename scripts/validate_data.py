@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         print("\n".join(summary_lines(study, baseline, published)))
         checks = []
-        if study.outcomes_path is not None:
+        if study.outcomes_path is not None and not study.outcomes_path.exists():
+            print(f"outcome tables: not reconstructed yet (run scripts/reconstruct.py --study {input_key(study.root)})")
+        elif study.outcomes_path is not None:
             checks.append((study.outcomes_path, baseline))
         if args.outcomes is not None and not study.owns_outcomes(args.outcomes):
             checks.append((args.outcomes, None))  # one's own tables: not this pack's patients

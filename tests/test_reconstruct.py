@@ -35,6 +35,7 @@ from models.reconstruct import (
     sample_order_stats,
     verify_table,
 )
+from models.study import load_study
 from models.synthetic_study import publish, simulate_outcomes
 
 
@@ -71,9 +72,15 @@ def synthetic(tmp_path_factory):
     return truth, publish(truth, folder, seed=SYN_SEED)
 
 
+def _pack(paths):
+    """The synthetic study's pack (``publish`` writes its populations into ``study.toml``)."""
+    return load_study(paths["study"].parent)
+
+
 def _cons(paths):
-    pub = load_published(paths["published"])
-    return pub, load_constraints(paths["constraints"], pub, load_baseline(paths["baseline"]))
+    pack = _pack(paths)
+    pub = load_published(paths["published"], study=pack)
+    return pub, load_constraints(paths["constraints"], pub, pack.load_baseline(paths["baseline"]), study=pack)
 
 
 # ----------------------------------------------------------------------------- hand computations
@@ -263,6 +270,8 @@ def test_synthetic_round_trip(synthetic):
 def test_script_same_seed_identical_files_and_other_seed_differs(synthetic, tmp_path):
     _truth, paths = synthetic
     common = [
+        "--study",
+        str(paths["study"].parent),
         "--published",
         str(paths["published"]),
         "--baseline",
@@ -281,7 +290,7 @@ def test_script_same_seed_identical_files_and_other_seed_differs(synthetic, tmp_
     assert a == [(tmp_path / "b" / f).read_bytes() for f in files]
     assert a != [(tmp_path / "c" / f).read_bytes() for f in files]
     doc = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert doc["seed"] == 7 and doc["M"] == 3 and len(doc["inputs_sha256"]) == 3
+    assert doc["seed"] == 7 and doc["M"] == 3 and len(doc["inputs_sha256"]) == 4
 
 
 # ----------------------------------------------------------------------------- bad constraints
@@ -321,26 +330,26 @@ def test_unknown_figure_name_is_named(synthetic, tmp_path):
 def test_unknown_endpoint_is_named(synthetic, tmp_path):
     _truth, paths = synthetic
     bad = _edit(paths, tmp_path, "published", 'endpoint = "efs"', 'endpoint = "pfs"')
-    with pytest.raises(ReconstructionError) as exc:
+    with pytest.raises(DataError) as exc:  # published.toml's endpoints are checked when it loads
         _cons(bad)
     assert "pfs" in _one_line(exc.value)
 
 
 def test_ci_excluding_its_estimate_is_a_data_error(synthetic, tmp_path):
     _truth, paths = synthetic
-    pub = load_published(paths["published"])
+    pub = load_published(paths["published"], study=_pack(paths))
     est = pub["os_1y"]
     bad = _edit(
         paths, tmp_path, "published", f"ci = [{est.ci[0]}, {est.ci[1]}]", f"ci = [{est.value + 1}, {est.value + 2}]"
     )
     with pytest.raises(DataError) as exc:
-        load_published(bad["published"])
+        load_published(bad["published"], study=_pack(paths))
     assert "os_1y" in _one_line(exc.value)
 
 
 def test_contradictory_counts_are_named(synthetic, tmp_path):
     _truth, paths = synthetic
-    pub = load_published(paths["published"])
+    pub = load_published(paths["published"], study=_pack(paths))
     alive = int(pub["alive"].value)
     bad = _edit(
         paths,
@@ -356,7 +365,7 @@ def test_contradictory_counts_are_named(synthetic, tmp_path):
 
 def test_impossible_figure_is_named_with_closest_value(synthetic, tmp_path):
     _truth, paths = synthetic
-    pub = load_published(paths["published"])
+    pub = load_published(paths["published"], study=_pack(paths))
     os_ = pub["os_1y"]
     # 80.0 (75.0-85.0) is no KM estimate of 24 patients with its log interval.
     bad = _edit(
@@ -375,7 +384,7 @@ def test_impossible_figure_is_named_with_closest_value(synthetic, tmp_path):
 
 def test_script_exit_2_on_impossible_constraints_and_nothing_written(synthetic, tmp_path, capsys):
     _truth, paths = synthetic
-    pub = load_published(paths["published"])
+    pub = load_published(paths["published"], study=_pack(paths))
     os_ = pub["os_1y"]
     bad = _edit(
         paths,
@@ -387,6 +396,8 @@ def test_script_exit_2_on_impossible_constraints_and_nothing_written(synthetic, 
     out = tmp_path / "out"
     rc = main(
         [
+            "--study",
+            str(paths["study"].parent),
             "--published",
             str(bad["published"]),
             "--baseline",

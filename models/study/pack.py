@@ -207,7 +207,19 @@ class StudyPack:
             raise StudyError(
                 self.source, where="files", field="outcomes", found="missing", expected="per-patient outcome tables"
             )
+        self.check_outcomes_exist()
         return load_outcome_draws(self.outcomes_path)
+
+    def check_outcomes_exist(self) -> None:
+        """A letter's pack whose outcome tables are not reconstructed yet says what to run."""
+        p = self.outcomes_path
+        if p is not None and not p.exists():
+            raise StudyError(
+                self.source,
+                where="key 'files.outcomes'",
+                found=f"{p.name} (not written yet)",
+                expected=f"the reconstructed tables: run scripts/reconstruct.py --study {_display(self.root)}",
+            )
 
     def citation_line(self) -> str:
         doi = f" doi:{self.info.doi}" if self.info.doi else ""
@@ -256,6 +268,9 @@ def _build(toml: Path) -> StudyPack:
             files[key] = None
             continue
         p = root / name
+        if key == "outcomes" and not p.exists() and doc.files.constraints is not None:
+            files[key] = p  # a letter's pack before its first reconstruction: reconstruct.py writes it
+            continue
         if not p.exists():
             raise StudyError(
                 src, where=f"key 'files.{key}'", found=f"{name} (no such file)", expected="a file of the pack"

@@ -241,6 +241,8 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
             found=f"none ({study.source} has no [files] outcomes)",
             expected="an outcome CSV or folder of draw_*.csv, or a pack with outcome tables",
         )
+    if s.data is None:
+        study.check_outcomes_exist()
     data = Path(s.data) if s.data is not None else study.outcomes_path
     assert data is not None  # checked above
     files = outcome_files(data)

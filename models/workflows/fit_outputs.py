@@ -172,6 +172,15 @@ def _prior_lines(ess: Any, conflict: Any, agreement: Any) -> list[str]:
     return lines
 
 
+def _entry_words(result: FitResult) -> str:
+    """How patients enter the risk set, in the study's words (its pack's entry definition)."""
+    if result.model.from_transplant:
+        return "at risk from transplant"
+    if all(float(t["entry_day"].max()) == 0.0 for t in result.model.tables):
+        return "everyone at risk from day 0"
+    return f"delayed entry at {result.study.info.entry}" if result.own_data else "delayed entry at each entry_day"
+
+
 def text_report(result: FitResult) -> str:
     """Verdict, prior weight and agreement, 1-year values on both scales, claims, reconstruction share."""
     model, t = result.model, result.tables
@@ -183,7 +192,7 @@ def text_report(result: FitResult) -> str:
     lines = [
         f"{who} — PWE illness–death fit: {len(model.tables)} table(s) of {len(model.tables[0])} patients; "
         f"engine {engine} ({result.sampler or 'closed form'}); prior '{model.priors.name}'; "
-        f"{'at risk from transplant' if model.from_transplant else 'delayed entry at start of maintenance'}",
+        f"{_entry_words(result)}",
         f"convergence: {'ok' if diag['ok'].all() else 'FAILED'} (max R-hat {diag['r_hat'].max():.3f}, "
         f"min bulk ESS {diag['ess_bulk'].min():.0f}, divergences {n_div})",
         *_prior_lines(t["prior_ess.csv"], t["prior_conflict.csv"], t["prior_agreement.csv"]),
