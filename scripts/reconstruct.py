@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         args.baseline = args.baseline or study.baseline_path
         args.study_toml = study.toml
         own = study.outcomes_path
-        args.out = args.out or (own if own is not None and own.is_dir() else study.root / "reconstructed")
+        args.out = args.out or (own if own is not None and not own.is_file() else study.root / "reconstructed")
         check_output_folder(args.out, "--out")  # before the search, not after
         progress = stderr_progress(args.quiet)
         published = study.published() if args.published == study.published_path else None

@@ -206,3 +206,44 @@ def test_fit_takes_the_study_and_its_own_landmark(tmp_path):
         plt.close(f)
     # the default study's landmark is its published median start of maintenance, from its tables
     assert default_landmark(default_study().outcome_tables()) == 102
+
+
+def test_rules_on_the_id_column_and_numbers(tmp_path):
+    """A rule may name the declared id column; equals on a number column compares numbers."""
+    d = tmp_path / "num"
+    d.mkdir()
+    (d / "baseline.csv").write_text("pid,weight\nA1,60.0\nA2,72.5\nA3,60\n", encoding="utf-8")
+    shutil.copy(HUANG / "reconstructed" / "draw_001.csv", d / "outcomes.csv")
+    (d / "study.toml").write_text(
+        '[study]\nid = "num"\ntitle = "Numbers"\nshort_name = "Numbers"\ncitation = "A. Author. J 2025;1:1."\n'
+        '[files]\nbaseline = "baseline.csv"\noutcomes = "outcomes.csv"\n'
+        '[columns]\npid = { type = "id" }\nweight = { type = "number" }\n'
+        '[populations.sixty]\ncolumn = "weight"\nequals = 60\n'
+        '[populations.first]\ncolumn = "pid"\none_of = ["A1"]\n',
+        encoding="utf-8",
+    )
+    pack = load_study(d)
+    b = pack.baseline()
+    assert list(b.loc[pack.population_mask(b, "sixty"), "patient"]) == ["A1", "A3"]
+    assert list(b.loc[pack.population_mask(b, "first"), "patient"]) == ["A1"]
+
+
+def test_one_follow_up_date_per_study(pack):
+    _edit(pack, "last_followup_date = 2024-03-10", "last_followup_date = 2024-03-11")
+    with pytest.raises(StudyError, match=r"study\.last_followup_date'.*2024-03-11.*2024-03-10"):
+        load_study(pack).published()
+
+
+def test_constraints_refuse_unknown_keys_in_every_table(pack):
+    from models.errors import ConfigError
+    from models.reconstruct import load_constraints
+
+    study = load_study(pack)
+    text = (pack / "constraints.toml").read_text(encoding="utf-8")
+    for old, new, where in [
+        ('population_size = "n_included"', 'population_size = "n_included"\nsize = 3', "study"),
+        ("enabled = true", "enabled = true\nuntil = 5", "admin_censoring"),
+    ]:
+        (pack / "constraints.toml").write_text(text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(ConfigError, match=f"{where}, field '(size|until)': found 'an unknown key'"):
+            load_constraints(pack / "constraints.toml", study.published(), study.baseline(), study=study)

@@ -123,6 +123,10 @@ def load_constraints(
         "top level",
     )
     patients = tuple(baseline["patient"].astype(str))
+    if "study" in doc:
+        _check_known(doc["study"], {"population_size"}, src, "study")
+    if "admin_censoring" in doc:
+        _check_known(doc["admin_censoring"], {"enabled"}, src, "admin_censoring")
     n_fig = doc.get("study", {}).get("population_size")
     if n_fig is not None:
         nf = _figure(published, n_fig, src, "study.population_size")
@@ -140,6 +144,9 @@ def load_constraints(
     named_paths, anonymous, counts = _load_events(doc.get("events", {}), published, src, patients)
     pcounts = tuple(_load_population_counts(doc.get("population_count", []), published, src))
     pops |= {p.population for p in pcounts}
+    for key in doc.get("events", {}).get("named", []) or []:  # named patients are checked against Table 1
+        if isinstance(key, str) and key in published.figures:
+            pops.add(published[key].population)
     membership = {
         p: dict(zip(patients, population_mask(baseline, p, source=src, study=study).tolist(), strict=True))
         for p in sorted(pops | {"cohort"})
@@ -370,6 +377,8 @@ def _load_gvhd(g: Mapping[str, Any], pub: Published, src: str, cons: Constraints
         )
     out = []
     for i, d in enumerate(defs):
+        if isinstance(d, dict):
+            _check_known(d, {"name", "qualifying"}, src, f"gvhd.definitions[{i}]")
         qual = d.get("qualifying") if isinstance(d, dict) else None
         if not isinstance(qual, list) or not all(q in cons.gvhd_categories for q in qual):
             raise ConfigError(

@@ -164,7 +164,12 @@ def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | N
 def _sample_entries(
     cons: Constraints, per: dict[str, dict[str, int]], first_cat: dict[str, str], rng: random.Random
 ) -> dict[str, int] | None:
-    """Entry days: before each patient's first event, inside GvHD onset windows, exact median/range."""
+    """Entry days: before each patient's first event, inside GvHD onset windows, exact median/range.
+
+    Without an ``[entry]`` figure the letter says nothing of a later start: everyone is at risk
+    from the time origin (entry day 0), except a patient whose GvHD onset is printed relative to
+    entry, who gets a day drawn inside that window.
+    """
     windows = []
     for p in cons.patients:
         first = min(per[p].values())
@@ -176,7 +181,9 @@ def _sample_entries(
             return None
         windows.append((a, b))
     if cons.entry is None:
-        return {p: rng.randint(a, b) for p, (a, b) in zip(cons.patients, windows, strict=True)}
+        return {
+            p: (rng.randint(a, b) if p in first_cat else 0) for p, (a, b) in zip(cons.patients, windows, strict=True)
+        }
     vals = sample_order_stats(windows, cons.entry, rng)
     return None if vals is None else dict(zip(cons.patients, vals, strict=True))
 

@@ -170,7 +170,10 @@ class StudyPack:
 
     def population_mask(self, baseline: pd.DataFrame, name: str, *, source: str | None = None) -> pd.Series:
         """Boolean mask of population ``name`` (``cohort``: everyone)."""
-        return evaluate_population(baseline, name, self.populations, source or self.source).astype(bool)
+        id_col = next((c for c, s in self.columns.items() if s.type == "id"), "patient")
+        return evaluate_population(baseline, name, self.populations, source or self.source, id_column=id_col).astype(
+            bool
+        )
 
     def published(self) -> Published | None:
         """The letter's figures (``published.toml``), populations checked against this pack."""
@@ -181,6 +184,14 @@ class StudyPack:
 
             pub = load_published(self.published_path, study=self)
             self._check_quotes(pub)
+            mine, theirs = self.info.last_followup_date, pub.study.get("last_followup_date")
+            if mine is not None and theirs is not None and mine != theirs:  # one value per quantity
+                raise StudyError(
+                    self.source,
+                    where="key 'study.last_followup_date'",
+                    found=str(mine),
+                    expected=f"the date {_display(pub.path)} gives ({theirs}), or the key left out of one of them",
+                )
             self._cache["published"] = pub
         return self._cache["published"]
 

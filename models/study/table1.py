@@ -81,9 +81,19 @@ def _number(value: str, spec: ColumnSpec, path: Path, where: str, col: str) -> f
 
 
 def evaluate_population(
-    baseline: pd.DataFrame, name: str, rules: Mapping[str, PopulationRule], source: str, _depth: int = 0
+    baseline: pd.DataFrame,
+    name: str,
+    rules: Mapping[str, PopulationRule],
+    source: str,
+    _depth: int = 0,
+    *,
+    id_column: str = "patient",
 ) -> pd.Series:
-    """Boolean mask of the patients of population ``name`` under ``rules`` (``cohort`` = everyone)."""
+    """Boolean mask of the patients of population ``name`` under ``rules`` (``cohort`` = everyone).
+
+    A rule on the declared id column reads the patient IDs; ``equals``/``one_of``/``not_one_of`` on
+    a numeric column compare numbers (``equals = 60`` matches a printed ``60.0``).
+    """
     if name == "cohort":
         return pd.Series(True, index=baseline.index)
     if name not in rules:
@@ -94,12 +104,12 @@ def evaluate_population(
         )
     r = rules[name]
     if r.column is None:
-        masks = [evaluate_population(baseline, m, rules, source, _depth + 1) for m in r.members]
+        masks = [evaluate_population(baseline, m, rules, source, _depth + 1, id_column=id_column) for m in r.members]
         if r.all_of is not None:
             return pd.concat(masks, axis=1).all(axis=1)
         anyone = pd.concat(masks, axis=1).any(axis=1)
         return anyone if r.any_of is not None else ~anyone
-    col = "patient" if r.column not in baseline.columns and r.column == "id" else r.column
+    col = "patient" if r.column == id_column else r.column
     values = baseline[col]
     if r.equals is not None:
         return _eq(values, [r.equals])
@@ -119,6 +129,9 @@ def evaluate_population(
 
 
 def _eq(values: pd.Series, wanted: list[str | int | float]) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        nums = [float(w) for w in wanted if not isinstance(w, str)]
+        return values.astype(float).isin(nums).fillna(False).astype(bool)
     text = values.astype("string")
     keys = {str(w) for w in wanted} | {str(int(w)) for w in wanted if isinstance(w, float) and w.is_integer()}
     return text.isin(keys).fillna(False).astype(bool)
