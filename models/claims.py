@@ -13,26 +13,113 @@ figures of ``data/priors/sources.toml`` (never typed in) with a named conversion
     :math:`F_1(d) = \frac{\lambda_1}{\lambda_1 + \lambda_2}\,(1 - e^{-(\lambda_1 + \lambda_2) d})`.
 
 The posterior probability of a claim is the share of posterior draws in which it holds.
+
+The file's schema is :class:`ClaimsToml` (one :class:`ClaimEntry` per ``[[claim]]``); a grid file of
+``scripts/sensitivity.py`` embeds the same entries as ``[[claims]]``. Benchmarks are computed after
+validation (they need ``sources.toml``) by :func:`build_claims`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from models.constants import DATA_DIR
+from models.constants import DATA_DIR, QUANTITIES
 from models.data import load_toml
 from models.errors import ConfigError
+from models.schema import Schema, fail_at, table, tables, validate
 
 CLAIMS_TOML = DATA_DIR / "claims.toml"
-from models.constants import QUANTITIES  # noqa: E402 - one home for the quantity names
 
-CONVERSIONS = ("as_reported", "constant_hazard")
+Conversion = Literal["as_reported", "constant_hazard"]
+CONVERSIONS: tuple[str, ...] = get_args(Conversion)
+#: Most claims one file may define (every claim is evaluated on every draw of every scenario)
+MAX_CLAIMS = 100
+
+
+# ------------------------------------------------------------------------------------ the schema
+class BenchmarkSpec(Schema):
+    """``benchmark = {relapse = ..., nrm = ..., conversion = ...}``: figure keys of ``sources.toml``."""
+
+    relapse: str
+    nrm: str | None = None
+    conversion: Conversion
+
+    @model_validator(mode="after")
+    def _nrm_for_constant_hazard(self) -> BenchmarkSpec:
+        if self.conversion == "constant_hazard" and self.nrm is None:
+            fail_at(
+                ("nrm",),
+                "missing",
+                "an NRM figure key of data/priors/sources.toml (required by conversion = 'constant_hazard')",
+            )
+        return self
+
+
+class ClaimEntry(Schema):
+    """One ``[[claim]]`` table: ``quantity(day) op threshold`` with its reason."""
+
+    name: str
+    quantity: str
+    day: int = Field(default=365, ge=1, le=3650)
+    op: Literal["<", ">"]
+    threshold: float | None = Field(default=None, gt=0.0, lt=1.0, allow_inf_nan=False)
+    benchmark: Annotated[BenchmarkSpec, table("a table {relapse = ..., conversion = ...}")] | None = None
+    reason: str
+
+    @field_validator("quantity")
+    @classmethod
+    def _known_quantity(cls, value: str) -> str:
+        if value not in QUANTITIES:
+            raise ValueError(f"one of {list(QUANTITIES)}")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _a_sentence(cls, value: str) -> str:
+        if len(value.strip()) < 10:
+            raise ValueError("why this threshold (a sentence)")
+        return value
+
+    @model_validator(mode="after")
+    def _threshold_or_benchmark(self) -> ClaimEntry:
+        if (self.threshold is None) == (self.benchmark is None):
+            fail_at(("threshold",), "both or neither of threshold and benchmark", "exactly one of them")
+        return self
+
+
+def claim_list(table_name: str) -> AfterValidator:
+    """Checks of a whole claim list: 1 to :data:`MAX_CLAIMS` claims with unique names."""
+
+    def _check(entries: list[ClaimEntry]) -> list[ClaimEntry]:
+        if not 1 <= len(entries) <= MAX_CLAIMS:
+            raise ValueError(f"1 to {MAX_CLAIMS} {table_name} tables")
+        seen: set[str] = set()
+        for i, e in enumerate(entries):
+            if e.name in seen:
+                fail_at((i, "name"), e.name, "unique claim names")
+            seen.add(e.name)
+        return entries
+
+    return AfterValidator(_check)
+
+
+class ClaimsToml(Schema):
+    """The whole claims file: ``[[claim]]`` tables and nothing else."""
+
+    claim: Annotated[list[ClaimEntry], tables("[[claim]] tables"), claim_list("[[claim]]")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _some_claims(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "claim" not in data:
+            fail_at(("claim",), "missing", "at least one [[claim]] table")
+        return data
 
 
 @dataclass(frozen=True)
@@ -68,7 +155,10 @@ class Claim:
 def benchmark_threshold(
     spec: dict[str, Any], day: int, *, source: str, where: str, sources=None
 ) -> tuple[float, tuple[str, ...], str]:
-    """The threshold a benchmark spec implies at ``day`` (see the module docstring)."""
+    """The threshold a benchmark spec implies at ``day`` (see the module docstring).
+
+    ``where`` is the dotted key of the claim (``claim.2``); errors name ``<where>.benchmark.<key>``.
+    """
     from models.prior_sources import load_sources
     from models.trial_sim import cir_constant, hazards_from_cif
 
@@ -76,13 +166,17 @@ def benchmark_threshold(
     conv = spec.get("conversion")
     if conv not in CONVERSIONS:
         raise ConfigError(
-            source, where=where, field="benchmark.conversion", found=conv, expected=f"one of {list(CONVERSIONS)}"
+            source, where=f"key '{where}.benchmark.conversion'", found=conv, expected=f"one of {list(CONVERSIONS)}"
         )
-    keys: list[Any] = [spec.get("relapse")] + ([spec.get("nrm")] if conv == "constant_hazard" else [])  # checked below
-    for k in keys:
+    names = ("relapse", "nrm") if conv == "constant_hazard" else ("relapse",)
+    keys: list[Any] = [spec.get(n) for n in names]  # checked below
+    for n, k in zip(names, keys, strict=True):
         if k not in sources.figures:
             raise ConfigError(
-                source, where=where, field="benchmark", found=k, expected="a figure key of data/priors/sources.toml"
+                source,
+                where=f"key '{where}.benchmark.{n}'",
+                found="missing" if k is None else k,
+                expected="a figure key of data/priors/sources.toml",
             )
     rel = sources.figures[keys[0]]
     if conv == "as_reported":
@@ -91,8 +185,7 @@ def benchmark_threshold(
     if rel.landmark_months != nrm.landmark_months:
         raise ConfigError(
             source,
-            where=where,
-            field="benchmark",
+            where=f"key '{where}.benchmark'",
             found=f"landmarks {rel.landmark_months} and {nrm.landmark_months} months",
             expected="relapse and NRM figures at the same landmark",
         )
@@ -100,80 +193,33 @@ def benchmark_threshold(
     return cir_constant(lam_r, lam_n, float(day)), tuple(keys), conv
 
 
-def parse_claims(entries: Any, source: str, *, sources=None) -> tuple[Claim, ...]:
-    """Validate a list of claim tables (``[[claim]]``); errors name file, entry and key."""
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(source, where="claim", found=entries, expected="at least one [[claim]] table")
+def build_claims(
+    entries: list[ClaimEntry], source: str | os.PathLike[str], *, key: str = "claim", sources=None
+) -> tuple[Claim, ...]:
+    """Claims from validated ``[[<key>]]`` entries, benchmarks computed from ``sources.toml`` figures."""
     out: list[Claim] = []
-    allowed = {"name", "quantity", "day", "op", "threshold", "benchmark", "reason"}
-    for i, c in enumerate(entries):
-        where = f"claim[{i}]"
-        if not isinstance(c, dict):
-            raise ConfigError(source, where=where, found=c, expected="a table")
-        extra = set(c) - allowed
-        if extra:
-            raise ConfigError(
-                source,
-                where=where,
-                field=sorted(extra)[0],
-                found="an unknown key",
-                expected=f"keys among {sorted(allowed)}",
-            )
-        for req in ("name", "quantity", "op", "reason"):
-            if req not in c:
-                raise ConfigError(
-                    source,
-                    where=where,
-                    field=req,
-                    found="missing",
-                    expected="name, quantity, op, reason and a threshold or benchmark",
-                )
-        if c["quantity"] not in QUANTITIES:
-            raise ConfigError(
-                source, where=where, field="quantity", found=c["quantity"], expected=f"one of {list(QUANTITIES)}"
-            )
-        if c["op"] not in ("<", ">"):
-            raise ConfigError(source, where=where, field="op", found=c["op"], expected="'<' or '>'")
-        day = c.get("day", 365)
-        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 3650:
-            raise ConfigError(
-                source, where=where, field="day", found=day, expected="a whole number of days in [1, 3650]"
-            )
-        if ("threshold" in c) == ("benchmark" in c):
-            raise ConfigError(
-                source,
-                where=where,
-                field="threshold",
-                found="both or neither of threshold and benchmark",
-                expected="exactly one of them",
-            )
+    for i, e in enumerate(entries):
         figures: tuple[str, ...] = ()
         conv = None
-        if "threshold" in c:
-            t = c["threshold"]
-            if isinstance(t, bool) or not isinstance(t, int | float) or not (0.0 < t < 1.0) or not math.isfinite(t):
-                raise ConfigError(source, where=where, field="threshold", found=t, expected="a probability in (0, 1)")
-            thr = float(t)
+        if e.benchmark is None:
+            assert e.threshold is not None  # the schema requires exactly one of the two
+            thr = float(e.threshold)
         else:
-            if not isinstance(c["benchmark"], dict):
-                raise ConfigError(source, where=where, field="benchmark", found=c["benchmark"], expected="a table")
-            thr, figures, conv = benchmark_threshold(c["benchmark"], day, source=source, where=where, sources=sources)
-        if not isinstance(c["reason"], str) or len(c["reason"].strip()) < 10:
-            raise ConfigError(
-                source, where=where, field="reason", found=c["reason"], expected="why this threshold (a sentence)"
-            )
-        out.append(Claim(str(c["name"]), c["quantity"], int(day), c["op"], thr, c["reason"].strip(), figures, conv))
-    names = [c.name for c in out]
-    if len(set(names)) != len(names):
-        raise ConfigError(source, where="claim", field="name", found=names, expected="unique claim names")
+            spec = e.benchmark.model_dump(exclude_none=True)
+            where = f"{key}.{i}"
+            thr, figures, conv = benchmark_threshold(spec, e.day, source=str(source), where=where, sources=sources)
+        out.append(Claim(e.name, e.quantity, e.day, e.op, thr, e.reason.strip(), figures, conv))
     return tuple(out)
 
 
+def parse_claims(entries: Any, source: str, *, sources=None) -> tuple[Claim, ...]:
+    """Validate a list of claim tables (the ``[[claim]]`` of a claims file); errors name file and key."""
+    doc = {} if entries is None else {"claim": entries}
+    return build_claims(validate(ClaimsToml, doc, source).claim, source, sources=sources)
+
+
 def load_claims(path: str | os.PathLike[str] = CLAIMS_TOML) -> tuple[Claim, ...]:
-    """Load the claims file (default ``data/claims.toml``)."""
+    """Load the claims file (default ``data/claims.toml``), validated by :class:`ClaimsToml`."""
     path = Path(path)
     doc = load_toml(path, ConfigError, "claims TOML file")
-    extra = set(doc) - {"claim"}
-    if extra:
-        raise ConfigError(path, where=sorted(extra)[0], found="an unknown table", expected="only [[claim]] tables")
-    return parse_claims(doc.get("claim"), str(path))
+    return build_claims(validate(ClaimsToml, doc, path).claim, path)

@@ -10,9 +10,11 @@ number``.
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import InitErrorDetails
 
 from models.errors import ConfigError, ToolkitError
 
@@ -23,6 +25,38 @@ class Schema(BaseModel):
     """Base of every input schema: unknown keys are errors, values are not silently converted."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+def fail_at(loc: tuple[str | int, ...], found: Any, expected: str) -> NoReturn:
+    """Inside a validator: fail at key ``loc`` (relative to the value being validated).
+
+    Pydantic prefixes ``loc`` with the location of the value, so a cross-field check of a table
+    names the key at fault (``claim.2.benchmark.nrm``) rather than the whole table.
+    """
+    raise ValidationError.from_exception_data(
+        "input", [InitErrorDetails(type="value_error", loc=loc, input=found, ctx={"error": expected})]
+    )
+
+
+def shaped(check: Callable[[Any], bool], expected: str) -> BeforeValidator:
+    """A before-validator refusing a value of the wrong shape with ``expected`` (e.g. ``"a table [base]"``)."""
+
+    def _check(value: Any) -> Any:
+        if not check(value):
+            raise ValueError(expected)
+        return value
+
+    return BeforeValidator(_check)
+
+
+def table(expected: str) -> BeforeValidator:
+    """The value must be a TOML table."""
+    return shaped(lambda v: isinstance(v, dict), expected)
+
+
+def tables(expected: str) -> BeforeValidator:
+    """The value must be an array of TOML tables (``[[name]]``)."""
+    return shaped(lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v), expected)
 
 
 def _found(value: Any) -> object:
@@ -45,6 +79,8 @@ def _expected(err: Any, model: type[BaseModel]) -> str:
         return msg[len("Value error, ") :]
     if msg.startswith("Input should be "):
         msg = msg[len("Input should be ") :]
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "a table"
     if msg.startswith("String should match pattern "):
         return "a name of lower-case letters, digits, '_' or '-'"
     return msg[0].lower() + msg[1:] if msg else "a valid value"

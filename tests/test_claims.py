@@ -32,13 +32,13 @@ BASE = {"name": "c", "quantity": "relapse_cif", "day": 365, "op": "<", "threshol
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        ({"quantity": "pfs"}, "field 'quantity'"),
-        ({"op": "<="}, "field 'op'"),
-        ({"threshold": 1.2}, "field 'threshold'"),
-        ({"day": 0}, "field 'day'"),
+        ({"quantity": "pfs"}, "key 'claim.0.quantity'"),
+        ({"op": "<="}, "key 'claim.0.op'"),
+        ({"threshold": 1.2}, "key 'claim.0.threshold'"),
+        ({"day": 0}, "key 'claim.0.day'"),
         ({"benchmark": {"relapse": "xu2014_relapse_3y_haplo", "conversion": "as_reported"}}, "exactly one"),
-        ({"reason": "x"}, "field 'reason'"),
-        ({"colour": 1}, "field 'colour'"),
+        ({"reason": "x"}, "key 'claim.0.reason'"),
+        ({"colour": 1}, "key 'claim.0.colour'"),
     ],
 )
 def test_bad_claims_are_one_line_errors(change, fragment):

@@ -302,7 +302,7 @@ BAD = [
     ('kind = "arms"\ntreatment = "posterior"', 'kind = "arms"\ntreatment = "no_such_set"', PriorError, "no_such_set"),
     ('kind = "hr_lognormal"', 'kind = "lognormal_hr"', ConfigError, "kind"),
     ("relapse_cif = 0.23", "relapse_cif = 0.93", ConfigError, "nrm_cif"),
-    ("n = [60, 120]", "n = [60, 1.5]", ConfigError, "'n'"),
+    ("n = [60, 120]", "n = [60, 1.5]", ConfigError, "key 'grid.n.1'"),
     ("[scenarios.alternative]\nhr_relapse = 0.5", "", ConfigError, "scenarios"),
     ('[design]\nname = "test"', '[design\nname = "test"', ConfigError, "valid TOML"),
 ]

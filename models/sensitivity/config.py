@@ -15,21 +15,32 @@ has
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from models.claims import Claim, load_claims, parse_claims
-from models.constants import DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
+
+from models.claims import Claim, ClaimEntry, build_claims, claim_list, load_claims
+from models.constants import DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED, MAX_DAY
 from models.errors import ConfigError
-from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS, validate_cuts
+from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
 from models.io import read_toml
+from models.schema import Schema, fail_at, table, tables, validate
 
 DEFAULT_CONFIG = DATA_DIR / "sensitivity" / "default.toml"
 
-FACTOR_KINDS = ("prior", "a0", "w", "cuts", "from_transplant", "table")
+FactorKind = Literal["prior", "a0", "w", "cuts", "from_transplant", "table"]
+FACTOR_KINDS: tuple[str, ...] = get_args(FactorKind)
+#: Bounds that keep a grid's memory and time sane
+MAX_SEED = 2**32 - 1  # numpy's seed range
+MAX_DRAWS_PER_TABLE = 100_000
+MAX_CUT_POINTS = 100
+MAX_FACTORS = 50
+MAX_LEVELS = 50
+MAX_GRID_AXIS = 50  # centres or weights of the heat map (their product is the number of grid scenarios)
+MAX_NUTS_CHAINS = 64
 
 
 @dataclass(frozen=True)
@@ -81,42 +92,116 @@ class SensitivityConfig:
         )
 
 
-def _num(
-    value: Any,
-    source: str,
-    where: str,
-    field_: str,
-    *,
-    lo: float | None = None,
-    hi: float | None = None,
-    integer: bool = False,
-) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and integer:
-        ok = float(value).is_integer()
-    if ok and lo is not None:
-        ok = value >= lo
-    if ok and hi is not None:
-        ok = value <= hi
-    if not ok:
-        rng = f" in [{lo}, {hi}]" if lo is not None and hi is not None else (f" >= {lo}" if lo is not None else "")
-        raise ConfigError(
-            source,
-            where=where,
-            field=field_,
-            found=value,
-            expected=f"a {'whole number' if integer else 'finite number'}{rng}",
-        )
-    return float(value)
+def _count(lo: int, hi: int, what: str) -> AfterValidator:
+    """A list of ``lo`` to ``hi`` items (``what`` says what they are)."""
+
+    def _check(values: list[Any]) -> list[Any]:
+        if not lo <= len(values) <= hi:
+            raise ValueError(f"{lo} to {hi} {what}")
+        return values
+
+    return AfterValidator(_check)
 
 
-def _cuts(value: Any, source: str, where: str, field_: str) -> tuple[float, ...]:
-    if not isinstance(value, list) or not value:
-        raise ConfigError(source, where=where, field=field_, found=value, expected="a list of cut points in days")
-    try:
-        return tuple(float(c) for c in validate_cuts([float(v) for v in value], option=f"{source}: {where}.{field_}"))
-    except (TypeError, ValueError):
-        raise ConfigError(source, where=where, field=field_, found=value, expected="numbers") from None
+def _cut_points(values: list[float]) -> list[float]:
+    """The rules of :func:`models.intervals.validate_cuts`, failing at the offending cut point."""
+    if values[0] != 0.0:
+        fail_at((0,), values[0], "cut points starting at 0")
+    for j in range(1, len(values)):
+        if not values[j] > values[j - 1]:
+            fail_at((j,), values[j], f"strictly increasing cut points (after {values[j - 1]:g})")
+    return values
+
+
+#: Cut points in days: 0 first, strictly increasing, finite
+Cuts = Annotated[
+    list[Annotated[float, Field(ge=0.0, le=MAX_DAY)]],
+    _count(1, MAX_CUT_POINTS, "cut points in days"),
+    AfterValidator(_cut_points),
+]
+_STRICT = ConfigDict(strict=True, allow_inf_nan=False)
+_LEVELS: dict[str, TypeAdapter[Any]] = {
+    "a0": TypeAdapter(
+        Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], _count(1, MAX_LEVELS, "weights in [0, 1]")],
+        config=_STRICT,
+    ),
+    "w": TypeAdapter(
+        Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], _count(1, MAX_LEVELS, "weights in [0, 1]")],
+        config=_STRICT,
+    ),
+    "cuts": TypeAdapter(Annotated[list[Cuts], _count(1, MAX_LEVELS, "cut-point sets")], config=_STRICT),
+    "from_transplant": TypeAdapter(Annotated[list[bool], _count(1, 2, "true/false values")], config=_STRICT),
+    "prior": TypeAdapter(Annotated[list[str], _count(1, MAX_LEVELS, "prior-set names")], config=_STRICT),
+}
+
+
+class _Finite(Schema):
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class BaseTable(_Finite):
+    """``[base]``: the base scenario every factor varies around, and the run's sizes."""
+
+    prior: str = "literature"
+    cuts: Cuts = Field(default_factory=lambda: list(DEFAULT_CUTS))
+    relapse_death_cuts: Cuts = Field(default_factory=lambda: list(DEFAULT_RELAPSE_DEATH_CUTS))
+    from_transplant: bool = False
+    draws_per_table: int = Field(default=200, ge=10, le=MAX_DRAWS_PER_TABLE)
+    seed: int = Field(default=DEFAULT_SEED, ge=0, le=MAX_SEED)
+    day: int = Field(default=365, ge=1, le=3650)
+    decision_thresholds: Annotated[
+        list[Annotated[float, Field(ge=0.5, le=0.999)]], _count(1, 10, "probabilities in [0.5, 0.999]")
+    ] = Field(default_factory=lambda: [0.9, 0.95])
+    nuts_draws: int = Field(default=500, ge=50, le=100_000)
+    nuts_chains: int = Field(default=2, ge=1, le=MAX_NUTS_CHAINS)
+    nuts_tune: int = Field(default=500, ge=50, le=100_000)
+    power_scaling_prior: str = ""
+    power_scaling_tables: int = Field(default=3, ge=1, le=1000)
+
+
+class FactorEntry(_Finite):
+    """One ``[[factors]]`` table: a one-at-a-time factor; what ``levels`` holds depends on ``kind``."""
+
+    name: str | None = None
+    kind: FactorKind
+    levels: Any
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_of_kind(cls, levels: Any, info: ValidationInfo) -> Any:
+        kind = info.data.get("kind")
+        if kind is None:  # the kind itself failed: that is the error reported
+            return levels
+        if kind == "table":
+            if levels != "each":
+                raise ValueError('"each" for the table factor (each reconstructed table alone)')
+            return levels
+        return _LEVELS[kind].validate_python(levels)
+
+
+class GridTable(_Finite):
+    """``[grid]``: the heat map over the relapse prior's centre and weight."""
+
+    claim: str
+    centres: Annotated[
+        list[Annotated[float, Field(ge=1e-4, le=0.99)]],
+        _count(2, MAX_GRID_AXIS, "centres (at least 2 of each of centres and weights)"),
+    ]
+    weights: Annotated[
+        list[Annotated[float, Field(ge=1e-3, le=1e5)]],
+        _count(2, MAX_GRID_AXIS, "weights (at least 2 of each of centres and weights)"),
+    ]
+
+
+class SensitivityToml(_Finite):
+    """The whole grid file: ``[base]``, ``[[claims]]``, ``[[factors]]`` and ``[grid]``, each optional."""
+
+    base: Annotated[BaseTable, table("a table [base]")] = Field(default_factory=lambda: BaseTable())
+    claims: Annotated[list[ClaimEntry], tables("[[claims]] tables"), claim_list("[[claims]]")] | None = None
+    factors: Annotated[
+        list[FactorEntry], tables("[[factors]] tables"), _count(0, MAX_FACTORS, "[[factors]] tables")
+    ] = Field(default_factory=list)
+    grid: Annotated[GridTable, table("a table [grid]")] | None = None
 
 
 def _prior_ref(value: str, grid: Path) -> str:
@@ -134,152 +219,63 @@ def prior_files(cfg: SensitivityConfig) -> list[Path]:
 
 
 def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityConfig:
-    """Load and validate a scenario grid; errors name the file and key."""
+    """Load and validate a scenario grid (:class:`SensitivityToml`); errors name the file and key.
+
+    After the schema, two checks need other files: the claims (the grid's own ``[[claims]]`` or
+    ``data/claims.toml``) and their benchmarks, and the claim the ``[grid]`` names.
+    """
     path = Path(path)
     src = str(path)
     doc = read_toml(path, ConfigError, "sensitivity TOML file")
     if not doc:
         raise ConfigError(src, found="an empty file", expected="at least [base] or [[factors]]")
-    shapes = {
-        "base": (dict, "a table [base]"),
-        "grid": (dict, "a table [grid]"),
-        "factors": (list, "[[factors]] tables"),
-        "claims": (list, "[[claims]] tables"),
-    }
-    for key, (kind, what) in shapes.items():
-        value = doc.get(key)
-        if value is not None and (
-            not isinstance(value, kind) or (kind is list and not all(isinstance(x, dict) for x in value))
-        ):
-            raise ConfigError(src, where=key, found=repr(value)[:60], expected=what)
-    unknown = set(doc) - {"base", "claims", "factors", "grid"}
-    if unknown:
-        raise ConfigError(
-            src,
-            where=sorted(unknown)[0],
-            found="an unknown table",
-            expected="only [base], [[claims]], [[factors]] and [grid]",
-        )
-    base = doc.get("base", {})
-    known_base = {
-        "prior",
-        "cuts",
-        "relapse_death_cuts",
-        "from_transplant",
-        "draws_per_table",
-        "seed",
-        "day",
-        "decision_thresholds",
-        "nuts_draws",
-        "nuts_chains",
-        "nuts_tune",
-        "power_scaling_prior",
-        "power_scaling_tables",
-    }
-    for k in base:
-        if k not in known_base:
-            raise ConfigError(
-                src, where="base", field=k, found="an unknown key", expected=f"keys among {sorted(known_base)}"
-            )
-    prior = base.get("prior", "literature")
-    if not isinstance(prior, str):
-        raise ConfigError(src, where="base", field="prior", found=prior, expected="a prior-set name")
-    prior = _prior_ref(prior, path)
-    cuts = _cuts(base.get("cuts", list(DEFAULT_CUTS)), src, "base", "cuts")
-    rd_cuts = _cuts(base.get("relapse_death_cuts", list(DEFAULT_RELAPSE_DEATH_CUTS)), src, "base", "relapse_death_cuts")
-    ft = base.get("from_transplant", False)
-    if not isinstance(ft, bool):
-        raise ConfigError(src, where="base", field="from_transplant", found=ft, expected="true or false")
-    draws = int(_num(base.get("draws_per_table", 200), src, "base", "draws_per_table", lo=10, hi=100_000, integer=True))
-    seed = int(_num(base.get("seed", DEFAULT_SEED), src, "base", "seed", lo=0, integer=True))
-    day = int(_num(base.get("day", 365), src, "base", "day", lo=1, hi=3650, integer=True))
-    thr = base.get("decision_thresholds", [0.9, 0.95])
-    if not isinstance(thr, list) or not thr:
-        raise ConfigError(src, where="base", field="decision_thresholds", found=thr, expected="a list of probabilities")
-    thresholds = tuple(_num(t, src, "base", "decision_thresholds", lo=0.5, hi=0.999) for t in thr)
-    nuts = {
-        k: int(_num(base.get(k, d), src, "base", k, lo=lo, hi=100_000, integer=True))
-        for k, d, lo in (
-            ("nuts_draws", 500, 50),
-            ("nuts_chains", 2, 1),
-            ("nuts_tune", 500, 50),
-            ("power_scaling_tables", 3, 1),
-        )
-    }
-    ps_prior = base.get("power_scaling_prior", "")
-    if not isinstance(ps_prior, str):
-        raise ConfigError(src, where="base", field="power_scaling_prior", found=ps_prior, expected="a prior-set name")
-    ps_prior = _prior_ref(ps_prior, path) if ps_prior else ps_prior
+    m = validate(SensitivityToml, doc, src)
+    b = m.base
+    prior = _prior_ref(b.prior, path)
+    ps_prior = _prior_ref(b.power_scaling_prior, path) if b.power_scaling_prior else ""
 
     # claims: the grid file's own [[claims]] (same schema as data/claims.toml), else the shared file
-    claims = parse_claims(doc["claims"], src) if "claims" in doc else load_claims()
+    claims = build_claims(m.claims, src, key="claims") if m.claims is not None else load_claims()
 
     factors = []
-    for i, f in enumerate(doc.get("factors", [])):
-        where = f"factors[{i}]"
-        kind = f.get("kind")
-        if kind not in FACTOR_KINDS:
-            raise ConfigError(src, where=where, field="kind", found=kind, expected=f"one of {list(FACTOR_KINDS)}")
-        levels = f.get("levels")
-        if kind == "table":
-            if levels != "each":
-                raise ConfigError(
-                    src, where=where, field="levels", found=levels, expected='"each" for the table factor'
-                )
-            lv: tuple[Any, ...] = ("each",)
+    for f in m.factors:
+        lv: tuple[Any, ...]
+        if f.kind == "table":
+            lv = ("each",)
+        elif f.kind in ("a0", "w"):
+            lv = tuple(float(v) for v in f.levels)
+        elif f.kind == "cuts":
+            lv = tuple(tuple(float(c) for c in v) for v in f.levels)
+        elif f.kind == "from_transplant":
+            lv = tuple(f.levels)
         else:
-            if not isinstance(levels, list) or not levels:
-                raise ConfigError(src, where=where, field="levels", found=levels, expected="a non-empty list")
-            if kind in ("a0", "w"):
-                lv = tuple(_num(v, src, where, "levels", lo=0.0, hi=1.0) for v in levels)
-            elif kind == "cuts":
-                lv = tuple(_cuts(v, src, where, "levels") for v in levels)
-            elif kind == "from_transplant":
-                if not all(isinstance(v, bool) for v in levels):
-                    raise ConfigError(src, where=where, field="levels", found=levels, expected="true/false values")
-                lv = tuple(levels)
-            else:
-                if not all(isinstance(v, str) for v in levels):
-                    raise ConfigError(src, where=where, field="levels", found=levels, expected="prior-set names")
-                lv = tuple(_prior_ref(v, path) for v in levels)
-        factors.append(Factor(str(f.get("name", kind)), kind, lv))
+            lv = tuple(_prior_ref(v, path) for v in f.levels)
+        factors.append(Factor(f.kind if f.name is None else f.name, f.kind, lv))
 
     grid = None
-    if "grid" in doc:
-        g = doc["grid"]
-        for req in ("claim", "centres", "weights"):
-            if req not in g:
-                raise ConfigError(src, where="grid", field=req, found="missing", expected="claim, centres and weights")
-        centres = tuple(_num(v, src, "grid", "centres", lo=1e-4, hi=0.99) for v in g["centres"])
-        weights = tuple(_num(v, src, "grid", "weights", lo=1e-3, hi=1e5) for v in g["weights"])
-        if len(centres) < 2 or len(weights) < 2:
-            raise ConfigError(
-                src,
-                where="grid",
-                found=f"{len(centres)} centres x {len(weights)} weights",
-                expected="at least 2 of each",
-            )
-        grid = GridSpec(str(g["claim"]), tuple(sorted(centres)), tuple(sorted(weights)))
-    cfg = SensitivityConfig(
+    if m.grid is not None:
+        g = m.grid
+        names = [c.name for c in claims]
+        if g.claim not in names:
+            raise ConfigError(src, where="key 'grid.claim'", found=g.claim, expected=f"one of {names}")
+        grid = GridSpec(g.claim, tuple(sorted(float(c) for c in g.centres)), tuple(sorted(float(w) for w in g.weights)))
+    return SensitivityConfig(
         prior,
-        cuts,
-        rd_cuts,
-        ft,
-        draws,
-        seed,
-        day,
+        tuple(float(c) for c in b.cuts),
+        tuple(float(c) for c in b.relapse_death_cuts),
+        b.from_transplant,
+        b.draws_per_table,
+        b.seed,
+        b.day,
         tuple(claims),
-        thresholds,
+        tuple(float(t) for t in b.decision_thresholds),
         tuple(factors),
         grid,
         src,
         hashlib.sha256(path.read_bytes()).hexdigest(),
-        nuts["nuts_draws"],
-        nuts["nuts_chains"],
-        nuts["nuts_tune"],
+        b.nuts_draws,
+        b.nuts_chains,
+        b.nuts_tune,
         ps_prior,
-        nuts["power_scaling_tables"],
+        b.power_scaling_tables,
     )
-    if grid is not None:
-        cfg.claim(grid.claim)
-    return cfg
