@@ -8,6 +8,12 @@ Otherwise it is *stale* (or *missing*) and :func:`ensure` re-runs its script, in
 that a step downstream of a re-run step (the trial plan reads the fit's posterior) is judged against
 the new outputs.
 
+The steps are those of one study pack (:func:`default_steps`): the reconstruction only for a pack
+with constraints, then the prior set, the fits, the sensitivity grid and the trial plan, each run
+with ``--study PACK`` into ``results/<id>/<step>``. A study step's settings name the pack's id and
+require the pack's own outcome tables, and its inputs include the pack's files, so outputs made for
+another pack (or from other tables given with ``--data``) are never fresh for this one.
+
 Staleness is judged from inputs and settings, not from the code: after changing the toolkit itself,
 run ``scripts/report.py --force``.
 """
@@ -23,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.constants import DATA_DIR, FIGURES_DIR, RECONSTRUCTED_DIR, REPO_ROOT, RESULTS_DIR, STUDY_DIR
-from models.errors import ConfigError
+from models.constants import DATA_DIR, FIGURES_DIR, REPO_ROOT, RESULTS_DIR
+from models.errors import ConfigError, StudyError
 from models.io import input_key, resolve_input_key, sha256_file
+from models.study import StudyPack, load_study
 
 DEFAULT_PRIOR = "literature"
 
@@ -86,33 +93,85 @@ class StepStatus:
         return self.state == "fresh"
 
 
-def _draw_files() -> list[Path]:
-    return sorted(RECONSTRUCTED_DIR.glob("draw_*.csv"))
-
-
 def _prior_inputs() -> list[Path]:
     return [DATA_DIR / "priors" / "sources.toml", DATA_DIR / "priors" / "sets.toml"]
 
 
-def default_steps(results: Path = RESULTS_DIR, figures: Path = FIGURES_DIR) -> list[Step]:
-    """The pipeline in run order, writing tables under ``results`` and figure copies under ``figures``.
+def _outcome_files(outcomes: Path) -> list[Path]:
+    """The outcome tables a file or folder holds now (a folder's ``draw_*.csv``; none if absent)."""
+    if outcomes.is_dir():
+        return sorted(outcomes.glob("draw_*.csv"))
+    return [outcomes] if outcomes.is_file() else []
 
-    The reconstruction writes the committed default data (``data/huang2024/reconstructed``) and is
-    never redirected.
+
+def pack_outcomes(study: StudyPack) -> Path:
+    """Where the pack's outcome tables are: its ``[files] outcomes``, else the folder the reconstruction writes.
+
+    Raises
+    ------
+    StudyError
+        The pack has neither outcome tables nor a reconstruction's constraints: nothing to analyse.
     """
+    if study.outcomes_path is not None:
+        return study.outcomes_path
+    if study.constraints_path is None:
+        raise StudyError(
+            study.source,
+            where="files",
+            field="outcomes",
+            found="missing (and no constraints to reconstruct them from)",
+            expected="per-patient outcome tables, or published figures with constraints",
+        )
+    return study.root / "reconstructed"
+
+
+def default_steps(
+    results: Path = RESULTS_DIR, figures: Path = FIGURES_DIR, *, study: StudyPack | str | Path | None = None
+) -> list[Step]:
+    """The pipeline of one study pack in run order, writing under ``results/<id>/`` and ``figures/<id>/``.
+
+    Parameters
+    ----------
+    results, figures : Path
+        Roots of the step outputs: each study step writes ``<root>/<id>/<step>`` (``<id>`` is the pack's
+        id); the prior set, which does not depend on the study, writes ``<root>/priors/<set>``.
+    study : StudyPack or path, optional
+        The study pack (default: the shipped Huang et al. 2024 pack).
+
+    Notes
+    -----
+    The reconstruction step exists only for a pack with constraints (a published letter); it writes
+    the pack's own outcome folder (committed with the pack) and is never redirected. A pack of one's
+    own per-patient tables has no reconstruction. Every study step runs its script with
+    ``--study PACK`` and its settings include the pack's id and that the data are the pack's own
+    tables, so outputs made for another pack, or for other tables given with ``--data``, are stale.
+    """
+    pack = study if isinstance(study, StudyPack) else load_study(study)
     results, figures = Path(results), Path(figures)
+    res, fig = results / pack.id, figures / pack.id
+    outcomes = pack_outcomes(pack)
     claims = DATA_DIR / "claims.toml"
-    fit_inputs = lambda: [*_draw_files(), *_prior_inputs(), claims]  # noqa: E731
-    return [
-        Step(
-            "reconstruction",
-            "per-patient event times consistent with every published figure",
-            "scripts/reconstruct.py",
-            ("--draws", "20", "--seed", "1", "--quiet"),
-            RECONSTRUCTED_DIR,
-            lambda: [STUDY_DIR / "published.toml", STUDY_DIR / "baseline.csv", STUDY_DIR / "constraints.toml"],
-            {"M": 20, "seed": 1},
-        ),
+    on = ("--study", input_key(pack.root))
+    own = {"study": pack.id, "data_is_study_outcomes": True}
+    tables = lambda: _outcome_files(outcomes)  # noqa: E731
+    fit_inputs = lambda: [*tables(), *_prior_inputs(), claims, *pack.input_files()]  # noqa: E731
+    steps: list[Step] = []
+    reconstructed = pack.constraints_path is not None
+    if reconstructed:
+        rec_dir = outcomes if outcomes.is_dir() or not outcomes.exists() else pack.root / "reconstructed"
+        rec_inputs = [pack.published_path, pack.baseline_path, pack.constraints_path, pack.toml]
+        steps.append(
+            Step(
+                "reconstruction",
+                "per-patient event times consistent with every published figure",
+                "scripts/reconstruct.py",
+                (*on, "--draws", "20", "--seed", "1", "--quiet"),
+                rec_dir,
+                lambda: [f for f in rec_inputs if f is not None],
+                {"M": 20, "seed": 1},
+            )
+        )
+    steps += [
         Step(
             "priors",
             f"the {DEFAULT_PRIOR} prior set: implied 1-year incidences and figures",
@@ -132,45 +191,48 @@ def default_steps(results: Path = RESULTS_DIR, figures: Path = FIGURES_DIR) -> l
             "fit",
             "posterior by the exact (conjugate) engine, default prior",
             "scripts/fit.py",
-            ("--out", str(results / "fit"), "--figures-dir", str(figures / "fit"), "--quiet"),
-            results / "fit",
+            (*on, "--out", str(res / "fit"), "--figures-dir", str(fig / "fit"), "--quiet"),
+            res / "fit",
             fit_inputs,
-            {"engine": "exact", "prior_set": DEFAULT_PRIOR, "from_transplant": False},
+            {"engine": "exact", "prior_set": DEFAULT_PRIOR, "from_transplant": False, **own},
         ),
         Step(
             "fit_nuts",
             "the same model sampled by NUTS (MCMC cross-check and diagnostics)",
             "scripts/fit.py",
-            ("--engine", "nuts", "--out", str(results / "fit_nuts"), "--no-figures", "--quiet"),
-            results / "fit_nuts",
+            (*on, "--engine", "nuts", "--out", str(res / "fit_nuts"), "--no-figures", "--quiet"),
+            res / "fit_nuts",
             fit_inputs,
-            {"engine": "nuts", "prior_set": DEFAULT_PRIOR, "from_transplant": False},
+            {"engine": "nuts", "prior_set": DEFAULT_PRIOR, "from_transplant": False, **own},
         ),
         Step(
             "sensitivity",
-            "prior, model and reconstruction sensitivity grid",
+            "prior, model and reconstruction sensitivity grid" if reconstructed else "prior and model sensitivity grid",
             "scripts/sensitivity.py",
-            ("--out", str(results / "sensitivity"), "--figures", str(figures / "sensitivity"), "--quiet"),
-            results / "sensitivity",
-            lambda: [DATA_DIR / "sensitivity" / "default.toml", *_draw_files(), *_prior_inputs(), claims],
+            (*on, "--out", str(res / "sensitivity"), "--figures", str(fig / "sensitivity"), "--quiet"),
+            res / "sensitivity",
+            lambda: [DATA_DIR / "sensitivity" / "default.toml", *tables(), *_prior_inputs(), claims],
+            own,
         ),
         Step(
             "plan",
             "trial planning: operating characteristics, sample sizes for power and assurance",
             "scripts/plan_trial.py",
             (
+                *on,
                 "--out",
-                str(results / "plan"),
+                str(res / "plan"),
                 "--figures",
-                str(figures / "plan"),
+                str(fig / "plan"),
                 "--posterior",
-                str(results / "fit" / "posterior.nc"),
+                str(res / "fit" / "posterior.nc"),
                 "--quiet",
             ),
-            results / "plan",
-            lambda: [*sorted((DATA_DIR / "designs").glob("*.toml")), results / "fit" / "posterior.nc"],
+            res / "plan",
+            lambda: [*sorted((DATA_DIR / "designs").glob("*.toml")), res / "fit" / "posterior.nc"],
         ),
     ]
+    return steps
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:

@@ -1,9 +1,11 @@
 """The reviewer's report: gather a run's outputs and assemble one self-contained HTML document.
 
-:func:`collect` reads what the pipeline steps wrote (:mod:`models.pipeline`), :func:`build` turns it
-into sections (:mod:`models.report_sections`) in the order a reviewer reads them, ending with the
-checklist of the Bayesian Analysis Reporting Guidelines (BARG; Kruschke 2021) that says where each
-item is answered. Every number and every sentence with a number comes from the run's tables.
+:func:`collect` reads what the pipeline steps of one study pack wrote (:mod:`models.pipeline`),
+:func:`build` turns it into sections (:mod:`models.report_sections`) in the order a reviewer reads
+them, ending with the checklist of the Bayesian Analysis Reporting Guidelines (BARG; Kruschke 2021)
+that says where each item is answered. Every number and every sentence with a number comes from the
+run's tables; the study's title, citation and files come from its pack
+(:class:`models.study.StudyPack`).
 
 References
 ----------
@@ -21,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from models.constants import DATA_DIR, RECONSTRUCTED_DIR, REPO_ROOT, STUDY_DIR
+from models.constants import DATA_DIR, REPO_ROOT
 from models.errors import ConfigError, DataError
 from models.io import read_toml
-from models.pipeline import StepRun, read_manifest
+from models.pipeline import StepRun, pack_outcomes, read_manifest
+from models.study import DEFAULT_STUDY_DIR, StudyPack, default_study
 
 BARG_TOML = DATA_DIR / "report" / "barg.toml"
 
@@ -93,14 +96,18 @@ def git_revision() -> str | None:
 
 @dataclass
 class RunOutputs:
-    """Everything the report reads, loaded once."""
+    """Everything the report reads, loaded once.
 
+    ``published`` and ``baseline`` are None when the study pack has no published figures or no Table 1.
+    """
+
+    study: StudyPack
     results: Path
     figures: Path
     runs: list[StepRun]
     manifests: dict[str, dict[str, Any]]
     published: Any
-    baseline: pd.DataFrame
+    baseline: pd.DataFrame | None
     draws: list[pd.DataFrame]
     draw_files: list[Path]
     fit: dict[str, pd.DataFrame]
@@ -122,6 +129,28 @@ class RunOutputs:
     def step_dir(self, name: str) -> Path:
         return next(r.status.step.out_dir for r in self.runs if r.status.step.name == name)
 
+    @property
+    def reconstructed(self) -> bool:
+        """Whether the outcome tables were reconstructed from published figures (a pipeline step)."""
+        return "reconstruction" in self.manifests
+
+    @property
+    def outcomes(self) -> Path:
+        """The outcome tables analysed: the pack's file or folder."""
+        return pack_outcomes(self.study)
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.draws[0])
+
+    @property
+    def command(self) -> str:
+        """The command that regenerates this report."""
+        from models.io import input_key
+
+        default = self.study.root.resolve() == DEFAULT_STUDY_DIR.resolve()
+        return "python scripts/report.py" + ("" if default else f" --study {input_key(self.study.root)}")
+
 
 FIT_TABLES = (
     "summary",
@@ -136,9 +165,12 @@ FIT_TABLES = (
 )
 
 
-def collect(runs: Sequence[StepRun], results: Path, figures: Path) -> RunOutputs:
-    """Load every output the report needs (one-line :class:`DataError` naming a missing file)."""
-    from models.data import load_baseline, load_outcome_draws, load_published, outcome_files
+def collect(runs: Sequence[StepRun], results: Path, figures: Path, *, study: StudyPack | None = None) -> RunOutputs:
+    """Load every output the report needs (one-line :class:`DataError` naming a missing file).
+
+    ``study`` is the pack the steps ran for (default: the shipped Huang et al. 2024 pack).
+    """
+    from models.data import load_outcome_draws, outcome_files
     from models.posterior_io import load_posterior
     from models.prior_sources import load_sources
 
@@ -159,15 +191,18 @@ def collect(runs: Sequence[StepRun], results: Path, figures: Path) -> RunOutputs
         src = Path(entry["source"]) if Path(entry["source"]).is_absolute() else REPO_ROOT / entry["source"]
         if src.is_file():
             designs[src.stem] = read_toml(src, ConfigError, "design TOML file")
+    pack = study or default_study()
+    outcomes = pack_outcomes(pack)
     return RunOutputs(
+        study=pack,
         results=Path(results),
         figures=Path(figures),
         runs=list(runs),
         manifests=manifests,
-        published=load_published(STUDY_DIR / "published.toml"),
-        baseline=load_baseline(STUDY_DIR / "baseline.csv"),
-        draws=load_outcome_draws(RECONSTRUCTED_DIR),
-        draw_files=outcome_files(RECONSTRUCTED_DIR),
+        published=pack.published(),
+        baseline=pack.baseline(),
+        draws=load_outcome_draws(outcomes),
+        draw_files=outcome_files(outcomes),
         fit=fit,
         fit_nuts=fit_nuts,
         idata=idata,
@@ -187,23 +222,10 @@ def collect(runs: Sequence[StepRun], results: Path, figures: Path) -> RunOutputs
 
 def build(out: RunOutputs, *, generated: str) -> tuple[str, list]:
     """The report's HTML and its sections (for checks)."""
-    from models import report_sections as rs
     from models.report_html import page
+    from models.report_sections import all_sections
 
-    sections = [
-        rs.question(out),
-        rs.reconstruction(out),
-        rs.model(out),
-        rs.priors(out),
-        rs.posterior(out),
-        rs.diagnostics(out),
-        rs.sensitivity(out),
-        rs.planning(out),
-        rs.limitations(out),
-        rs.reproducibility(out),
-    ]
-    sections.append(rs.barg_checklist(out, sections))
-    study = out.published.study
-    title = "Bayesian reanalysis of blinatumomab maintenance after allogeneic transplant"
-    subtitle = f"{study['citation']} (n = {study['n_patients']}): a reviewer's report generated from one run."
+    sections = all_sections(out)
+    title = f"Bayesian reanalysis: {out.study.info.title}"
+    subtitle = f"{out.study.citation_line()} (n = {out.n_patients}): a reviewer's report generated from one run."
     return page(title, subtitle, sections, generated=generated), sections

@@ -38,7 +38,7 @@ def scale_phrase(scale: str, landmark: int | None) -> str:
     """How a time scale reads in a sentence."""
     if scale == "from_transplant":
         return "counted from transplant"
-    return f"for patients alive in remission at day {landmark} (the start of maintenance)"
+    return f"for patients alive in remission at day {landmark} (the median day of study entry)"
 
 
 def estimate(quantity: str, scale: str, day: int, median: float, lower: float, upper: float, landmark=None) -> str:
@@ -133,11 +133,21 @@ def sample_size(design: str, scenario: str, metric: str, analysis: str, target: 
     )
 
 
-def diagnostics(n_tables: int, chains: int, max_rhat: float, min_ess: float, divergences: int, engine: str) -> str:
-    """MCMC diagnostics in one sentence."""
+def diagnostics(
+    n_tables: int,
+    chains: int,
+    max_rhat: float,
+    min_ess: float,
+    divergences: int,
+    engine: str,
+    *,
+    kind: str = "reconstructed",
+) -> str:
+    """MCMC diagnostics in one sentence (``kind``: "reconstructed" or "outcome" tables)."""
     verdict = "all within the thresholds" if (max_rhat <= 1.01 and min_ess >= 400 and divergences == 0) else "FAILED"
     return (
-        f"Across {n_tables} reconstructed tables × {chains} chains ({engine}), the largest R-hat is {max_rhat:.3f}, "
+        f"Across {n_tables} {kind} table{'' if n_tables == 1 else 's'} × {chains} chains ({engine}), "
+        f"the largest R-hat is {max_rhat:.3f}, "
         f"the smallest bulk ESS {min_ess:,.0f}, and there were {divergences} divergent transitions: {verdict} "
         f"(R-hat ≤ 1.01, ESS ≥ 400, no divergences)."
     )

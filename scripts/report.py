@@ -1,13 +1,16 @@
-"""Build the reviewer's report: one self-contained HTML file from a complete, up-to-date run.
+"""Build the reviewer's report of a study pack: one self-contained HTML file from an up-to-date run.
 
-Runs any pipeline step (reconstruction, priors, fit, NUTS cross-check, sensitivity, trial
-planning) whose outputs are missing or stale (see ``models/pipeline.py``), then writes
-``results/report.html`` with every figure embedded; no network is needed to open it.
+Runs any pipeline step of the pack (reconstruction when the pack has constraints, priors, fit, NUTS
+cross-check, sensitivity, trial planning) whose outputs are missing or stale (see
+``models/pipeline.py``), then writes ``results/STUDY/report.html`` with every figure embedded; no
+network is needed to open it. STUDY is the pack's id; the steps write ``results/STUDY/<step>`` and
+``figures/STUDY/<step>``.
 
 Examples
 --------
-python scripts/report.py                         # results/report.html, re-running what is stale
-python scripts/report.py --pdf                   # also results/report.pdf (needs Chromium)
+python scripts/report.py                         # results/huang2024/report.html, re-running what is stale
+python scripts/report.py --study data/my_cohort  # results/<id>/report.html for another study pack
+python scripts/report.py --pdf                   # also results/huang2024/report.pdf (needs Chromium)
 python scripts/report.py --no-run                # refuse to run anything; fail if a step is stale
 python scripts/report.py --force fit,sensitivity # re-run these steps even when up to date
 """
@@ -27,7 +30,7 @@ if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
 import argparse
 import time
 
-from models.cli import ArgumentParser, command_line, finish, run_guarded
+from models.cli import ArgumentParser, add_study_option, command_line, finish, run_guarded
 from models.constants import FIGURES_DIR, RESULTS_DIR
 from models.errors import ConfigError
 
@@ -38,9 +41,17 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog=PROG, description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--results", type=Path, default=RESULTS_DIR, help="results folder of the steps (default: results)")
-    p.add_argument("--figures", type=Path, default=FIGURES_DIR, help="figure copies folder (default: figures)")
-    p.add_argument("--out", type=Path, default=None, help="report file (default: RESULTS/report.html)")
+    add_study_option(p)
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS_DIR,
+        help="results root: the steps write RESULTS/STUDY/<step> (default: results)",
+    )
+    p.add_argument(
+        "--figures", type=Path, default=FIGURES_DIR, help="figure copies root: FIGURES/STUDY/<step> (default: figures)"
+    )
+    p.add_argument("--out", type=Path, default=None, help="report file (default: RESULTS/STUDY/report.html)")
     p.add_argument("--no-run", action="store_true", help="never run a step; exit 2 if any is missing or stale")
     p.add_argument("--force", default="", help="comma-separated steps to re-run, or 'all'")
     p.add_argument("--pdf", action="store_true", help="also print the report to PDF with headless Chromium")
@@ -61,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         from models.io import atomic_write_text, utc_now
         from models.pipeline import default_steps, ensure
         from models.report import build, collect
+        from models.study import load_study
 
         t0 = time.perf_counter()
-        steps = default_steps(args.results, args.figures)
+        study = load_study(args.study)
+        steps = default_steps(args.results, args.figures, study=study)
         names = [s.name for s in steps]
         force = names if args.force.strip() == "all" else [f.strip() for f in args.force.split(",") if f.strip()]
         unknown = sorted(set(force) - set(names))
@@ -80,12 +93,12 @@ def main(argv: list[str] | None = None) -> int:
                 expected="up-to-date outputs (run without --no-run)",
             )
         _say(args, "assembling the report")
-        outputs = collect(runs, args.results, args.figures)
+        outputs = collect(runs, args.results, args.figures, study=study)
         html, _ = build(outputs, generated=f"Generated {utc_now()} by {command_line(argv, 'scripts/report.py')}.")
         problems = check_html(html, source="report.html")
         if problems:
             raise ConfigError("report.html", found=problems[0], expected="valid, self-contained HTML")
-        out = args.out or args.results / "report.html"
+        out = args.out or args.results / study.id / "report.html"
         atomic_write_text(out, html)
         print(out)
         if args.pdf:

@@ -52,4 +52,4 @@ def built_report(tmp_path_factory):
     spec.loader.exec_module(mod)
     rc = mod.main(["--results", str(results), "--figures", str(figures), "--quiet"])
     assert rc == 0
-    return results / "report.html", results, figures
+    return results / "huang2024" / "report.html", results, figures

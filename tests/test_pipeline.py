@@ -115,7 +115,12 @@ def test_default_pipeline_order_and_scripts(tmp_path):
     for s in steps:
         assert (REPO_ROOT / s.script).is_file()
         assert s.command[0] == sys.executable
-    # only the committed reconstruction is written inside the repository
+    # only the committed reconstruction is written inside the repository; study steps under <root>/huang2024
     assert all(str(s.out_dir).startswith(str(tmp_path)) for s in steps[1:])
+    assert steps[0].out_dir == REPO_ROOT / "data" / "huang2024" / "reconstructed"
+    for s in steps[2:]:
+        assert s.out_dir == tmp_path / "results" / "huang2024" / s.name
+        assert s.args[:2] == ("--study", "data/huang2024")
+    assert steps[1].out_dir == tmp_path / "results" / "priors" / "literature"  # the prior set is shared by studies
     # the committed reconstruction is up to date with its inputs
     assert status(steps[0]).fresh, status(steps[0]).reasons
