@@ -25,9 +25,19 @@ if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
 
     interrupt_quietly()
 
-from models.cli import ArgumentParser, add_study_option, command_line, finish, nonneg_int, positive_int, run_guarded
+from models.cli import (
+    ArgumentParser,
+    add_study_option,
+    command_line,
+    finish,
+    int_at_least,
+    nonneg_int,
+    positive_int,
+    run_guarded,
+)
 from models.data import format_outcomes, load_published
 from models.errors import ConfigError, StudyError
+from models.executor import MAX_WORKERS
 from models.io import atomic_write_csv, atomic_write_json, check_output_folder, manifest, staged_directory
 from models.reconstruct import (
     DEFAULT_MAX_STATES,
@@ -69,6 +79,13 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--max-states", type=positive_int, default=DEFAULT_MAX_STATES, help="search bound per configuration")
     p.add_argument("--max-tries", type=positive_int, default=DEFAULT_MAX_TRIES, help="day-sampling attempts bound")
+    p.add_argument(
+        "--workers",
+        type=int_at_least(1, MAX_WORKERS),
+        default=1,
+        help="local worker processes for the searches (default 1; the tables are the same with any number)",
+    )
+    p.add_argument("--dask", metavar="ADDRESS", help="run the searches on a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 
@@ -156,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             max_states=args.max_states,
             max_tries=args.max_tries,
             progress=progress,
+            workers=args.workers,
+            dask=args.dask,
         )
         seconds = time.perf_counter() - t0
         files = [f"draw_{i:03d}.csv" for i in range(1, len(rec.draws) + 1)]

@@ -46,9 +46,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from models.claims import CLAIMS_TOML
-from models.cli import ArgumentParser, add_study_option, command_line, default_output, finish, run_guarded
+from models.cli import (
+    ArgumentParser,
+    add_study_option,
+    command_line,
+    default_output,
+    finish,
+    int_at_least,
+    run_guarded,
+)
 from models.data import load_outcome_draws, outcome_files
 from models.errors import StudyError
+from models.executor import MAX_WORKERS
 from models.io import (
     atomic_write_csv,
     atomic_write_json,
@@ -91,6 +100,13 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--no-resume", action="store_true", help="ignore the per-scenario cache of an interrupted run")
+    p.add_argument(
+        "--workers",
+        type=int_at_least(1, MAX_WORKERS),
+        default=1,
+        help="local worker processes for the scenarios (default 1; the table is the same with any number)",
+    )
+    p.add_argument("--dask", metavar="ADDRESS", help="run the scenarios on a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress, no report")
     return p
 
@@ -135,7 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_resume and cache.exists():
             shutil.rmtree(cache)
         res = run_grid(
-            cfg, tables, progress=reporter("sensitivity.py", quiet=args.quiet), cache_dir=cache, data_digest=digest
+            cfg,
+            tables,
+            progress=reporter("sensitivity.py", quiet=args.quiet),
+            cache_dir=cache,
+            data_digest=digest,
+            workers=args.workers,
+            dask=args.dask,
         )
         written: list[str] = []
         with staged_directory(args.out) as stage:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.errors import ReconstructionError
+from models.executor import connect, is_client
 from models.reconstruct.constraints import Constraints
 from models.reconstruct.sampling import Draw, _draw_once
 from models.reconstruct.solve import Solution, diagnose, solve
@@ -58,20 +59,47 @@ def reconstruct(
     max_states: int = DEFAULT_MAX_STATES,
     max_tries: int = DEFAULT_MAX_TRIES,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
+    dask: Any = None,
 ) -> Reconstruction:
     """Find every consistent ordering, then draw ``draws`` distinct verified tables.
 
     GvHD definitions are tried in the file's order; all are solved and reported, the draws come
     from the first one that admits a table. The alternative follow-up reading is solved and
     reported (and a table is attempted) but never used for the draws.
+
+    The searches of the configurations run on ``workers`` local processes or the Dask scheduler
+    ``dask`` (:func:`models.executor.run_tasks`; an address or a cluster, one client for the whole
+    reconstruction). They draw nothing: the tables are drawn here, from one stream seeded with
+    ``seed``, so they are the same wherever the searches ran.
     """
+    if dask is None or is_client(dask):
+        return _reconstruct(cons, draws, seed, max_states, max_tries, progress, workers, dask)
+    client = connect(dask)
+    try:
+        return _reconstruct(cons, draws, seed, max_states, max_tries, progress, workers, client)
+    finally:
+        client.close()
+
+
+def _reconstruct(
+    cons: Constraints,
+    draws: int,
+    seed: int,
+    max_states: int,
+    max_tries: int,
+    progress: Callable[[str], None] | None,
+    workers: int,
+    dask: Any,
+) -> Reconstruction:
+    run = {"workers": workers, "dask": dask}
     rng = random.Random(seed)
     defs: list[tuple[str | None, tuple[str, ...] | None]] = list(cons.gvhd_definitions) or [(None, None)]
     report: dict[str, Any] = {"gvhd_definitions": [], "followup_readings": []}
     chosen: Solution | None = None
     for name, qual in defs:
         _say(progress, f"solving GvHD definition {name}")
-        sol = solve(cons, qualifying=qual, definition=name, max_states=max_states, progress=progress)
+        sol = solve(cons, qualifying=qual, definition=name, max_states=max_states, progress=progress, **run)
         feasible_days = sol.total > 0 and _first_table(cons, sol, random.Random(seed), max_tries) is not None
         report["gvhd_definitions"].append(
             {
@@ -89,7 +117,7 @@ def reconstruct(
     if chosen is None:
         qual = defs[0][1]
         raise (
-            diagnose(cons, qualifying=qual, max_states=max_states)
+            diagnose(cons, qualifying=qual, max_states=max_states, **run)
             if all(d["orderings"] == 0 for d in report["gvhd_definitions"])
             else ReconstructionError(
                 cons.source,
@@ -103,7 +131,7 @@ def reconstruct(
         sol_r = (
             chosen
             if reading == cons.followup_reading
-            else solve(rc, qualifying=chosen.qualifying or None, max_states=max_states)
+            else solve(rc, qualifying=chosen.qualifying or None, max_states=max_states, **run)
         )
         table = _first_table(rc, sol_r, random.Random(seed), max_tries) if sol_r.total else None
         report["followup_readings"].append(
@@ -118,7 +146,7 @@ def reconstruct(
     report["orderings"] = chosen.total
     report["anonymous_gvhd"] = cons.anonymous_gvhd
     if cons.gvhd_definitions and not cons.anonymous_gvhd:
-        report["anonymous_gvhd_alternative"] = _anonymous_alternative(cons, max_states, progress)
+        report["anonymous_gvhd_alternative"] = _anonymous_alternative(cons, max_states, progress, run)
     report["risk_set_signatures"] = _describe_signatures(cons, chosen)
     out: list[Draw] = []
     seen: set[str] = set()
@@ -155,7 +183,7 @@ def reconstruct(
 
 
 def _anonymous_alternative(
-    cons: Constraints, max_states: int, progress: Callable[[str], None] | None
+    cons: Constraints, max_states: int, progress: Callable[[str], None] | None, run: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Orderings per definition if event-free patients may also have a qualifying GvHD.
 
@@ -166,7 +194,7 @@ def _anonymous_alternative(
     out = []
     for name, qual in cons.gvhd_definitions:
         _say(progress, f"solving GvHD definition {name} with event-free qualifying cases")
-        sol = solve(alt, qualifying=qual, definition=name, max_states=max_states)
+        sol = solve(alt, qualifying=qual, definition=name, max_states=max_states, keep_memo=False, **run)
         out.append({"name": name, "orderings": sol.total, "orderings_by_gvhd_assignment": sol.by_gvhd_set()})
     return out
 

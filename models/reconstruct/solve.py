@@ -10,8 +10,10 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from models.errors import ReconstructionError
+from models.executor import run_tasks
 from models.reconstruct.configurations import Configuration, configurations
 from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget
 from models.reconstruct.figures import cif_value, km_summary
@@ -38,6 +40,37 @@ class Solution:
         return dict(out)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every configuration's search needs (sent once per worker)."""
+
+    cons: Constraints
+    reading: str
+    max_states: int
+    checked: set[str] | None
+    keep_memo: bool
+
+
+def _count_configuration(job: _Job, config: Configuration) -> tuple[int, int, _Search | None] | None:
+    """Count one configuration's orderings: (count, states, search), None past the state bound.
+
+    A configuration's search reads the constraints only and draws nothing, so it can run in any
+    process (top level, so process pools and Dask workers can import it). The search, with its memo
+    when ``keep_memo`` (tables are drawn from it), is returned only if it has orderings.
+    """
+    s = _Search(job.cons, config, reading=job.reading, max_states=job.max_states, checked=job.checked)
+    try:
+        cnt = s.count()
+    except _Budget:
+        return None
+    states = len(s.memo)
+    if not cnt:
+        return 0, states, None
+    if not job.keep_memo:
+        s.memo.clear()
+    return cnt, states, s
+
+
 def solve(
     cons: Constraints,
     *,
@@ -47,41 +80,76 @@ def solve(
     max_states: int = DEFAULT_MAX_STATES,
     checked: set[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    keep_memo: bool = True,
+    workers: int = 1,
+    dask: Any = None,
 ) -> Solution:
-    """Count every consistent ordering over every configuration (bounded by ``max_states``)."""
+    """Count every consistent ordering over every configuration (bounded by ``max_states``).
+
+    The configurations are independent searches: they run on ``workers`` local processes or the
+    Dask scheduler ``dask`` (:func:`models.executor.run_tasks`) and are combined in their own
+    order, so the solution is the same wherever they ran. ``keep_memo=False`` drops the searches'
+    memo tables (counts, signatures and assignments only; no table can be drawn from it).
+    """
     reading = reading or cons.followup_reading
-    searches = []
-    total, states = 0, 0
-    sigs: set[tuple] = set()
-    for i, config in enumerate(configurations(cons, qualifying)):
-        s = _Search(cons, config, reading=reading, max_states=max_states, checked=checked)
-        try:
-            cnt = s.count()
-        except _Budget:
+    configs = list(configurations(cons, qualifying))
+    job = _Job(cons, reading, max_states, checked, keep_memo)
+    seen = {"done": 0, "total": 0, "states": 0}  # running sums for the progress messages
+
+    def arrived(i: int, outcome: tuple[int, int, _Search | None] | None) -> None:
+        if outcome is None:
             raise ReconstructionError(
                 cons.source,
                 where="search",
                 found=f"more than {max_states} states in one configuration",
                 expected="constraints narrow enough to search, or a larger --max-states",
-            ) from None
-        states += len(s.memo)
-        if not cnt:
-            s.memo.clear()  # keep memory for the configurations that are sampled from
-        else:
+            )
+        seen["done"] += 1
+        seen["total"] += outcome[0]
+        seen["states"] += outcome[1]
+        if progress and seen["done"] % 50 == 1:
+            progress(
+                f"definition {definition}: {seen['done']} configurations, {seen['total']} orderings, "
+                f"{seen['states']} states"
+            )
+
+    outcomes = run_tasks(_count_configuration, configs, workers=workers, dask=dask, shared=job, on_result=arrived)
+    searches = []
+    total, states = 0, 0
+    sigs: set[tuple] = set()
+    for config, outcome in zip(configs, outcomes, strict=True):
+        assert outcome is not None  # arrived() raised otherwise
+        cnt, n_states, s = outcome
+        states += n_states
+        if s is not None:
+            s.cons = cons  # a worker's search holds its own copy of the constraints
             searches.append((config, s, cnt))
             total += cnt
             sigs |= {(config.gvhd_patients, config.anonymous_gvhd, sig) for sig in s.signatures}
-        if progress and i % 50 == 0:
-            progress(f"definition {definition}: {i + 1} configurations, {total} orderings, {states} states")
     return Solution(definition, qualifying or (), reading, searches, total, sigs, states)
 
 
-def diagnose(cons: Constraints, *, qualifying: tuple[str, ...] | None, max_states: int) -> ReconstructionError:
+def diagnose(
+    cons: Constraints,
+    *,
+    qualifying: tuple[str, ...] | None,
+    max_states: int,
+    workers: int = 1,
+    dask: Any = None,
+) -> ReconstructionError:
     """Name a figure that cannot be met jointly with the others, with the closest value reachable."""
     figures: list[KMTarget | CIFTarget] = [*cons.km, *cons.cif]
     names = {f.name for f in figures}
     for f in figures:
-        sol = solve(cons, qualifying=qualifying, max_states=max_states, checked=names - {f.name})
+        sol = solve(
+            cons,
+            qualifying=qualifying,
+            max_states=max_states,
+            checked=names - {f.name},
+            keep_memo=False,
+            workers=workers,
+            dask=dask,
+        )
         if sol.total == 0:
             continue
         # The signatures are every distinct risk-set outcome, so the closest value is exact.

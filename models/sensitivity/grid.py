@@ -20,6 +20,7 @@ from models.commensurate_exact import ENGINE_LABEL, exact_eligible
 from models.constants import CI_LEVEL
 from models.derived import landmark_values
 from models.errors import ToolkitError
+from models.executor import connect, is_client, run_tasks
 from models.intervals import TRANSITIONS, TransitionData, transition_data
 from models.power_scaling import REPORTED
 from models.prior_conflict import conflict_pvalue, conflict_table, predictive_pmf
@@ -63,6 +64,7 @@ def _ess_and_conflict(
     cuts: Sequence[float],
     relapse_death_cuts: Sequence[float],
     memo: dict | None = None,
+    data_key: tuple | None = None,
 ) -> dict[str, float]:
     r"""First-year prior weight and Box's conflict p-value (median over tables) of relapse and NRM.
 
@@ -71,13 +73,15 @@ def _ess_and_conflict(
     posterior weight, and the whole prior's ESS (ELIR or moment matching). The p-value
     :math:`\min\{1, 2\min(P(D \le d), P(D \ge d))\}` needs the exact negative-binomial (mixture)
     predictive pmf only up to the observed count :math:`d`, so the convolution is truncated there;
-    results are memoised per (transition prior, data) because grid cells share most priors.
+    results are memoised per (transition prior, data) because grid cells share most priors; the data
+    are named by ``data_key`` (e.g. cuts, time origin and table indices), else by object identity.
     """
     memo = {} if memo is None else memo
     out: dict[str, float] = {}
     for k in ("relapse", "nrm"):
         spec = prior.per_interval(k, len(cuts))
-        key = (k, repr(spec), tuple(cuts), tuple(id(td) for td in stats))
+        data = tuple(id(td) for td in stats) if data_key is None else data_key
+        key = (k, repr(spec), tuple(cuts), data)
         if key not in memo:
             one = replace(prior, name="one", transitions={**weak(cuts, relapse_death_cuts).transitions, k: spec})
             ess = ess_summary(ess_table(one, cuts, relapse_death_cuts, stats)).set_index("transition").loc[k]
@@ -110,6 +114,59 @@ def _cache_path(cache_dir: Path | None, cfg: SensitivityConfig, sc: GridScenario
     return cache_dir / f"{cfg.digest[:12]}-{data_digest[:12]}-{sc.key()}.json"
 
 
+def _identity(sc: GridScenario) -> dict[str, Any]:
+    return {
+        "scenario": sc.id,
+        "factor": sc.factor,
+        "level": sc.level,
+        "kind": sc.kind,
+        "prior": sc.prior_name,
+        "a0": sc.a0,
+        "w": sc.w,
+        "centre": sc.centre,
+        "weight": sc.weight,
+        "cuts": ",".join(f"{c:g}" for c in sc.cuts),
+        "from_transplant": sc.from_transplant,
+        "n_tables": len(sc.tables),
+    }
+
+
+@dataclass
+class _GridContext:
+    """What every scenario task needs, sent once per worker (:func:`models.executor.run_tasks`).
+
+    The caches only memoise pure functions under value keys, so a worker's copy gives the numbers
+    this process would.
+    """
+
+    cfg: SensitivityConfig
+    tables: Sequence[pd.DataFrame]
+    prior_cache: dict
+    stats_cache: dict[tuple, list[TransitionData]] = field(default_factory=dict)
+    conflict_memo: dict = field(default_factory=dict)
+
+
+def _scenario_task(ctx: _GridContext, sc: GridScenario) -> dict[str, Any]:
+    """One scenario on a worker (top level, so process pools and Dask workers can import it)."""
+    return _run_scenario(ctx.cfg, sc, ctx.tables, ctx.stats_cache, ctx.prior_cache, ctx.conflict_memo)
+
+
+def _runs_here(ctx: _GridContext, sc: GridScenario) -> bool:
+    """Whether a scenario runs in this process: the base (its fit is reused by the power-scaling
+    rows) and NUTS scenarios (they start their own chain processes and reuse compiled models).
+
+    Building the prior here also builds each named set for the scenario's cuts once, before the
+    workers are sent the prior cache; a prior that fails is left to fail inside its scenario.
+    """
+    if sc.kind == "base":
+        return True
+    try:
+        prior = scenario_prior(sc, ctx.prior_cache, ctx.cfg.relapse_death_cuts, ctx.cfg.day)
+        return not exact_eligible(prior)
+    except (ToolkitError, ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return False
+
+
 def run_grid(
     cfg: SensitivityConfig,
     tables: Sequence[pd.DataFrame],
@@ -118,56 +175,92 @@ def run_grid(
     cache_dir: Path | None = None,
     data_digest: str = "",
     priors: Mapping[str, PriorSet] | None = None,
+    workers: int = 1,
+    dask: Any = None,
 ) -> GridResult:
     """Run every scenario of the grid on the reconstructed ``tables`` (exact engine).
 
     ``priors`` supplies prior sets by name (others are resolved through the prior library);
     ``progress`` reports the steps (:mod:`models.progress`; ``True``: lines on standard error).
+    Scenarios run on ``workers`` local processes or the Dask scheduler ``dask``
+    (:func:`models.executor.run_tasks`); every scenario starts from the grid's seed, so the table
+    is the same wherever it runs. Each finished scenario is cached in ``cache_dir`` at once, so an
+    interrupted run resumes where it stopped.
     """
+    if dask is None or is_client(dask):
+        return _run_grid(cfg, tables, progress, cache_dir, data_digest, priors, workers, dask)
+    client = connect(dask)  # a bad address is refused before anything runs
+    try:
+        return _run_grid(cfg, tables, progress, cache_dir, data_digest, priors, workers, client)
+    finally:
+        client.close()
+
+
+def _run_grid(
+    cfg: SensitivityConfig,
+    tables: Sequence[pd.DataFrame],
+    progress: bool | Progress,
+    cache_dir: Path | None,
+    data_digest: str,
+    priors: Mapping[str, PriorSet] | None,
+    workers: int,
+    dask: Any,
+) -> GridResult:
     t0 = time.perf_counter()
     rep = as_progress(progress)
     scenarios = build_scenarios(cfg, len(tables))
     rep.note(f"{len(scenarios)} scenarios over {len(tables)} table(s): building the prior sets they name")
-    stats_cache: dict[tuple, list[TransitionData]] = {}
     prior_cache: dict = dict(priors or {})
     # every prior set the grid names must exist before anything runs (one-line PriorError otherwise)
     for name in dict.fromkeys(sc.prior_name for sc in scenarios):
         if name not in prior_cache and (name, tuple(cfg.cuts)) not in prior_cache:
             prior_cache[(name, tuple(cfg.cuts))] = load_prior_set(name, cfg.cuts, cfg.relapse_death_cuts)
-    rows = []
-    memo: dict[str, dict[str, Any]] = {}
-    conflict_memo: dict = {}
+    ctx = _GridContext(cfg, tables, prior_cache)
     fit_cache: dict = {}  # the base scenario's fit, shared with its power-scaling
-    for i, sc in enumerate(scenarios):
-        identity: dict[str, Any] = {
-            "scenario": sc.id,
-            "factor": sc.factor,
-            "level": sc.level,
-            "kind": sc.kind,
-            "prior": sc.prior_name,
-            "a0": sc.a0,
-            "w": sc.w,
-            "centre": sc.centre,
-            "weight": sc.weight,
-            "cuts": ",".join(f"{c:g}" for c in sc.cuts),
-            "from_transplant": sc.from_transplant,
-            "n_tables": len(sc.tables),
-        }
+    # one analysis per key (a level equal to the base is the base's analysis under another name)
+    sharing: dict[str, int] = {}
+    for sc in scenarios:
+        sharing[sc.key()] = sharing.get(sc.key(), 0) + 1
+    results: dict[str, dict[str, Any]] = {}
+    todo: dict[str, GridScenario] = {}  # the first scenario of each key still to run
+    for sc in scenarios:
+        if sc.key() in results or sc.key() in todo:
+            continue
         cpath = _cache_path(cache_dir, cfg, sc, data_digest)
-        if sc.key() in memo:  # the same analysis under another factor's name (e.g. a level equal to the base)
-            result = memo[sc.key()]
-        elif cpath is not None and cpath.exists():
-            result = json.loads(cpath.read_text())
+        if cpath is not None and cpath.exists():
+            results[sc.key()] = json.loads(cpath.read_text())
         else:
-            result = _run_scenario(cfg, sc, tables, stats_cache, prior_cache, conflict_memo, fit_cache)
-            if cpath is not None:
-                cpath.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cpath.with_suffix(".tmp")
-                tmp.write_text(json.dumps(result, default=float))
-                os.replace(tmp, cpath)
-        memo[sc.key()] = result
-        rows.append({**identity, **result})
-        rep.advance("scenarios", i + 1, len(scenarios))
+            todo[sc.key()] = sc
+    done = sum(sharing[k] for k in results)
+    if done:
+        rep.advance("scenarios", done, len(scenarios))
+
+    def store(sc: GridScenario, result: dict[str, Any]) -> None:
+        nonlocal done
+        cpath = _cache_path(cache_dir, cfg, sc, data_digest)
+        if cpath is not None:
+            cpath.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cpath.with_suffix(".tmp")
+            tmp.write_text(json.dumps(result, default=float))
+            os.replace(tmp, cpath)
+        results[sc.key()] = result
+        done += sharing[sc.key()]
+        rep.advance("scenarios", done, len(scenarios))
+
+    where = {key: _runs_here(ctx, sc) for key, sc in todo.items()}
+    here = [sc for key, sc in todo.items() if where[key]]
+    away = [sc for key, sc in todo.items() if not where[key]]
+    for sc in here:
+        store(sc, _run_scenario(cfg, sc, tables, ctx.stats_cache, prior_cache, ctx.conflict_memo, fit_cache))
+    run_tasks(
+        _scenario_task,
+        away,
+        workers=workers,
+        dask=dask,
+        shared=ctx,
+        on_result=lambda i, result: store(away[i], result),
+    )
+    rows = [{**_identity(sc), **results[sc.key()]} for sc in scenarios]
     rep.note("power-scaling and prior-data agreement")
     table = pd.DataFrame(rows)
     tip = tipping_points(table, cfg) if cfg.grid is not None else pd.DataFrame(columns=list(TIPPING_COLUMNS))
@@ -236,7 +329,9 @@ def _run_scenario(
             result.update(_quantity_summary(lm[q][cfg.day], q))
         for c in cfg.claims:
             result[f"P[{c.name}]"] = float(np.mean(c.holds(lm[c.quantity][c.day])))
-        result.update(_ess_and_conflict(prior, stats, sc.cuts, cfg.relapse_death_cuts, conflict_memo))
+        result.update(
+            _ess_and_conflict(prior, stats, sc.cuts, cfg.relapse_death_cuts, conflict_memo, data_key=(skey, sc.tables))
+        )
         result["status"] = "ok" if result.get("diagnostics_ok", True) else "ok, NUTS diagnostics failed"
     except ToolkitError as exc:
         result["status"] = f"failed: {exc}"

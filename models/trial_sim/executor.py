@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.errors import ConfigError
+from models.executor import MAX_WORKERS, run_tasks
 from models.progress import Progress, as_progress
 from models.trial_sim.chunk import SUM_KEYS, run_chunk
 
@@ -59,7 +59,7 @@ def execute(
     tasks: Sequence[Any],
     *,
     workers: int = 2,
-    dask_address: str | None = None,
+    dask_address: Any = None,
     progress: bool | Progress = False,
     fn: Callable[[Any], dict[str, Any]] = run_task,
 ) -> list[dict[str, Any]]:
@@ -67,43 +67,16 @@ def execute(
 
     ``fn`` runs one task (a top-level function, so process pools and Dask workers can import it;
     default :func:`run_task`). Results come back in the order of ``tasks`` whatever the scheduler,
-    so sums are identical.
+    so sums are identical (:func:`models.executor.run_tasks`).
     """
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
-    rep = as_progress(progress, "plan")
-    report: Callable[[int], None] = lambda d: rep.advance(f"{len(tasks)} simulation chunks", d, len(tasks))  # noqa: E731
-    if dask_address is not None:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise ConfigError(
-                "dask", found=dask_address, expected="dask[distributed] installed (pip install 'dask[distributed]')"
-            ) from None
-        try:
-            client = Client(dask_address, timeout="10s", set_as_default=False)
-        except OSError as exc:
-            raise ConfigError("dask", found=dask_address, expected=f"a reachable Dask scheduler ({exc})") from None
-        try:
-            futures = client.map(fn, list(tasks), pure=False)
-            for i, fut in enumerate(futures):  # in task order; the cluster computes them concurrently
-                results[i] = fut.result()
-                report(i + 1)
-        finally:
-            client.close()
-    elif workers <= 1:
-        for i, t in enumerate(tasks):
-            results[i] = fn(t)
-            report(i + 1)
-    else:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            futs = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-            for done, f in enumerate(cf.as_completed(futs), 1):
-                results[futs[f]] = f.result()
-                report(done)
-    return results  # type: ignore[return-value]
+    return run_tasks(
+        fn,
+        tasks,
+        workers=max(1, min(workers, MAX_WORKERS)),
+        dask=dask_address,
+        progress=as_progress(progress, "plan"),
+        label=f"{len(tasks)} simulation chunks",
+    )
 
 
 def collect(tasks: Sequence[Task], results: Sequence[dict[str, Any]]) -> pd.DataFrame:
