@@ -111,6 +111,10 @@ def run_guarded(prog: str, body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; previous outputs left intact\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `validate_data.py | head`: the reader left; nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 EXIT_INTERRUPTED = 130

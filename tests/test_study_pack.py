@@ -229,7 +229,7 @@ def test_rules_on_the_id_column_and_numbers(tmp_path):
 
 
 def test_one_follow_up_date_per_study(pack):
-    _edit(pack, "last_followup_date = 2024-03-10", "last_followup_date = 2024-03-11")
+    _edit(pack, 'short_name = "Huang et al. 2024"', 'short_name = "Huang et al. 2024"\nlast_followup_date = 2024-03-11')
     with pytest.raises(StudyError, match=r"study\.last_followup_date'.*2024-03-11.*2024-03-10"):
         load_study(pack).published()
 
