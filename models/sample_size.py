@@ -213,15 +213,11 @@ def closed_form_sample_sizes(design: Any, scenario: Any) -> dict[str, float]:
 
 # ---------------------------------------------------------------------------- common random numbers
 @dataclass(frozen=True)
-class CrnTask:
-    """One chunk of the root search: trials ``chunk`` of scenario ``scenario_index`` at ``n_patients``."""
+class CrnTask(ts.Task):
+    """One chunk of the root search: trials ``chunk`` of scenario ``scenario_index`` at ``n_patients``.
 
-    design: Any  # models.design.Design
-    scenario_index: int
-    n_patients: int
-    n_trials: int
-    seed: int
-    chunk: int
+    A :class:`models.trial_sim.Task` whose random stream does not depend on N (common random numbers).
+    """
 
     @property
     def key(self) -> tuple[int, int, int]:

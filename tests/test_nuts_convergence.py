@@ -262,7 +262,7 @@ def test_a_run_that_still_fails_warns_with_what_to_try(monkeypatch):
     msg = str(rec[0].message)
     assert "\n" not in msg
     assert "divergent transitions in table(s) 1 (1-1 each)" in msg and "up to 4x" in msg
-    for tip in ("--tune", "target acceptance", "--engine exact", "more shape"):
+    for tip in ("tune = 4000", "target acceptance", "engine = exact", "more shape"):  # settings; scripts show options
         assert tip in msg, tip
     # too few draws for the thresholds: no extension (thinning cannot reach them), said so
     stub = _StubBackend([_run(model, False)])
