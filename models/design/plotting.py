@@ -12,9 +12,9 @@ from models.design.schema import Design
 def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFrame | None = None):
     """Power and assurance (left) and type I error (right) vs N, with 95% Monte Carlo bands.
 
-    Each power curve's label states its analysis's type I error over the N grid, and a note under
-    the left panel says when the Bayesian rule and the frequentist test run at different type I
-    errors (their sample sizes are then not comparable). With ``sample_sizes``
+    Each power curve's label states its analysis's type I error over the N grid, and the legend's
+    title says when the Bayesian rule and the frequentist test run at type I errors whose ranges over
+    N do not overlap (their sample sizes are then not comparable). With ``sample_sizes``
     (:func:`models.sample_size.sample_size_table`) each root-searched N is marked at the target with
     its 95% Monte Carlo interval. Returns the two Axes; never saves.
     """
@@ -64,17 +64,21 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
         ylim=(0, 1),
         title=f"{design.name}: power and assurance",
     )
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
-    if t1["bayesian"] != t1["frequentist"] and any(s.role == "alternative" for s in design.scenarios):
-        ax.text(
-            0.02,
-            0.02,
-            f"Not comparable as drawn: type I error {t1['bayesian']} (Bayesian)\nvs {t1['frequentist']} ({test})",
-            transform=ax.transAxes,
-            fontsize=7,
-            va="bottom",
-            color="0.25",
+    note = None
+    nul = oc[oc["role"] == "null"]
+    apart = (
+        len(nul) > 0
+        and "p_success_freq" in nul
+        and not nul["p_success_freq"].isna().all()
+        and (
+            nul["p_success"].min() > nul["p_success_freq"].max() or nul["p_success_freq"].min() > nul["p_success"].max()
         )
+    )
+    if apart and any(s.role == "alternative" for s in design.scenarios):  # type I error ranges do not overlap
+        note = f"Not comparable as drawn: type I error {t1['bayesian']} (Bayesian) vs {t1['frequentist']} ({test})"
+    leg = ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, title=note)
+    if note is not None:
+        leg.get_title().set_fontsize(7)
     null = oc[oc["role"] == "null"].sort_values("N")
     for i, (col, label) in enumerate((("p_success", "Bayesian rule"), ("p_success_freq", test))):
         c = colours[i]
