@@ -1,79 +1,15 @@
 """Check (default) or rewrite the numbers the docs quote from the toolkit's commands.
 
-Question
-    Does every generated passage of ``docs/*.md`` still say what its commands print today?
-
-Data
-    The documents' ``<!-- generated: NAME -->`` passages and the commands their renderers run
-    (``models/docgen``); each command runs once, as a subprocess, into a temporary folder.
-
-Commands
-    ``python scripts/docs.py``            check: list stale passages, exit 1 if any
-    ``python scripts/docs.py --write``    rewrite the stale passages
-    ``--only NAME`` (repeatable) restricts to named passages; ``--fast`` skips the slow ones
-    (those that run the sensitivity grid, trial planning or every prior set).
-
-Exit status 0 when every checked passage is current (or was rewritten), 1 when some are stale,
-2 for an unknown passage name.
+The command lives in :mod:`models.cli.docs`; ``python scripts/docs.py --help`` lists its options.
 """
 
-from __future__ import annotations
-
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-if __name__ == "__main__":  # Ctrl-C during the imports below: exit quietly
-    from models.cli import interrupt_quietly
-
-    interrupt_quietly()
-
-import argparse
-
-from models.cli import EXIT_FAILED, EXIT_OK, ArgumentParser, finish, run_guarded
-from models.errors import ConfigError
-
-PROG = "docs.py"
-
-
-def build_parser() -> ArgumentParser:
-    p = ArgumentParser(
-        prog=PROG, description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--write", action="store_true", help="rewrite stale passages instead of failing")
-    p.add_argument("--only", action="append", default=[], metavar="NAME", help="only this passage (repeatable)")
-    p.add_argument("--fast", action="store_true", help="skip the passages whose commands take minutes")
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    from models.docgen import Runs, blocks, check, render, write
-
-    known = {b.name: b for b in blocks()}
-    for name in args.only:
-        if name not in known:
-            raise ConfigError("--only", found=name, expected=f"one of {sorted(known)}")
-    selected = [b for b in known.values() if (not args.only or b.name in args.only) and not (args.fast and b.slow)]
-    runs = Runs()
-    try:
-        if args.write:
-            for path in write(render(runs, selected)):
-                print(f"rewrote {path.relative_to(Path(__file__).resolve().parents[1])}")
-            return EXIT_OK
-        stale = check(runs, selected)
-    finally:
-        runs.close()
-    for name in stale:
-        print(f"stale: {known[name].doc} passage '{name}' (python scripts/docs.py --write --only {name})")
-    print(f"{len(selected) - len(stale)} of {len(selected)} generated passages current")
-    return EXIT_FAILED if stale else EXIT_OK
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_guarded(PROG, lambda: run(args))
-
+try:
+    from models.cli import launch
+except ModuleNotFoundError as exc:  # not installed: say how, in one line (scripts do not edit sys.path)
+    sys.stderr.write(f"docs.py: {exc}; install the toolkit first: pip install -e . (see README)\n")
+    raise SystemExit(2) from None
 
 if __name__ == "__main__":
-    raise SystemExit(finish(main()))
+    raise SystemExit(launch("docs"))

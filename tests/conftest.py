@@ -43,13 +43,10 @@ def built_report(tmp_path_factory):
     Every pipeline step runs (about three minutes on two cores); the committed reconstruction is
     reused when up to date. Returns ``(html_path, results_dir, figures_dir)``.
     """
-    import importlib.util
+    from models.cli import report
 
     root = tmp_path_factory.mktemp("report")
     results, figures = root / "results", root / "figures"
-    spec = importlib.util.spec_from_file_location("report_script", REPO_ROOT / "scripts" / "report.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    rc = mod.main(["--results", str(results), "--figures", str(figures), "--quiet"])
+    rc = report.main(["--results", str(results), "--figures", str(figures), "--quiet"])
     assert rc == 0
     return results / "huang2024" / "report.html", results, figures

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.constants import RECONSTRUCTED_DIR, REPO_ROOT
+from models.constants import RECONSTRUCTED_DIR
 from models.data import load_outcome_draws, load_published
 from models.errors import ConfigError
 from models.executor import MAX_WORKERS, run_tasks
@@ -27,11 +27,7 @@ from models.synthetic_study import publish, simulate_outcomes
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_for_executor", REPO_ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"models.cli.{name}")
 
 
 @pytest.fixture(scope="module")

@@ -25,14 +25,7 @@ HAZ = {
 }
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("fit_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fit = _load_script()
+fit = importlib.import_module("models.cli.fit")
 
 
 def _table(seed: int) -> pd.DataFrame:
@@ -243,14 +236,34 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, data, caps
     assert not out.exists() and not (tmp_path / "never_fig").exists()
 
 
-def test_script_runs_uninstalled_from_any_folder(tmp_path):
+def test_script_runs_from_any_folder_and_says_how_to_install_when_not_installed(tmp_path):
+    # -S drops site-packages (and the editable install): scripts do not edit sys.path, so the
+    # script says in one line that the toolkit must be installed, exit 2
     res = subprocess.run([sys.executable, "-S", str(SCRIPT), "--help"], capture_output=True, text=True, cwd=tmp_path)
-    # -S drops site-packages (and the editable install): the script finds models via its own path
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "pip install -e ." in res.stderr, res.stderr
+    res = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0 and "--engine" in res.stdout, res.stderr
     res = subprocess.run(
         [sys.executable, str(SCRIPT), "--cuts", "0,5,5", "--quiet"], capture_output=True, text=True, cwd=tmp_path
     )
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--cuts" in res.stderr
+
+
+def test_installed_programs_are_the_scripts_commands():
+    # [project.scripts]: every installed program starts the same command module as its script
+    import tomllib
+
+    from models import cli
+
+    programs = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    targets = {target.split(":")[1] for target in programs.values()}
+    assert targets == {f"{command.split('_')[0]}_command" for command in cli.COMMANDS}  # plan_trial: plan_command
+    for target in programs.values():
+        module, attr = target.split(":")
+        assert callable(getattr(importlib.import_module(module), attr))
+    for command in cli.COMMANDS:
+        assert callable(importlib.import_module(f"models.cli.{command}").main)
+        assert f'launch("{command}")' in (REPO_ROOT / "scripts" / f"{command}.py").read_text()
 
 
 def test_ctrl_c_on_a_registry_size_cohort_acts_within_a_second(tmp_path):

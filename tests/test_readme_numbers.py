@@ -7,8 +7,6 @@ interval, claim probability, prior weight and prediction is compared at the prin
 
 from __future__ import annotations
 
-import importlib.util
-
 import pandas as pd
 import pytest
 
@@ -19,10 +17,9 @@ SECTION = README[README.index("## What the study shows") : README.index("## Scri
 
 
 def _fit_main():
-    spec = importlib.util.spec_from_file_location("fit_script_readme", REPO_ROOT / "scripts" / "fit.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
+    from models.cli import fit
+
+    return fit.main
 
 
 @pytest.fixture(scope="module")

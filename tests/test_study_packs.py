@@ -19,7 +19,7 @@ from types import ModuleType
 
 import pytest
 
-from models.constants import DATA_DIR, REPO_ROOT
+from models.constants import DATA_DIR
 from models.data import load_outcome_draws
 from models.endpoints import derive
 from models.nonparametric import km_at
@@ -52,11 +52,7 @@ levels = [true]
 
 @functools.cache
 def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"{name}_script", REPO_ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"models.cli.{name}")
 
 
 def _run(name: str, *argv: str) -> int:

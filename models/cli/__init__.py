@@ -1,7 +1,9 @@
-"""Helpers shared by the thin scripts: one-line errors and exit codes.
+"""The command line: one module per command (``models.cli.fit``, ...) and the helpers they share.
 
-Scripts define ``main(argv: list[str] | None = None) -> int`` and end with
-``raise SystemExit(main())``. Library code never sees argparse objects.
+Each command module defines ``main(argv: list[str] | None = None) -> int``: parse the options into a
+workflow's settings, call the workflow, write its result. ``scripts/<command>.py`` and the installed
+``txbayes-<command>`` programs both start a command through :func:`launch`. Library code never sees
+argparse objects.
 """
 
 from __future__ import annotations
@@ -118,6 +120,53 @@ def run_guarded(prog: str, body: Callable[[], int]) -> int:
 
 
 EXIT_INTERRUPTED = 130
+
+#: The commands: module of :mod:`models.cli`, script in ``scripts/`` and installed program.
+COMMANDS = ("fit", "sensitivity", "plan_trial", "reconstruct", "report", "priors", "validate_data")
+
+
+def launch(command: str, argv: list[str] | None = None) -> int:
+    """Run a command as a program: Ctrl-C during its imports exits quietly, then ``main(argv)``."""
+    import importlib
+
+    interrupt_quietly()
+    module = importlib.import_module(f"models.cli.{command}")
+    return finish(module.main(argv))
+
+
+def fit_command() -> int:
+    """``txbayes-fit``."""
+    return launch("fit")
+
+
+def sensitivity_command() -> int:
+    """``txbayes-sensitivity``."""
+    return launch("sensitivity")
+
+
+def plan_command() -> int:
+    """``txbayes-plan``."""
+    return launch("plan_trial")
+
+
+def reconstruct_command() -> int:
+    """``txbayes-reconstruct``."""
+    return launch("reconstruct")
+
+
+def report_command() -> int:
+    """``txbayes-report``."""
+    return launch("report")
+
+
+def priors_command() -> int:
+    """``txbayes-priors``."""
+    return launch("priors")
+
+
+def validate_command() -> int:
+    """``txbayes-validate``."""
+    return launch("validate_data")
 
 
 def finish(code: int) -> int:
