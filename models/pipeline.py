@@ -1,12 +1,12 @@
 """The analysis pipeline behind the report: which step made which outputs, and whether they are stale.
 
-Every script writes a ``manifest.json`` beside its outputs with the SHA-256 of each input file (keyed
-by :func:`models.io.input_key`) and the settings that decide the result. A step is *fresh* when its
-manifest exists, every output it lists exists, every input it recorded still hashes the same, every
-input the step would read today was recorded, and the recorded settings are the ones asked for.
-Otherwise it is *stale* (or *missing*) and :func:`ensure` re-runs its script, in pipeline order, so
-that a step downstream of a re-run step (the trial plan reads the fit's posterior) is judged against
-the new outputs.
+Every command writes a ``manifest.json`` beside its outputs with the SHA-256 of each input file
+(keyed by :func:`models.io.input_key`) and the settings that decide the result. A step is *fresh*
+when its manifest exists, every output it lists exists, every input it recorded still hashes the
+same, every input the step would read today was recorded, and the recorded settings are the ones
+asked for. Otherwise it is *stale* (or *missing*) and :func:`ensure` re-runs its command (in this
+process, :mod:`models.cli`), in pipeline order, so that a step downstream of a re-run step (the
+trial plan reads the fit's posterior) is judged against the new outputs.
 
 The steps are those of one study pack (:func:`default_steps`): the reconstruction only for a pack
 with constraints, then the prior set, the fits, the sensitivity grid and the trial plan, each run
@@ -20,15 +20,16 @@ run ``scripts/report.py --force``.
 
 from __future__ import annotations
 
+import io
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from models.cli import EXIT_INTERRUPTED
 from models.constants import DATA_DIR, FIGURES_DIR, REPO_ROOT, RESULTS_DIR
 from models.errors import ConfigError, StudyError
 from models.io import input_key, resolve_input_key, sha256_file
@@ -39,7 +40,7 @@ DEFAULT_PRIOR = "literature"
 
 @dataclass(frozen=True)
 class Step:
-    """One script run whose outputs the report reads.
+    """One command run whose outputs the report reads.
 
     Parameters
     ----------
@@ -47,8 +48,9 @@ class Step:
         Short identifier (``fit``, ``sensitivity``, ...).
     title : str
         What the step computes, for progress lines and the report's provenance table.
-    script : str
-        Script path relative to the repository.
+    command : str or callable
+        A command of :mod:`models.cli` (``"fit"``: ``models.cli.fit.main``, the same command as
+        ``scripts/fit.py``), or any ``main(argv) -> int``.
     args : tuple of str
         Command-line arguments.
     out_dir : Path
@@ -61,7 +63,7 @@ class Step:
 
     name: str
     title: str
-    script: str
+    command: str | Callable[[list[str]], int]
     args: tuple[str, ...]
     out_dir: Path
     inputs: Callable[[], list[Path]]
@@ -72,8 +74,17 @@ class Step:
         return self.out_dir / "manifest.json"
 
     @property
-    def command(self) -> list[str]:
-        return [sys.executable, str(REPO_ROOT / self.script), *self.args]
+    def script(self) -> str:
+        """The script that runs the same command (``scripts/fit.py``), or the function's name."""
+        return f"scripts/{self.command}.py" if isinstance(self.command, str) else self.command.__name__
+
+    def main(self) -> Callable[[list[str]], int]:
+        """The command's ``main(argv) -> int`` (imported on first use: the commands import PyMC)."""
+        if not isinstance(self.command, str):
+            return self.command
+        import importlib
+
+        return importlib.import_module(f"models.cli.{self.command}").main
 
     def display_command(self) -> str:
         return " ".join(["python", self.script, *self.args])
@@ -164,7 +175,7 @@ def default_steps(
             Step(
                 "reconstruction",
                 "per-patient event times consistent with every published figure",
-                "scripts/reconstruct.py",
+                "reconstruct",
                 (*on, "--draws", "20", "--seed", "1", "--quiet"),
                 rec_dir,
                 lambda: [f for f in rec_inputs if f is not None],
@@ -175,7 +186,7 @@ def default_steps(
         Step(
             "priors",
             f"the {DEFAULT_PRIOR} prior set: implied 1-year incidences and figures",
-            "scripts/priors.py",
+            "priors",
             (
                 "plot",
                 DEFAULT_PRIOR,
@@ -190,7 +201,7 @@ def default_steps(
         Step(
             "fit",
             "posterior by the exact (conjugate) engine, default prior",
-            "scripts/fit.py",
+            "fit",
             (*on, "--out", str(res / "fit"), "--figures-dir", str(fig / "fit"), "--quiet"),
             res / "fit",
             fit_inputs,
@@ -199,7 +210,7 @@ def default_steps(
         Step(
             "fit_nuts",
             "the same model sampled by NUTS (MCMC cross-check and diagnostics)",
-            "scripts/fit.py",
+            "fit",
             (*on, "--engine", "nuts", "--out", str(res / "fit_nuts"), "--no-figures", "--quiet"),
             res / "fit_nuts",
             fit_inputs,
@@ -208,7 +219,7 @@ def default_steps(
         Step(
             "sensitivity",
             "prior, model and reconstruction sensitivity grid" if reconstructed else "prior and model sensitivity grid",
-            "scripts/sensitivity.py",
+            "sensitivity",
             (*on, "--out", str(res / "sensitivity"), "--figures", str(fig / "sensitivity"), "--quiet"),
             res / "sensitivity",
             lambda: [DATA_DIR / "sensitivity" / "default.toml", *tables(), *_prior_inputs(), claims],
@@ -217,7 +228,7 @@ def default_steps(
         Step(
             "plan",
             "trial planning: operating characteristics, sample sizes for power and assurance",
-            "scripts/plan_trial.py",
+            "plan_trial",
             (
                 *on,
                 "--out",
@@ -271,32 +282,57 @@ def status(step: Step) -> StepStatus:
     return StepStatus(step, "stale" if reasons else "fresh", tuple(reasons), man)
 
 
+class _Tee(io.StringIO):
+    """Keeps what a command writes to stderr (for the one-line failure) and passes it on unless quiet."""
+
+    def __init__(self, passthrough: TextIO | None) -> None:
+        super().__init__()
+        self.passthrough = passthrough
+
+    def write(self, text: str) -> int:
+        if self.passthrough is not None:
+            self.passthrough.write(text)
+        return super().write(text)
+
+
 def run_step(step: Step, *, quiet: bool = False) -> float:
-    """Run a step's script; its progress goes to stderr unless ``quiet``. Returns seconds taken.
+    """Run a step's command in this process; its progress goes to stderr unless ``quiet``.
+
+    The command runs from the repository folder, as ``python scripts/<command>.py`` would be typed
+    there, so the command line its manifest records is the same; its printed summary is discarded.
+    Returns the seconds taken.
 
     Raises
     ------
     ConfigError
-        One line naming the step, its exit status and the last line the script printed on stderr.
+        One line naming the step, its exit status and the last line the command wrote on stderr.
+    KeyboardInterrupt
+        When the command was interrupted (its previous outputs are intact).
     """
+    import contextlib
+    import warnings
+
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        step.command,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if not quiet and proc.stderr:
-        sys.stderr.write(proc.stderr)
-    if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
+    main = step.main()
+    err = _Tee(None if quiet else sys.stderr)
+    shown = warnings.showwarning  # the command sets its own one-line form; the caller's comes back
+    try:
+        with contextlib.chdir(REPO_ROOT), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(step.args))
+            except SystemExit as exc:  # argparse refusing an option
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        warnings.showwarning = shown
+    if code == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt
+    if code != 0:
+        lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
         raise ConfigError(
             step.script,
             where=step.name,
-            found=f"exit {proc.returncode}: {lines[-1] if lines else 'no message'}",
-            expected="a successful run (see the script's own message)",
+            found=f"exit {code}: {lines[-1] if lines else 'no message'}",
+            expected="a successful run (see the command's own message)",
         )
     return time.perf_counter() - t0
 
