@@ -77,6 +77,15 @@ def test_bad_study_toml_is_one_line(pack, old, new, fragment):
     assert fragment in msg and "\n" not in msg and "study.toml" in msg
 
 
+def test_a_loaded_pack_is_reread_when_any_of_its_files_changes(pack):
+    # the pack is cached; an edit to Table 1 (not study.toml) after a first load must be seen
+    assert load_study(pack).baseline().shape[0] == 21
+    csv = pack / "baseline.csv"
+    csv.write_text(csv.read_text(encoding="utf-8").replace("P7,27,Female", "P7,27,F"), encoding="utf-8")
+    with pytest.raises(DataError, match=r"field 'sex': found 'F'"):
+        load_study(pack).baseline()
+
+
 def test_a_rule_matching_nobody_is_named(pack):
     _edit(pack, "at_most = 18", "at_most = 5")
     with pytest.raises(StudyError, match=r"population 'aged_18_or_under'.*found 'no patient'"):

@@ -257,13 +257,31 @@ def load_study(path: str | os.PathLike[str] | None = None) -> StudyPack:
     return _load(toml.resolve())
 
 
+#: A pack folder with more files than this is not cached (its fingerprint would cost more than a load).
+_CACHE_MAX_FILES = 2000
+
+
 @functools.lru_cache(maxsize=8)
-def _load_cached(toml: Path, mtime: float) -> StudyPack:
+def _load_cached(toml: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> StudyPack:
     return _build(toml)
 
 
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """Path, size and modification time of every file of a pack folder; ``None`` when too many."""
+    found: list[tuple[str, int, int]] = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            found.append((str(path.relative_to(root)), st.st_size, st.st_mtime_ns))
+            if len(found) > _CACHE_MAX_FILES:
+                return None
+    return tuple(found)
+
+
 def _load(toml: Path) -> StudyPack:
-    return _load_cached(toml, toml.stat().st_mtime)
+    """A pack, re-read when any file of its folder changed (the pack also caches its tables)."""
+    fingerprint = _fingerprint(toml.parent)
+    return _build(toml) if fingerprint is None else _load_cached(toml, fingerprint)
 
 
 def _build(toml: Path) -> StudyPack:
