@@ -133,6 +133,22 @@ def _at_risk(entry: Any, exit_: Any, times: Sequence[float]) -> list[int]:
     return [int(np.sum((e < t) & (x >= t))) if t > 0 else int(np.sum((e <= 0) & (x >= 0))) for t in times]
 
 
+def sparse_from(
+    entry: Sequence[np.ndarray], exit_: Sequence[np.ndarray], *, start: float, end: float, fewer_than: int = 5
+) -> float | None:
+    """First whole day in ``[start, end]`` at which the median number at risk over tables is below ``fewer_than``.
+
+    Beyond it the curve is mostly the prior (the interval's hazard has little exposure); ``None``
+    when at least ``fewer_than`` patients stay at risk up to ``end``. The count is :func:`add_at_risk`'s.
+    """
+    days = np.arange(np.ceil(start), np.floor(end) + 1)
+    if days.size == 0:
+        return None
+    counts = np.median([_at_risk(e, x, days.tolist()) for e, x in zip(entry, exit_, strict=True)], axis=0)
+    below = np.flatnonzero(counts < fewer_than)
+    return None if below.size == 0 else float(days[below[0]])
+
+
 def add_at_risk(
     ax: Axes,
     entry: np.ndarray | Sequence[np.ndarray],

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior
+from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior, sparse_from
 
 
 def _curves() -> pd.DataFrame:
@@ -81,3 +81,15 @@ def test_saved_figures_are_byte_identical_across_runs(tmp_path):
         assert (tmp_path / "a" / f"f.{ext}").read_bytes() == (tmp_path / "b" / f"f.{ext}").read_bytes()
     svg = (tmp_path / "a" / "f.svg").read_text()
     assert "<dc:date>" not in svg
+
+
+def test_sparse_from_is_the_first_day_the_median_at_risk_drops_below_the_bound():
+    # two tables of 6 patients entering at day 0; at risk on day t: entry < t <= exit
+    a = (np.zeros(6), np.array([10, 20, 30, 40, 50, 60.0]))  # 5 at risk on days 11..20, 4 from day 21
+    b = (np.zeros(6), np.array([10, 10, 30, 40, 50, 60.0]))  # 4 at risk from day 11
+    entry, exit_ = [a[0], b[0]], [a[1], b[1]]
+    # median of (5, 4) = 4.5 < 5 from day 11; of (6, 6) = 6 before
+    assert sparse_from(entry, exit_, start=1, end=100) == 11
+    assert sparse_from(entry, exit_, start=1, end=100, fewer_than=4) == 31  # (3, 3) from day 31; (4, 4) on days 21-30
+    assert sparse_from(entry, exit_, start=1, end=9) is None
+    assert sparse_from(entry, exit_, start=5, end=4) is None

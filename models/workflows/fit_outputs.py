@@ -29,9 +29,10 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
     """Incidence (relapse, NRM), survival (EFS, OS) and the prior/posterior of 1-year relapse.
 
     Posterior median and 95% band against Aalen–Johansen / Kaplan–Meier steps of every table, the
-    number at risk of the first table, and — only when the outcome tables are the study pack's own —
-    the pack's published whole-cohort EFS and OS estimates with their CIs. Titles name the study
-    (from the pack) and the prior.
+    number at risk (range over tables), the days where the curve is mostly the prior shaded (before
+    the median entry; where fewer than 5 remain at risk), the cut points dotted, and — only when
+    the outcome tables are the study pack's own — the pack's published whole-cohort EFS and OS
+    estimates with their CIs. Titles name the study (from the pack) and the prior.
     """
     import matplotlib
 
@@ -40,7 +41,7 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
 
     from models.endpoints import derive
     from models.nonparametric import aalen_johansen, km_curve
-    from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior
+    from models.plotting import add_at_risk, plot_posterior_curve, plot_prior_posterior, sparse_from
     from models.priors import prior_landmarks
 
     model, curve_df = result.model, result.tables["curves.csv"]
@@ -56,8 +57,10 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
     figs: dict[str, Any] = {}
     first_entry = min(float(t["entry_day"].min()) for t in model.tables)
 
-    def early(ax: Any, letter: str) -> None:
-        """Panel letter; under delayed entry, shade the days before the median entry (mostly prior)."""
+    def shade(ax: Any, letter: str, entry: list[Any], exit_: list[Any]) -> None:
+        """Panel letter; the days where the curve is mostly the prior (before the median entry under
+        delayed entry, and where fewer than 5 patients remain at risk); the cut points, where the
+        piecewise-constant hazards change and the curve may bend."""
         ax.text(-0.1, 1.03, letter, transform=ax.transAxes, fontsize=11, fontweight="bold", va="bottom")
         if not ft and result.landmark > 0:
             ax.axvspan(
@@ -69,10 +72,31 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
                 label=f"Days 0–{result.landmark}: before the median entry (first entry day {first_entry:g}); "
                 "few patients at risk, so the curve here is mostly the prior",
             )
+        tail = sparse_from(entry, exit_, start=max(result.landmark if not ft else 0, 1), end=xmax)
+        if tail is not None and tail < xmax:
+            ax.axvspan(
+                tail,
+                xmax,
+                facecolor="none",
+                edgecolor="0.8",
+                hatch="//",
+                zorder=0,
+                lw=0,
+                label=f"From day {tail:g}: fewer than 5 at risk (median over tables), so mostly the prior",
+            )
+        for i, cut in enumerate(c for c in model.cuts[1:] if c < xmax):
+            ax.axvline(
+                cut,
+                color="0.55",
+                ls=":",
+                lw=0.8,
+                zorder=1,
+                label=None if i else "Cut points: the hazard is constant between them, so the curve may bend there",
+            )
 
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
     for ax, q, cause, letter in ((axes[0], "relapse_cif", 1, "A"), (axes[1], "nrm_cif", 2, "B")):
-        early(ax, letter)
+        shade(ax, letter, [r["entry"].to_numpy() for r in rel], [r["duration"].to_numpy() for r in rel])
         steps = [aalen_johansen(r["duration"], r["event"], cause, entry=r["entry"]) for r in rel]
         plot_posterior_curve(
             curve_df,
@@ -90,8 +114,8 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
 
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
     for ax, q, letter in ((axes[0], "efs", "A"), (axes[1], "os", "B")):
-        early(ax, letter)
         ends = [derive(t, q, from_transplant=ft) for t in model.tables]
+        shade(ax, letter, [e["entry"].to_numpy() for e in ends], [e["duration"].to_numpy() for e in ends])
         steps = [km_curve(e["duration"], e["event"], e["entry"]) for e in ends]
         published = [] if pub is None else _published_points(pub, q)
         plot_posterior_curve(
