@@ -6,7 +6,6 @@ a synthetic study simulated, published and reconstructed checks that the method 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import random
@@ -14,12 +13,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.constants import EVENT_RELAPSE, RECONSTRUCTED_DIR, REPO_ROOT, STUDY_DIR, Z_CI
-from models.data import load_baseline, load_outcome_draws, load_published
+from models.cli.reconstruct import main
+from models.constants import EVENT_RELAPSE, RECONSTRUCTED_DIR, STUDY_DIR, Z_CI
+from models.data import format_outcomes, load_baseline, load_outcome_draws, load_outcomes, load_published
 from models.endpoints import derive
 from models.errors import ConfigError, DataError, ReconstructionError
 from models.nonparametric import cif_at, km_at
@@ -37,16 +38,11 @@ from models.reconstruct import (
 )
 from models.study import load_study
 from models.synthetic_study import publish, simulate_outcomes
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("reconstruct_script", REPO_ROOT / "scripts" / "reconstruct.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-main = _load_script().main
+from models.workflows.reconstruct import (
+    ReconstructSettings,
+    default_output_folder,
+    reconstruct_study,
+)
 
 CONSTRAINTS = STUDY_DIR / "constraints.toml"
 #: A synthetic study that reconstructs in about a second (n = 24, 5 relapses, 3 deaths).
@@ -291,6 +287,110 @@ def test_script_same_seed_identical_files_and_other_seed_differs(synthetic, tmp_
     assert a != [(tmp_path / "c" / f).read_bytes() for f in files]
     doc = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert doc["seed"] == 7 and doc["M"] == 3 and len(doc["inputs_sha256"]) == 4
+
+
+# ----------------------------------------------------------------------------- workflow API
+
+
+def _settings(paths, **kw) -> ReconstructSettings:
+    return ReconstructSettings(
+        study=paths["study"].parent,
+        published=paths["published"],
+        baseline=paths["baseline"],
+        constraints=paths["constraints"],
+        **kw,
+    )
+
+
+def _options(paths) -> list[str]:
+    return [
+        "--study",
+        str(paths["study"].parent),
+        "--published",
+        str(paths["published"]),
+        "--baseline",
+        str(paths["baseline"]),
+        "--constraints",
+        str(paths["constraints"]),
+    ]
+
+
+#: Manifest fields that differ between two runs of the same reconstruction.
+RUN_FIELDS = ("created_utc", "command", "solve_seconds")
+
+
+@pytest.fixture(scope="module")
+def workflow(synthetic):
+    _truth, paths = synthetic
+    return reconstruct_study(_settings(paths, draws=3, seed=7))
+
+
+def test_workflow_tables_equal_the_files_it_writes(workflow, tmp_path):
+    written = workflow.write(tmp_path / "w")
+    names = [f"draw_{i:03d}.csv" for i in (1, 2, 3)]
+    assert list(workflow.tables) == names
+    assert [p.name for p in written] == [*names, "manifest.json"]
+    for name, table in workflow.tables.items():
+        pd.testing.assert_frame_equal(load_outcomes(tmp_path / "w" / name), table)
+        text = format_outcomes(table).to_csv(index=False, lineterminator="\n")
+        assert (tmp_path / "w" / name).read_text(encoding="utf-8") == text
+    doc = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert doc["outputs"] == names and doc["M"] == 3 and doc["seed"] == 7
+    assert doc["draws"] == json.loads(json.dumps(workflow.audit))
+    assert doc["orderings_consistent"] == workflow.orderings > 0
+    assert doc["command"].startswith("models.workflows.reconstruct_study(ReconstructSettings(")
+    checks = workflow.checks()
+    assert len(checks) == sum(len(d["checks"]) for d in doc["draws"]) and checks["ok"].all()
+
+
+def test_workflow_write_equals_the_command_output(synthetic, workflow, tmp_path):
+    _truth, paths = synthetic
+    assert main([*_options(paths), "--draws", "3", "--seed", "7", "--out", str(tmp_path / "cmd"), "--quiet"]) == 0
+    workflow.write(tmp_path / "api", command="the command")
+    cmd, api = sorted((tmp_path / "cmd").iterdir()), sorted((tmp_path / "api").iterdir())
+    assert [p.name for p in cmd] == [p.name for p in api]
+    for a, b in zip(cmd, api, strict=True):
+        if a.name != "manifest.json":
+            assert a.read_bytes() == b.read_bytes(), a.name
+    docs = [json.loads((d / "manifest.json").read_text()) for d in (tmp_path / "cmd", tmp_path / "api")]
+    assert docs[0]["command"].startswith("python scripts/reconstruct.py --study")
+    assert docs[1]["command"] == "the command"
+    for doc in docs:
+        for key in RUN_FIELDS:
+            doc.pop(key)
+    assert docs[0] == docs[1]
+
+
+def test_workflow_report_names_the_search_and_the_checks(workflow):
+    text = workflow.report()
+    assert "3 distinct tables of 24 patients (seed 7)" in text
+    assert f"{workflow.orderings:,} consistent orderings" in text
+    n = len(workflow.checks())
+    assert f"{n}/{n} figure checks pass" in text
+
+
+def test_workflow_settings_errors_name_the_setting(synthetic):
+    _truth, paths = synthetic
+    with pytest.raises(ConfigError) as exc:
+        reconstruct_study(_settings(paths, draws=0))
+    assert exc.value.source == "draws"
+    with pytest.raises(ConfigError) as exc:
+        reconstruct_study(_settings(paths, gvhd_definitions=("nosuch",)))
+    assert exc.value.source == "gvhd_definitions" and "nosuch" in _one_line(exc.value)
+
+
+def test_command_names_the_gvhd_definition_option(synthetic, tmp_path, capsys):
+    _truth, paths = synthetic
+    out = tmp_path / "out"
+    assert main([*_options(paths), "--gvhd-definition", "nosuch", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["reconstruct.py: configuration error: --gvhd-definition: found 'nosuch'; expected one of []"]
+    assert not out.exists()
+
+
+def test_default_output_folder_is_the_packs_outcomes_folder():
+    huang = load_study(STUDY_DIR)
+    assert default_output_folder(huang) == huang.outcomes_path == RECONSTRUCTED_DIR
 
 
 # ----------------------------------------------------------------------------- bad constraints

@@ -81,7 +81,7 @@ from __future__ import annotations
 from models.reconstruct.configurations import Configuration, PatientClass, configurations
 from models.reconstruct.constraints import CIFTarget, Constraints, GvhdCategory, KMTarget, OrderStat, PopulationCount
 from models.reconstruct.days import sample_increasing, sample_order_stats
-from models.reconstruct.driver import Reconstruction, reconstruct, stderr_progress
+from models.reconstruct.driver import Reconstruction, reconstruct
 from models.reconstruct.figures import cif_value, km_summary, km_tuples, risk_set_tuples
 from models.reconstruct.loading import EVENT_KEYS, load_constraints
 from models.reconstruct.sampling import Draw
@@ -142,7 +142,6 @@ __all__ = [
     "sample_increasing",
     "sample_order_stats",
     "solve",
-    "stderr_progress",
     "step_windows",
     "threshold_days",
     "verify_table",

@@ -1,13 +1,12 @@
 """The top-level driver :func:`reconstruct`: solve every GvHD definition and reading, draw tables.
 
-Also the manifest's report (orderings per definition and reading, risk-set signatures) and the
-progress printer of ``scripts/reconstruct.py``.
+Also the manifest's report (orderings per definition and reading, risk-set signatures). The
+workflow :func:`models.workflows.reconstruct_study` calls it; progress goes through a callback.
 """
 
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -217,10 +216,3 @@ def _describe_signatures(cons: Constraints, sol: Solution) -> list[dict[str, Any
             entry[name] = [list(x) if isinstance(x, tuple) else x for x in risk]
         out.append(entry)
     return out
-
-
-def stderr_progress(quiet: bool) -> Callable[[str], None] | None:
-    """A progress printer on stderr (None when quiet)."""
-    if quiet:
-        return None
-    return lambda text: print(f"reconstruct: {text}", file=sys.stderr, flush=True)
