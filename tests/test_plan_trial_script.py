@@ -1,23 +1,29 @@
-"""scripts/plan_trial.py end to end with tiny settings: outputs, report, bad input (exit 2, nothing written)."""
+"""The plan_trial command and the planning workflow end to end with tiny settings.
+
+The command (:mod:`models.cli.plan_trial`, run by ``scripts/plan_trial.py``): outputs, report, bad
+input (exit 2, nothing written). The workflow (:func:`models.workflows.plan.plan_trial`): its tables
+are the CSV files, ``write`` gives the command's files, errors name settings.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 from test_design import BASE
 
 from models.constants import REPO_ROOT
+from models.errors import ConfigError, StudyError
+from models.workflows.plan import PUBLISHED_TOTALS, TABLES, PlanSettings, plan_trial
 
 
 @pytest.fixture(scope="module")
 def plan():
-    spec = importlib.util.spec_from_file_location("plan_trial", REPO_ROOT / "scripts" / "plan_trial.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return importlib.import_module("models.cli.plan_trial")
 
 
 def _args(design, tmp_path, *extra):
@@ -128,3 +134,128 @@ def test_same_seed_gives_byte_identical_outputs_with_one_or_two_workers(plan, wr
     names = ["oc.csv", "sample_size.csv", "calibration.csv", "plan_test.png", "plan_test.svg"]
     for name in names:
         assert (runs[0] / "plan" / name).read_bytes() == (runs[1] / "plan" / name).read_bytes(), name
+
+
+# ------------------------------------------------------------------------------------------ workflow
+def _settings(design, **kw) -> PlanSettings:
+    base = {"designs": (design,), "n_grid": (60, 120), "n_sims": 60, "workers": 1, "posterior": "none"}
+    return PlanSettings(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """The workflow's result and the command's outputs for the same tiny settings."""
+    root = tmp_path_factory.mktemp("plan_api")
+    design = root / "design.toml"
+    design.write_text(BASE, encoding="utf-8")
+    result = plan_trial(_settings(design))
+    return result, design, root
+
+
+def test_workflow_tables_are_the_written_csvs(planned):
+    result, _, root = planned
+    written = result.write(root / "api", figure_folder=root / "api_fig")
+    assert sorted(p.name for p in written) == sorted([*TABLES, "manifest.json", "plan_test.png", "plan_test.svg"])
+    assert list(result.tables) == list(TABLES)
+    for name in TABLES:
+        text = (root / "api" / name).read_text()
+        assert result.tables[name].to_csv(index=False, lineterminator="\n", float_format="%.6g") == text, name
+        back = pd.read_csv(root / "api" / name)
+        assert list(back.columns) == list(result.tables[name].columns) and len(back) == len(result.tables[name])
+    assert "role" not in result.tables["oc.csv"] and set(result.tables["oc.csv"]["N"]) == {60, 120}
+    assert {p.name for p in (root / "api_fig").iterdir()} == {"plan_test.png", "plan_test.svg"}
+    man = json.loads((root / "api" / "manifest.json").read_text())
+    assert man["command"].startswith("models.workflows.plan_trial(PlanSettings(")
+    assert man["design_prior_posterior"] == PUBLISHED_TOTALS == result.posterior_note
+
+
+def test_workflow_write_gives_the_commands_files_and_report(planned, plan, capsys):
+    result, design, root = planned
+    args = [
+        *("--design", str(design), "--n-grid", "120,60,60", "--n-sims", "60", "--workers", "1"),
+        *("--posterior", "none", "--quiet", "--out", str(root / "cli"), "--figures", str(root / "cli_fig")),
+    ]
+    assert plan.main(args) == 0
+    out = capsys.readouterr().out
+    result.write(root / "api2", figure_folder=root / "api2_fig", command="python scripts/plan_trial.py")
+    for cli, api in (("cli", "api2"), ("cli_fig", "api2_fig")):
+        names = sorted(p.name for p in (root / cli).iterdir())
+        assert names == sorted(p.name for p in (root / api).iterdir())
+        for name in names:
+            if name != "manifest.json":
+                assert (root / cli / name).read_bytes() == (root / api / name).read_bytes(), name
+    a, b = (json.loads((root / d / "manifest.json").read_text()) for d in ("cli", "api2"))
+    assert a.keys() == b.keys()
+    for key in set(a) - {"created_utc", "command", "seconds"}:
+        assert a[key] == b[key], key
+    # the command prints the workflow's report, then where it wrote
+    assert out.startswith("\n" + result.report() + "\nwritten: ")
+    assert result.report().startswith("== test (") and "N for 80% power (alternative, bayesian" in result.report()
+
+
+def test_workflow_figures_and_write_without_figures(planned):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    result, _, root = planned
+    figs = result.figures()
+    assert list(figs) == ["plan_test"] and all(isinstance(f, Figure) for f in figs.values())
+    for f in figs.values():
+        plt.close(f)
+    result.write(root / "nofig", figures=False)
+    assert sorted(p.name for p in (root / "nofig").iterdir()) == sorted([*TABLES, "manifest.json"])
+    man = json.loads((root / "nofig" / "manifest.json").read_text())
+    assert sorted(man["outputs"]) == sorted([*TABLES, "manifest.json"])
+
+
+@pytest.mark.parametrize(
+    ("kw", "setting"),
+    [
+        ({"n_grid": (1, 60)}, "n_grid"),
+        ({"n_sims": 5}, "n_sims"),
+        ({"ss_tolerance": 0.7}, "ss_tolerance"),
+        ({"workers": 0}, "workers"),
+        ({"posterior": "missing.nc"}, "posterior"),
+    ],
+)
+def test_workflow_errors_name_the_setting(write, kw, setting):
+    design = write("design.toml", BASE)
+    with pytest.raises(ConfigError) as exc:
+        plan_trial(_settings(design, **kw))
+    assert exc.value.source == setting
+
+
+def test_workflow_refuses_designs_with_one_name(write):
+    design = write("design.toml", BASE)
+    with pytest.raises(ConfigError) as exc:
+        plan_trial(_settings(design, designs=(design, design)))
+    assert exc.value.source == "designs" and "distinct [design] name" in str(exc.value)
+
+
+def test_workflow_needs_a_posterior_for_another_study():
+    study = REPO_ROOT / "data" / "bmt_scrucca2007"
+    with pytest.raises(StudyError, match="posterior"):
+        plan_trial(PlanSettings(study=study, posterior="none"))
+
+
+def test_unreadable_default_posterior_falls_back_to_published_totals_with_a_note(
+    plan, write, tmp_path, capsys, monkeypatch
+):
+    bad = write("posterior.nc", "not a netCDF file")
+    monkeypatch.setattr("models.workflows.plan.default_posterior", lambda study: bad)
+    design = write("design.toml", BASE)
+    assert plan.main(_args(design, tmp_path)) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("plan_trial.py: note: ") and err.rstrip().endswith("; using the published totals instead")
+    man = json.loads((tmp_path / "plan" / "manifest.json").read_text())
+    assert man["design_prior_posterior"] == PUBLISHED_TOTALS and str(bad) not in man["inputs_sha256"]
+
+
+def test_script_shim_runs_the_command(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "plan_trial.py"), "--n-grid", "1,2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("plan_trial.py: configuration error: --n-grid: ")
