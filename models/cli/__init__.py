@@ -65,6 +65,16 @@ SETTING_OPTIONS: dict[str, str] = {
     "study": "--study",
     "posterior": "--posterior",
     "dask": "--dask",
+    "workers": "--workers",
+    "seed": "--seed",
+    "gvhd_definitions": "--gvhd-definition",
+    "max_states": "--max-states",
+    "max_tries": "--max-tries",
+    "designs": "--design",
+    "n_grid": "--n-grid",
+    "n_sims": "--n-sims",
+    "ss_tolerance": "--ss-tolerance",
+    "ss_max_trials": "--ss-max-trials",
 }
 
 

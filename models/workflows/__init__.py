@@ -12,5 +12,17 @@ result; they hold no analysis of their own.
 from __future__ import annotations
 
 from models.workflows.fit import FitResult, FitSettings, fit_study
+from models.workflows.plan import PlanResult, PlanSettings, plan_trial
+from models.workflows.reconstruct import ReconstructResult, ReconstructSettings, reconstruct_study
 
-__all__ = ["FitResult", "FitSettings", "fit_study"]
+__all__ = [
+    "FitResult",
+    "FitSettings",
+    "fit_study",
+    "ReconstructResult",
+    "ReconstructSettings",
+    "reconstruct_study",
+    "PlanResult",
+    "PlanSettings",
+    "plan_trial",
+]
