@@ -13,16 +13,20 @@ records
     The typed records (:class:`Entry`, :class:`Study`, :class:`Figure`, :class:`Sources`) and
     :data:`SOURCES_TOML`.
 fields
-    The prior TOML reader (:func:`read_toml`) and the field checkers behind the one-line errors.
+    The prior TOML reader (:func:`read_toml`), the bounded field types of the prior schemas and
+    :func:`~models.prior_sources.fields.check`, which turns a schema failure into a one-line
+    :class:`~models.errors.PriorError` naming the file, the table and the key.
 sources_toml
-    Loading and validating ``sources.toml`` (:func:`load_sources`, :func:`parse_sources`).
+    The schema of ``sources.toml`` (:class:`SourcesToml`, one model per table kind) and its loading
+    (:func:`load_sources`, :func:`parse_sources`).
 pseudo_data
     Figures to pseudo-data, with the conversions' formulas, entry rule and assumptions
     (:class:`PseudoData`, :func:`remission_pseudo_data`, :func:`survival_pseudo_data`).
 hazard_ratio
     Normal priors on a log hazard ratio (:func:`log_hr_normal`, :func:`effect_prior`).
 sets_toml
-    The prior-set file format and its checks (:data:`SETS_TOML`, :func:`parse_sets`, :class:`SetSpec`).
+    The schema of prior-set files (:class:`SetsToml`, one model per table kind, checked against the
+    sources) and their parsing (:data:`SETS_TOML`, :func:`parse_sets`, :class:`SetSpec`).
 """
 
 from __future__ import annotations
@@ -45,11 +49,12 @@ from models.prior_sources.sets_toml import (
     SETS_TOML,
     TRANSITION_NAMES,
     SetSpec,
+    SetsToml,
     SourceSpec,
     TransitionSpec,
     parse_sets,
 )
-from models.prior_sources.sources_toml import ENDPOINTS, PROPORTION_ENDPOINTS, load_sources, parse_sources
+from models.prior_sources.sources_toml import ENDPOINTS, PROPORTION_ENDPOINTS, SourcesToml, load_sources, parse_sources
 
 __all__ = [
     "BUILTIN_SETS",
@@ -66,8 +71,10 @@ __all__ = [
     "Figure",
     "PseudoData",
     "SetSpec",
+    "SetsToml",
     "SourceSpec",
     "Sources",
+    "SourcesToml",
     "Study",
     "TransitionSpec",
     "effect_prior",

@@ -1,13 +1,33 @@
-"""The prior TOML reader and the field checkers behind the one-line errors of the prior files."""
+"""The prior TOML reader, the field types of the prior schemas and their one-line errors.
+
+The two prior file kinds (``sources.toml``, :mod:`models.prior_sources.sources_toml`; prior-set
+files, :mod:`models.prior_sources.sets_toml`) are declared as :class:`PriorSchema` models built
+from the annotated field types below, whose bounds are part of the declaration (they show in
+``Model.model_json_schema()``). :func:`check` validates a parsed document and turns the first
+failure into a one-line :class:`~models.errors.PriorError` naming the file, the table (dotted, list
+items as ``[i]``), the key, what was found and what was expected, e.g.
+``data/priors/sources.toml, study.gaballa2022.entry, field 'median_day': found -78; expected a day
+>= 0 and <= 36525 (100 years) on the clock of the figures``.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WrapValidator, model_validator
 
 from models.errors import PriorError
+from models.schema import Schema, fail_at
+
+M = TypeVar("M", bound=Schema)
+
+#: Largest day on any clock of the prior files: 100 years (36525 days = 1200 months)
+MAX_DAY = 36525
+#: The same bound in months (landmarks, medians and follow-up are given in months)
+MAX_MONTHS = 1200
+_BOUNDS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"})
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -17,64 +37,185 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return read(path, PriorError, "prior TOML file (or a prior-set name)")
 
 
-def _num(value: Any, src: str, where: str, fld: str, *, positive: bool = False, unit: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
-        raise PriorError(src, where=where, field=fld, found=value, expected="a finite number")
-    v = float(value)
-    if positive and v <= 0:
-        raise PriorError(src, where=where, field=fld, found=v, expected="a number > 0")
-    if unit and not 0.0 <= v <= 1.0:
-        raise PriorError(src, where=where, field=fld, found=v, expected="a proportion in [0, 1]")
-    return v
+# ------------------------------------------------------------------------------- field types
+def expect(expected: str, *, bounds_only: bool = True) -> WrapValidator:
+    """Say ``expected`` when the value breaks its declared bounds (or, ``bounds_only=False``, on any failure).
+
+    The bounds stay declared with :func:`pydantic.Field` (``ge``, ``le``, ...); this only words the error
+    in the file's vocabulary ("a day >= 0 ...") instead of pydantic's ("greater than or equal to 0").
+    """
+
+    def _wrap(value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            if bounds_only and exc.errors()[0]["type"] not in _BOUNDS:
+                raise
+            raise ValueError(expected) from None
+
+    return WrapValidator(_wrap)
 
 
-def _count(value: Any, src: str, where: str, fld: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PriorError(src, where=where, field=fld, found=value, expected="a whole number of patients >= 1")
-    return int(value)
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("blank")
+    return value
 
 
-def _text(entry: Mapping[str, Any], key: str, src: str, where: str, *, allow_empty: bool = False) -> str:
-    v = entry.get(key)
-    if not isinstance(v, str) or (not allow_empty and not v.strip()):
-        raise PriorError(
-            src,
-            where=where,
-            field=key,
-            found=v if v is not None else "missing",
-            expected="a non-empty text (provenance is required)" if not allow_empty else "a text",
+_NONBLANK = AfterValidator(_nonblank)
+_PROVENANCE = "a non-empty text (provenance is required)"
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+def pair(shape: str) -> BeforeValidator:
+    """The value must be a two-item list ``[low, high]`` (``shape`` is the expected text)."""
+
+    def _check(value: Any) -> Any:
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError(shape)
+        return value
+
+    return BeforeValidator(_check)
+
+
+def ordered(expected: str) -> AfterValidator:
+    """A ``[low, high]`` pair must have ``low <= high`` (``expected`` words the failure)."""
+
+    def _check(value: list[float]) -> list[float]:
+        if value[0] > value[1]:
+            raise ValueError(expected)
+        return value
+
+    return AfterValidator(_check)
+
+
+#: A finite number (type errors read "a finite number")
+Number = Annotated[float, Field(allow_inf_nan=False)]
+#: A finite number > 0 (a scale)
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), expect("a number > 0")]
+#: A day on the clock of the figures: 0 to :data:`MAX_DAY`
+Day = Annotated[
+    float,
+    Field(ge=0, le=MAX_DAY, allow_inf_nan=False),
+    expect(f"a day >= 0 and <= {MAX_DAY} (100 years) on the clock of the figures"),
+]
+#: A duration in months: > 0 and at most :data:`MAX_MONTHS`
+Months = Annotated[
+    float,
+    Field(gt=0, le=MAX_MONTHS, allow_inf_nan=False),
+    expect(f"a number of months > 0 and <= {MAX_MONTHS} (100 years)"),
+]
+#: A cohort size: a whole number of patients >= 1
+Count = Annotated[int, Field(ge=1), expect("a whole number of patients >= 1", bounds_only=False)]
+#: A power-prior discount: 0 (the source lends nothing) to 1 (full weight)
+Discount = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), expect("a weight in [0, 1]")]
+#: The informative weight of a robust mixture: > 0 and <= 1
+Weight = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), expect("a weight in (0, 1]")]
+#: Pseudo-events or pseudo-exposure days of an explicit gamma prior: > 0
+PseudoCount = Annotated[float, Field(gt=0, allow_inf_nan=False), expect("counts and exposures > 0")]
+#: One number or a list of them (a number stands for a list of one)
+NumberList = Annotated[list[PseudoCount], BeforeValidator(_as_list)]
+#: A provenance text (citation, quote, address, description): required and not blank
+Provenance = Annotated[str, _NONBLANK, expect(_PROVENANCE, bounds_only=False)]
+
+
+# ------------------------------------------------------------------------------- base schema
+class PriorSchema(Schema):
+    """A table of a prior file: unknown and missing keys are refused first, one key at a time.
+
+    ``unknown_key`` is what an unknown key is called in the message, ``known_keys`` the expected text
+    (default: ``only [<the table's keys>]``); ``missing`` words a missing required key (default: a
+    provenance text is required, or any value is).
+    """
+
+    unknown_key: ClassVar[str] = "an unknown key"
+    known_keys: ClassVar[str | None] = None
+    missing: ClassVar[Mapping[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(k for k in data if k not in cls.model_fields)
+            if unknown:
+                fail_at((unknown[0],), cls.unknown_key, cls.known_keys or f"only {sorted(cls.model_fields)}")
+            for name, info in cls.model_fields.items():
+                if info.is_required() and name not in data:
+                    default = _PROVENANCE if _NONBLANK in info.metadata else "a value (this key is required)"
+                    fail_at((name,), "missing", cls.missing.get(name, default))
+        return data
+
+
+# ------------------------------------------------------------------------------- validation
+def _locate(loc: tuple[str | int, ...]) -> tuple[str | None, str | None]:
+    """Table and key of an error location: ``("set", "a", "relapse", "sources", 0, "a0")`` is
+    ``("set.a.relapse.sources[0]", "a0")``; items of a key's own list are reported at the key."""
+    parts = list(loc)
+    while parts and isinstance(parts[-1], int):
+        parts.pop()
+    if not parts:
+        return None, None
+    where = ""
+    for p in parts[:-1]:
+        where += f"[{p}]" if isinstance(p, int) else (f".{p}" if where else str(p))
+    return where or None, str(parts[-1])
+
+
+def _found(value: Any) -> object:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        text = repr(value)
+        return (
+            value
+            if len(text) <= 80 and not any(isinstance(v, dict | list) for v in value)
+            else f"a list of {len(value)}"
         )
-    return v
+    if isinstance(value, str):
+        return value if len(value) <= 80 else value[:77] + "..."
+    return value
 
 
-def _check_keys(entry: Any, allowed: set[str], required: Sequence[str], src: str, where: str) -> None:
-    if not isinstance(entry, dict):
-        raise PriorError(src, where=where, found=type(entry).__name__, expected="a table")
-    unknown = sorted(set(entry) - allowed)
-    if unknown:
-        raise PriorError(src, where=where, field=unknown[0], found="an unknown key", expected=f"only {sorted(allowed)}")
-    for k in required:
-        if k not in entry:
-            raise PriorError(src, where=where, field=k, found="missing", expected="present (provenance is required)")
+_TYPES = {
+    "float_type": "a finite number",
+    "finite_number": "a finite number",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "string_type": "a text",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "missing": "a value (this key is required)",
+    "extra_forbidden": "no such key",
+}
 
 
-def _day(value: Any, src: str, where: str, fld: str) -> float:
-    v = _num(value, src, where, fld)
-    if v < 0:
-        raise PriorError(src, where=where, field=fld, found=v, expected="a day >= 0 on the clock of the figures")
-    return v
+def _expected(err: Mapping[str, Any]) -> str:
+    kind, msg = err["type"], str(err["msg"])
+    if kind in _TYPES:
+        return _TYPES[kind]
+    if kind == "literal_error":
+        return f"one of {err['ctx']['expected']}"
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, ") :]
+    msg = msg.removeprefix("Input should be ")
+    return msg[0].lower() + msg[1:] if msg else "a valid value"
 
 
-def _bracket(
-    value: Any, point: float, parse: Any, src: str, where: str, fld: str, shape: str, what: str
-) -> tuple[float, float] | None:
-    """An optional ``[low, high]`` pair parsed by ``parse`` that must contain ``point`` (a range, a CI);
-    ``shape`` and ``what`` are the expected texts of the two one-line errors."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or len(value) != 2:
-        raise PriorError(src, where=where, field=fld, found=value, expected=shape)
-    lo, hi = (parse(v, src, where, fld) for v in value)
-    if not lo <= point <= hi:
-        raise PriorError(src, where=where, field=fld, found=[lo, hi], expected=what)
-    return lo, hi
+def check(model: type[M], doc: Any, src: str, *, context: Mapping[str, Any] | None = None) -> M:
+    """Validate a parsed prior file against ``model``; the first failure is a one-line :class:`PriorError`.
+
+    ``context`` is handed to the model's validators (the loaded :class:`~models.prior_sources.Sources`
+    a prior-set file refers to).
+    """
+    try:
+        return model.model_validate(doc, context=context)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where, key = _locate(tuple(err["loc"]))
+        found = "missing" if err["type"] == "missing" else _found(err.get("input"))
+        raise PriorError(src, where=where, field=key, found=found, expected=_expected(err)) from None

@@ -16,6 +16,11 @@ from models.errors import PriorError
 SOURCES_TOML: Path = DATA_DIR / "priors" / "sources.toml"
 
 
+def landmark_day(months: float) -> float:
+    """A landmark in months as whole days: ``round(months * 365.25 / 12)`` (12 months = 365 days)."""
+    return float(round(float(months) * DAYS_PER_MONTH))
+
+
 @dataclass(frozen=True)
 class Entry:
     """When a study's patients entered the risk set, in days on the clock of its figures.
@@ -84,7 +89,7 @@ class Figure:
         months = self.estimate if self.endpoint == "median_os" else self.landmark_months
         if months is None:  # a hazard ratio: no landmark (float(None) raised a bare TypeError here)
             raise TypeError(f"figure {self.key} ({self.endpoint}) has no landmark")
-        return float(round(float(months) * DAYS_PER_MONTH))
+        return landmark_day(months)
 
 
 @dataclass(frozen=True)

@@ -1,36 +1,47 @@
-"""Parsing and checking the named prior sets of ``data/priors/sets.toml`` against the sources."""
+"""The schema of the prior-set files (``data/priors/sets.toml`` or a user's file) and their parsing.
+
+One schema per table kind: :class:`SourceTable` (one cohort of a transition's ``sources``),
+:class:`TransitionTable` (``[set.<name>.<transition>]``), :class:`SetTable` (``[set.<name>]``) and
+the whole file, :class:`SetsToml`. Bounds are declared with the fields (discounts ``a0`` in [0, 1],
+robust weights in (0, 1], scales > 0, 1 to :data:`MAX_COMPONENTS` mixture components, gamma counts
+and exposures > 0); cross-field rules are model validators: which keys each ``method`` takes, and,
+against the loaded :class:`~models.prior_sources.Sources` handed in as validation context, that every
+figure exists, is verified (unless ``allow_unverified``) and has an endpoint the transition can use.
+Any violation is a one-line :class:`~models.errors.PriorError` naming the file, the table and the key.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
+
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from models.constants import DATA_DIR
-from models.errors import PriorError
-from models.prior_sources.fields import _check_keys, _num, _text
+from models.prior_sources.fields import (
+    Discount,
+    NumberList,
+    Positive,
+    PriorSchema,
+    Provenance,
+    Weight,
+    check,
+    expect,
+)
 from models.prior_sources.records import Sources
+from models.schema import fail_at, shaped, table, tables
 
 #: The shipped named prior sets.
 SETS_TOML: Path = DATA_DIR / "priors" / "sets.toml"
+Builtin = Literal["weak", "half_event_per_interval"]
 #: Prior sets defined in code (:mod:`models.priors`) that a set file may name with ``builtin``.
-BUILTIN_SETS = ("weak", "half_event_per_interval")
-METHODS = ("weak", "power", "map", "commensurate", "gamma")
-_SET_KEYS = {"description", "citation", "allow_unverified", "builtin"}
-_TRANSITION_KEYS = {
-    "method",
-    "sources",
-    "robust_weight",
-    "tau_scale",
-    "commensurability_scale",
-    "max_components",
-    "shape",
-    "rate",
-    "provenance",
-    "note",
-}
-_SOURCE_KEYS = {"figures", "a0", "all_events_relapse"}
+BUILTIN_SETS: tuple[str, ...] = get_args(Builtin)
+Method = Literal["weak", "power", "map", "commensurate", "gamma"]
+METHODS: tuple[str, ...] = get_args(Method)
+#: Methods whose prior is built from cited figures (``sources``)
+_FROM_SOURCES = ("power", "map", "commensurate")
 _ENDPOINTS_FOR = {
     "relapse": ("event_free", "cir", "nrm"),
     "nrm": ("event_free", "cir", "nrm"),
@@ -40,16 +51,162 @@ _ENDPOINTS_FOR = {
 TRANSITION_NAMES = ("relapse", "nrm", "gvhd", "death_after_relapse")
 #: Most gamma components of a MAP prior's mixture approximation (EM tries 1 to this many)
 MAX_COMPONENTS = 4
+Components = Annotated[
+    int, Field(ge=1, le=MAX_COMPONENTS), expect(f"a whole number from 1 to {MAX_COMPONENTS}", bounds_only=False)
+]
+FigureKeys = Annotated[
+    list[str],
+    shaped(
+        lambda v: isinstance(v, list) and bool(v) and all(isinstance(f, str) for f in v),
+        "a non-empty list of figure keys",
+    ),
+]
 
 
-def _components(value: Any, src: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COMPONENTS:
-        raise PriorError(
-            src, where=where, field="max_components", found=value, expected=f"a whole number from 1 to {MAX_COMPONENTS}"
+# ------------------------------------------------------------------------------------ the schema
+class SourceTable(PriorSchema):
+    """One cohort: ``{figures = [...], a0 = ..., all_events_relapse = ...}``, all figures from one study arm."""
+
+    missing: ClassVar[Mapping[str, str]] = {"figures": "a non-empty list of figure keys"}
+
+    figures: FigureKeys
+    a0: Discount = 1.0
+    all_events_relapse: bool = False
+
+
+class TransitionTable(PriorSchema):
+    """``[set.<name>.<transition>]``: how one transition's prior is built (format in ``sets.toml``)."""
+
+    missing: ClassVar[Mapping[str, str]] = {"method": f"a method, one of {list(METHODS)}"}
+
+    method: Method
+    sources: Annotated[list[SourceTable], tables("a non-empty list of {figures = [...]}")] = Field(default_factory=list)
+    robust_weight: Weight | None = None
+    tau_scale: Positive = 0.5
+    commensurability_scale: Positive = 1.0
+    max_components: Components = MAX_COMPONENTS
+    shape: NumberList = Field(default_factory=list)
+    rate: NumberList = Field(default_factory=list)
+    provenance: str = ""
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _keys_of_the_method(self) -> TransitionTable:
+        method, given = self.method, self.model_fields_set
+        if method in _FROM_SOURCES and not self.sources:
+            fail_at(
+                ("sources",), self.sources if "sources" in given else "missing", "a non-empty list of {figures = [...]}"
+            )
+        if method not in _FROM_SOURCES and self.sources:
+            cited = ", ".join(f for s in self.sources for f in s.figures)
+            fail_at(("sources",), f"{len(self.sources)} source(s) citing {cited}", f"no sources for method '{method}'")
+        for i, s in enumerate(self.sources):
+            if s.a0 != 1.0 and method != "power":
+                fail_at(("sources", i, "a0"), s.a0, "a0 only with method 'power'")
+        if self.robust_weight is not None and method not in ("power", "map", "gamma"):
+            fail_at(("robust_weight",), self.robust_weight, "robust_weight only with methods power, map or gamma")
+        if method != "gamma":
+            for key in ("shape", "rate"):
+                if key in given:
+                    fail_at((key,), getattr(self, key), f"{key} only with method 'gamma'")
+            return self
+        if not self.shape or len(self.shape) != len(self.rate):
+            fail_at(
+                ("shape",),
+                f"shape = {self.shape}, rate = {self.rate}",
+                "shape and rate (events and exposure days): numbers or equal-length lists",
+            )
+        if not self.provenance.strip():
+            fail_at(
+                ("provenance",),
+                self.provenance if "provenance" in given else "missing",
+                "a non-empty text (provenance is required)",
+            )
+        return self
+
+
+_Transition = Annotated[TransitionTable, table("a table [set.<name>.<transition>]")]
+
+
+class SetTable(PriorSchema):
+    """``[set.<name>]``: a named prior set, its description and one table per transition it informs."""
+
+    unknown_key: ClassVar[str] = "an unknown transition or key"
+    known_keys: ClassVar[str | None] = (
+        f"transitions {list(TRANSITION_NAMES)} or keys ['allow_unverified', 'builtin', 'citation', 'description']"
+    )
+
+    description: Provenance
+    citation: str = ""
+    allow_unverified: bool = False
+    builtin: Builtin | None = None
+    relapse: _Transition | None = None
+    nrm: _Transition | None = None
+    gvhd: _Transition | None = None
+    death_after_relapse: _Transition | None = None
+
+    def transitions(self) -> dict[str, TransitionTable]:
+        """The transition tables given, in the order of :data:`TRANSITION_NAMES`."""
+        return {k: t for k in TRANSITION_NAMES if (t := getattr(self, k)) is not None}
+
+    @model_validator(mode="after")
+    def _figures_fit(self, info: ValidationInfo) -> SetTable:
+        """Each cohort's figures exist in the sources (``context["sources"]``; skipped without it), are
+        verified unless the set allows otherwise, and have endpoints the transition can use."""
+        sources: Sources | None = (info.context or {}).get("sources")
+        for k, t in self.transitions().items():
+            for i, s in enumerate(t.sources):
+                loc = (k, "sources", i)
+                if s.all_events_relapse and k != "relapse":
+                    fail_at(
+                        (*loc, "all_events_relapse"),
+                        True,
+                        "true only for the relapse transition (events of unknown cause read as relapses)",
+                    )
+                if sources is not None:
+                    for key in s.figures:
+                        _figure_fits(sources, key, k, (*loc, "figures"), allow_unverified=self.allow_unverified)
+        return self
+
+
+def _figure_fits(
+    sources: Sources, key: str, transition: str, loc: tuple[str | int, ...], *, allow_unverified: bool
+) -> None:
+    """Refuse a figure key the sources lack, an unverified figure, or an endpoint the transition cannot use."""
+    if key not in sources.figures:
+        fail_at(loc, f"unknown source '{key}'", f"a figure key of {sources.path} (see `scripts/priors.py list`)")
+    fig = sources.figures[key]
+    if not fig.verified and not allow_unverified:
+        fail_at(loc, f"unverified figure '{key}'", "verified figures only (or allow_unverified = true for this set)")
+    if fig.endpoint not in _ENDPOINTS_FOR[transition]:
+        fail_at(
+            loc,
+            f"{key} ({fig.endpoint})",
+            f"endpoints {list(_ENDPOINTS_FOR[transition])} for transition '{transition}'",
         )
-    return int(value)
 
 
+def _some(sets: dict[str, SetTable]) -> dict[str, SetTable]:
+    if not sets:
+        fail_at((), "an empty [set] table", "one or more [set.<name>] tables")
+    return sets
+
+
+class SetsToml(PriorSchema):
+    """A prior-set file: one or more ``[set.<name>]`` tables and nothing else."""
+
+    unknown_key: ClassVar[str] = "an unknown top-level table"
+    known_keys: ClassVar[str | None] = "one or more [set.<name>] tables and nothing else"
+    missing: ClassVar[Mapping[str, str]] = {"set": "one or more [set.<name>] tables"}
+
+    set: Annotated[
+        dict[str, Annotated[SetTable, table("a table [set.<name>]")]],
+        table("one or more [set.<name>] tables"),
+        AfterValidator(_some),
+    ]
+
+
+# ------------------------------------------------------------------------------------ the specs
 @dataclass(frozen=True)
 class SourceSpec:
     """One cohort in a transition's prior: its figures, power-prior weight and reading assumption."""
@@ -89,152 +246,34 @@ class SetSpec:
     path: str = ""
 
 
-def _weight(value: Any, src: str, where: str, fld: str, *, zero_ok: bool) -> float:
-    v = _num(value, src, where, fld)
-    if not (0.0 <= v <= 1.0) or (v == 0.0 and not zero_ok):
-        raise PriorError(
-            src, where=where, field=fld, found=v, expected="a weight in [0, 1]" if zero_ok else "a weight in (0, 1]"
-        )
-    return v
-
-
-def _transition_spec(name: str, k: str, e: Any, sources: Sources, src: str, allow_unverified: bool) -> TransitionSpec:
-    where = f"set.{name}.{k}"
-    _check_keys(e, _TRANSITION_KEYS, ("method",), src, where)
-    method = e["method"]
-    if method not in METHODS:
-        raise PriorError(src, where=where, field="method", found=method, expected=f"one of {list(METHODS)}")
-    specs = []
-    raw = e.get("sources", [])
-    if method in ("power", "map", "commensurate") and (not isinstance(raw, list) or not raw):
-        raise PriorError(src, where=where, field="sources", found=raw, expected="a non-empty list of {figures = [...]}")
-    if method in ("weak", "gamma") and raw:
-        raise PriorError(src, where=where, field="sources", found=raw, expected=f"no sources for method '{method}'")
-    for i, s in enumerate(raw):
-        w = f"{where}.sources[{i}]"
-        _check_keys(s, _SOURCE_KEYS, ("figures",), src, w)
-        figs = s["figures"]
-        if not isinstance(figs, list) or not figs or not all(isinstance(f, str) for f in figs):
-            raise PriorError(src, where=w, field="figures", found=figs, expected="a non-empty list of figure keys")
-        for fk in figs:
-            fg = sources.figure(fk, where=w, source=src)
-            if not fg.verified and not allow_unverified:
-                raise PriorError(
-                    src,
-                    where=w,
-                    field="figures",
-                    found=f"unverified figure '{fk}'",
-                    expected="verified figures only (or allow_unverified = true for this set)",
-                )
-            if fg.endpoint not in _ENDPOINTS_FOR[k]:
-                raise PriorError(
-                    src,
-                    where=w,
-                    field="figures",
-                    found=f"{fk} ({fg.endpoint})",
-                    expected=f"endpoints {list(_ENDPOINTS_FOR[k])} for transition '{k}'",
-                )
-        a0 = _weight(s.get("a0", 1.0), src, w, "a0", zero_ok=True)
-        if a0 != 1.0 and method != "power":
-            raise PriorError(src, where=w, field="a0", found=a0, expected="a0 only with method 'power'")
-        aer = s.get("all_events_relapse", False)
-        if not isinstance(aer, bool) or (aer and k != "relapse"):
-            raise PriorError(
-                src,
-                where=w,
-                field="all_events_relapse",
-                found=aer,
-                expected="true only for the relapse transition (events of unknown cause read as relapses)",
-            )
-        specs.append(SourceSpec(tuple(figs), a0, aer))
-    rw = e.get("robust_weight")
-    if rw is not None:
-        if method not in ("power", "map", "gamma"):
-            raise PriorError(
-                src,
-                where=where,
-                field="robust_weight",
-                found=rw,
-                expected="robust_weight only with methods power, map or gamma",
-            )
-        rw = _weight(rw, src, where, "robust_weight", zero_ok=False)
-    shape, rate = e.get("shape", []), e.get("rate", [])
-    if method == "gamma":
-        shape = shape if isinstance(shape, list) else [shape]
-        rate = rate if isinstance(rate, list) else [rate]
-        if not shape or len(shape) != len(rate):
-            raise PriorError(
-                src,
-                where=where,
-                field="shape",
-                found=(shape, rate),
-                expected="shape and rate (events and exposure days): numbers or equal-length lists",
-            )
-        for f_, vals in (("shape", shape), ("rate", rate)):
-            for v in vals:
-                if _num(v, src, where, f_) < 0 or v == 0:
-                    raise PriorError(src, where=where, field=f_, found=v, expected="counts and exposures > 0")
-        _text(e, "provenance", src, where)
+def _transition_spec(k: str, t: TransitionTable) -> TransitionSpec:
     return TransitionSpec(
         transition=k,
-        method=method,
-        sources=tuple(specs),
-        robust_weight=rw,
-        tau_scale=_num(e.get("tau_scale", 0.5), src, where, "tau_scale", positive=True),
-        commensurability_scale=_num(
-            e.get("commensurability_scale", 1.0), src, where, "commensurability_scale", positive=True
-        ),
-        max_components=_components(e.get("max_components", MAX_COMPONENTS), src, where),
-        shape=tuple(float(v) for v in shape),
-        rate=tuple(float(v) for v in rate),
-        provenance=str(e.get("provenance", "")),
-        note=str(e.get("note", "")),
+        method=t.method,
+        sources=tuple(SourceSpec(tuple(s.figures), s.a0, s.all_events_relapse) for s in t.sources),
+        robust_weight=t.robust_weight,
+        tau_scale=t.tau_scale,
+        commensurability_scale=t.commensurability_scale,
+        max_components=t.max_components,
+        shape=tuple(t.shape),
+        rate=tuple(t.rate),
+        provenance=t.provenance,
+        note=t.note,
     )
 
 
 def parse_sets(doc: Mapping[str, Any], src: str, sources: Sources) -> dict[str, SetSpec]:
-    """Check a prior-set document: ``[set.<name>]`` tables with one table per transition."""
-    if set(doc) != {"set"} or not isinstance(doc["set"], dict) or not doc["set"]:
-        raise PriorError(
-            src,
-            where=",".join(sorted(set(doc) - {"set"})) or None,
-            found=sorted(doc),
-            expected="one or more [set.<name>] tables and nothing else",
-        )
-    out = {}
-    for name, e in doc["set"].items():
-        where = f"set.{name}"
-        if not isinstance(e, dict):
-            raise PriorError(src, where=where, found=type(e).__name__, expected="a table")
-        unknown = sorted(set(e) - _SET_KEYS - set(TRANSITION_NAMES))
-        if unknown:
-            raise PriorError(
-                src,
-                where=where,
-                field=unknown[0],
-                found="an unknown transition or key",
-                expected=f"transitions {list(TRANSITION_NAMES)} or keys {sorted(_SET_KEYS)}",
-            )
-        allow = e.get("allow_unverified", False)
-        if not isinstance(allow, bool):
-            raise PriorError(src, where=where, field="allow_unverified", found=allow, expected="true or false")
-        builtin = e.get("builtin")
-        if builtin is not None and builtin not in BUILTIN_SETS:
-            raise PriorError(
-                src,
-                where=where,
-                field="builtin",
-                found=builtin,
-                expected=f"one of {list(BUILTIN_SETS)} (models.priors)",
-            )
-        trans = {k: _transition_spec(name, k, e[k], sources, src, allow) for k in TRANSITION_NAMES if k in e}
-        out[name] = SetSpec(
+    """Check a prior-set document against :class:`SetsToml` and the ``sources`` its sets cite."""
+    valid = check(SetsToml, doc, src, context={"sources": sources})
+    return {
+        name: SetSpec(
             name=name,
-            description=_text(e, "description", src, where),
-            citation=str(e.get("citation", "")),
-            transitions=trans,
-            builtin=builtin,
-            allow_unverified=allow,
+            description=t.description,
+            citation=t.citation,
+            transitions={k: _transition_spec(k, tt) for k, tt in t.transitions().items()},
+            builtin=t.builtin,
+            allow_unverified=t.allow_unverified,
             path=src,
         )
-    return out
+        for name, t in valid.set.items()
+    }
