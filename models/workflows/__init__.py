@@ -14,6 +14,7 @@ from __future__ import annotations
 from models.workflows.fit import FitResult, FitSettings, fit_study
 from models.workflows.plan import PlanResult, PlanSettings, plan_trial
 from models.workflows.reconstruct import ReconstructResult, ReconstructSettings, reconstruct_study
+from models.workflows.sensitivity import SensitivityResult, SensitivitySettings, run_sensitivity
 
 __all__ = [
     "FitResult",
@@ -22,7 +23,10 @@ __all__ = [
     "PlanSettings",
     "ReconstructResult",
     "ReconstructSettings",
+    "SensitivityResult",
+    "SensitivitySettings",
     "fit_study",
     "plan_trial",
     "reconstruct_study",
+    "run_sensitivity",
 ]
