@@ -24,8 +24,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from models.constants import BASELINE_CSV, DEATH_CAUSES, MAX_DAY, PUBLISHED_TOML
+from models.constants import BASELINE_CSV, PUBLISHED_TOML
 from models.errors import DataError, ToolkitError
+from models.schema_fields import validate_fields
+from models.study.outcome_schema import OutcomeRow
+from models.study.published_schema import ENDPOINTS as ENDPOINTS
+from models.study.published_schema import FIGURE_KEYS as FIGURE_KEYS
+from models.study.published_schema import STATISTICS as STATISTICS
+from models.study.published_schema import UNITS as UNITS
+from models.study.published_schema import PublishedToml
 
 if TYPE_CHECKING:
     from models.study import StudyPack
@@ -145,41 +152,6 @@ def population_mask(
 
 # ----------------------------------------------------------------------------- published figures
 
-#: Endpoints a published figure may refer to (see data/README.md)
-ENDPOINTS = (
-    "os",
-    "efs",
-    "grfs",
-    "relapse",
-    "nrm",
-    "death_after_relapse",
-    "agvhd",
-    "agvhd_1_2",
-    "agvhd_3_4",
-    "cgvhd",
-    "cgvhd_mild_moderate",
-    "cgvhd_severe",
-)
-STATISTICS = ("count", "proportion", "km_survival", "cumulative_incidence", "median", "total")
-UNITS = ("patients", "percent", "days", "courses", "deaths")
-FIGURE_KEYS = {
-    "statistic",
-    "value",
-    "unit",
-    "ci",
-    "range",
-    "denominator",
-    "population",
-    "endpoint",
-    "landmark_days",
-    "anchor",
-    "patients",
-    "decimals",
-    "quote",
-    "note",
-    "count",
-}
-
 
 @dataclass(frozen=True)
 class PublishedFigure:
@@ -231,129 +203,40 @@ def load_toml(path: Path, kind: type[ToolkitError] = DataError, what: str = "TOM
     return read_toml(path, kind, what)
 
 
-def _pair(value: Any, path: Path, key: str, field: str) -> tuple[float, float]:
-    ok = (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    )
-    if not ok or value[0] > value[1]:
-        raise DataError(
-            path, where=f"figure.{key}", field=field, found=value, expected="[lower, upper] with lower <= upper"
-        )
-    return float(value[0]), float(value[1])
-
-
 def load_published(path: str | os.PathLike[str] = PUBLISHED_TOML, *, study: StudyPack | None = None) -> Published:
-    """Load and validate ``published.toml`` (schema in ``docs/study_packs.md``).
+    """Load and validate ``published.toml`` (schema :class:`~models.study.published_schema.PublishedToml`).
 
     Populations are checked against ``study``'s (default: the shipped pack), endpoints against
-    :data:`ENDPOINTS`.
+    :data:`ENDPOINTS`. A failure is a one-line :class:`DataError` naming the file, the figure and
+    the field. ``Published.study`` is the ``[study]`` table as read (its free keys included).
     """
     from models.study import default_study
 
     path = Path(path)
     pops = (study or default_study()).population_names
     doc = load_toml(path)
-    unknown = set(doc) - {"study", "figure"}
-    if unknown:
-        raise DataError(
-            path, where=sorted(unknown)[0], found="an unknown table", expected="only [study] and [figure.<key>] tables"
-        )
-    if not isinstance(doc.get("study"), dict):
-        raise DataError(path, where="study", found="missing", expected="a [study] table")
-    if not isinstance(doc.get("figure"), dict) or not doc["figure"]:
-        raise DataError(path, where="figure", found="missing", expected="[figure.<key>] entries")
-    figures: dict[str, PublishedFigure] = {}
-    for key, entry in doc["figure"].items():
-        where = f"figure.{key}"
-        if not isinstance(entry, dict):
-            raise DataError(path, where=where, found=type(entry).__name__, expected="a table")
-        extra = set(entry) - FIGURE_KEYS
-        if extra:
-            raise DataError(
-                path,
-                where=where,
-                field=sorted(extra)[0],
-                found="an unknown key",
-                expected=f"keys among {sorted(FIGURE_KEYS)}",
-            )
-        for req in ("statistic", "value", "unit", "quote"):
-            if req not in entry:
-                raise DataError(
-                    path,
-                    where=where,
-                    field=req,
-                    found="missing",
-                    expected="a value (every figure needs statistic, value, unit and quote)",
-                )
-        if entry["statistic"] not in STATISTICS:
-            raise DataError(
-                path, where=where, field="statistic", found=entry["statistic"], expected=f"one of {list(STATISTICS)}"
-            )
-        if entry["unit"] not in UNITS:
-            raise DataError(path, where=where, field="unit", found=entry["unit"], expected=f"one of {list(UNITS)}")
-        value = entry["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise DataError(path, where=where, field="value", found=value, expected="a finite number >= 0")
-        if not isinstance(entry["quote"], str) or len(entry["quote"].strip()) < 10:
-            raise DataError(
-                path, where=where, field="quote", found=entry["quote"], expected="the verbatim text locating the number"
-            )
-        population = entry.get("population", "cohort")
-        if population not in pops:
-            raise DataError(path, where=where, field="population", found=population, expected=f"one of {pops}")
-        endpoint = entry.get("endpoint")
-        if endpoint is not None and endpoint not in ENDPOINTS:
-            raise DataError(path, where=where, field="endpoint", found=endpoint, expected=f"one of {list(ENDPOINTS)}")
-        ci = _pair(entry["ci"], path, key, "ci") if "ci" in entry else None
-        if ci is not None and not (ci[0] <= value <= ci[1]):
-            raise DataError(
-                path, where=where, field="ci", found=list(ci), expected=f"an interval containing the estimate {value}"
-            )
-        rng = _pair(entry["range"], path, key, "range") if "range" in entry else None
-        if rng is not None and not (rng[0] <= value <= rng[1]):
-            raise DataError(
-                path, where=where, field="range", found=list(rng), expected=f"a range containing the median {value}"
-            )
-        if entry["unit"] == "percent" and value > 100:
-            raise DataError(path, where=where, field="value", found=value, expected="a percentage in [0, 100]")
-        for intkey in ("denominator", "decimals", "count"):
-            v = entry.get(intkey)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise DataError(path, where=where, field=intkey, found=v, expected="a whole number >= 0")
-        lm = entry.get("landmark_days")
-        if lm is not None and (isinstance(lm, bool) or not isinstance(lm, int | float) or lm <= 0):
-            raise DataError(path, where=where, field="landmark_days", found=lm, expected="a positive number of days")
-        if entry["statistic"] == "km_survival" and lm is None:
-            raise DataError(
-                path,
-                where=where,
-                field="landmark_days",
-                found="missing",
-                expected="the time point of the survival estimate",
-            )
-        patients = entry.get("patients", [])
-        if not isinstance(patients, list) or not all(isinstance(p, str) and p for p in patients):
-            raise DataError(path, where=where, field="patients", found=patients, expected="a list of patient IDs")
-        figures[key] = PublishedFigure(
+    m = validate_fields(PublishedToml, doc, path, DataError, context={"populations": pops})
+    figures = {
+        key: PublishedFigure(
             key=key,
-            statistic=entry["statistic"],
-            value=float(value),
-            unit=entry["unit"],
-            quote=entry["quote"],
-            population=population,
-            ci=ci,
-            range=rng,
-            denominator=entry.get("denominator"),
-            endpoint=entry.get("endpoint"),
-            landmark_days=None if lm is None else float(lm),
-            anchor=entry.get("anchor"),
-            patients=tuple(patients),
-            decimals=entry.get("decimals"),
-            count=entry.get("count"),
-            note=entry.get("note"),
+            statistic=e.statistic,
+            value=e.value,
+            unit=e.unit,
+            quote=e.quote,
+            population=e.population,
+            ci=e.ci,
+            range=e.range,
+            denominator=e.denominator,
+            endpoint=e.endpoint,
+            landmark_days=e.landmark_days,
+            anchor=e.anchor,
+            patients=tuple(e.patients),
+            decimals=e.decimals,
+            count=e.count,
+            note=e.note,
         )
+        for key, e in m.figure.items()
+    }
     return Published(study=doc["study"], figures=figures, path=path)
 
 
@@ -370,45 +253,20 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "last_followup_day",
 )
 _TIME_COLUMNS = ("entry_day", "relapse_day", "gvhd_day", "death_day", "last_followup_day")
-_REQUIRED_TIMES = ("entry_day", "last_followup_day")
-
-
-def _parse_time(value: str, path: str, where: str, field: str) -> float:
-    if value.strip() == "":
-        if field in _REQUIRED_TIMES:
-            raise DataError(
-                path, where=where, field=field, found="empty", expected="a number of days from transplant (required)"
-            )
-        return math.nan
-    try:
-        t = float(value)
-    except ValueError:
-        raise DataError(
-            path, where=where, field=field, found=value, expected="a number of days from transplant, or empty"
-        ) from None
-    if not math.isfinite(t):
-        raise DataError(path, where=where, field=field, found=value, expected="a finite number of days")
-    if t < 0:
-        raise DataError(path, where=where, field=field, found=t, expected="days >= 0 (day 0 = transplant)")
-    if t > MAX_DAY:
-        raise DataError(
-            path, where=where, field=field, found=t, expected=f"days <= {MAX_DAY:,.0f} (100 years after transplant)"
-        )
-    return t
+assert set(OUTCOME_COLUMNS) == set(OutcomeRow.model_fields)  # one schema: the columns are the row's fields
 
 
 def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.DataFrame:
     """Validate an outcome table given as strings or numbers; return it with float day columns.
 
-    Rules (each failure is a :class:`DataError` naming source, row, patient and field):
-
-    * the columns :data:`OUTCOME_COLUMNS` (other columns are ignored with an
-      :class:`IgnoredColumnsWarning`); unique, non-empty patient IDs;
-    * times finite and >= 0; ``entry_day`` and ``last_followup_day`` present;
-    * ``entry_day <= relapse_day, gvhd_day, death_day <= last_followup_day``;
-    * ``death_day``, when present, equals ``last_followup_day`` and has a ``death_cause`` in
-      :data:`DEATH_CAUSES`; no cause without a death;
-    * a ``relapse`` death has a relapse on or before it; an ``nrm`` death has no relapse.
+    The table has the columns :data:`OUTCOME_COLUMNS` (other columns are ignored with an
+    :class:`IgnoredColumnsWarning`), unique non-empty patient IDs and at least one row; every row
+    is an :class:`~models.study.outcome_schema.OutcomeRow` (times finite, in days 0 to
+    :data:`~models.constants.MAX_DAY`, ``entry_day`` and ``last_followup_day`` present,
+    ``entry_day <= relapse_day, gvhd_day, death_day <= last_followup_day``, a death on the last
+    follow-up day with a cause in :data:`~models.constants.DEATH_CAUSES`, a ``relapse`` death after a relapse, an
+    ``nrm`` death without one, no cause without a death). Each failure is a :class:`DataError`
+    naming source, row, patient and field; missing days are NaN in the result.
     """
     path = Path(source)
     _check_columns(df, path, list(OUTCOME_COLUMNS), allow_extra=True)
@@ -430,67 +288,10 @@ def validate_outcomes(df: pd.DataFrame, source: str = "outcome table") -> pd.Dat
         raise DataError(source, found="no patient rows", expected="one row per patient")
     rows = []
     sdf.attrs["lines"] = df.attrs.get("lines")
-    for i, row in zip(_row_lines(sdf), sdf.to_dict("records"), strict=True):
-        where = f"row {i} (patient {row['patient']})"
-        t = {c: _parse_time(row[c], source, where, c) for c in _TIME_COLUMNS}
-        entry, last = t["entry_day"], t["last_followup_day"]
-        if entry > last:
-            raise DataError(
-                source, where=where, field="entry_day", found=entry, expected=f"<= last_followup_day ({last:g})"
-            )
-        for c in ("relapse_day", "gvhd_day", "death_day"):
-            v = t[c]
-            if math.isnan(v):
-                continue
-            if v < entry:
-                raise DataError(
-                    source,
-                    where=where,
-                    field=c,
-                    found=v,
-                    expected=f">= entry_day ({entry:g}): no event before entering follow-up",
-                )
-            if v > last:
-                raise DataError(source, where=where, field=c, found=v, expected=f"<= last_followup_day ({last:g})")
-        cause = row["death_cause"].strip()
-        if not math.isnan(t["death_day"]):
-            if t["death_day"] != last:
-                raise DataError(
-                    source,
-                    where=where,
-                    field="death_day",
-                    found=t["death_day"],
-                    expected=f"equal to last_followup_day ({last:g}) for a patient who died",
-                )
-            if cause not in DEATH_CAUSES:
-                raise DataError(
-                    source,
-                    where=where,
-                    field="death_cause",
-                    found=cause or "empty",
-                    expected=f"one of {list(DEATH_CAUSES)} for a patient who died",
-                )
-        elif cause:
-            raise DataError(
-                source, where=where, field="death_cause", found=cause, expected="empty when death_day is empty"
-            )
-        if cause == "relapse" and math.isnan(t["relapse_day"]):
-            raise DataError(
-                source,
-                where=where,
-                field="relapse_day",
-                found="empty",
-                expected="a relapse day for a death caused by relapse",
-            )
-        if cause == "nrm" and not math.isnan(t["relapse_day"]):
-            raise DataError(
-                source,
-                where=where,
-                field="death_cause",
-                found="nrm",
-                expected="'relapse' (a death after relapse is not non-relapse mortality)",
-            )
-        rows.append({"patient": row["patient"], **t, "death_cause": cause})
+    for i, cells in zip(_row_lines(sdf), sdf.to_dict("records"), strict=True):
+        row = validate_fields(OutcomeRow, cells, source, DataError, where=f"row {i} (patient {cells['patient']})")
+        days = {c: math.nan if (t := getattr(row, c)) is None else t for c in _TIME_COLUMNS}
+        rows.append({"patient": row.patient, **days, "death_cause": row.death_cause})
     out = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
     return out
 

@@ -1,7 +1,8 @@
 """Constraint objects: the published figures, counts and order statistics a table must reproduce.
 
 :func:`models.reconstruct.loading.load_constraints` builds a :class:`Constraints` from a
-constraints file and ``published.toml``.
+constraints file (validated by :class:`~models.reconstruct.constraints_schema.ConstraintsToml`)
+and ``published.toml``: these objects hold the figures' numbers, the file only their keys.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Loading and validating a constraints file (:func:`load_constraints`).
 
-The file references ``published.toml`` figure keys (numbers are never duplicated); contradictions
-visible without a search (a CI not containing its estimate, order statistics on landmark days,
-counts that do not add up) raise one-line errors here.
+The file's keys, types and readings are declared by
+:class:`~models.reconstruct.constraints_schema.ConstraintsToml` (one-line
+:class:`~models.errors.ConfigError`). It references ``published.toml`` figure keys (numbers are
+never duplicated); references resolved here, and contradictions visible without a search (a CI not
+containing its estimate, order statistics on landmark days, counts that do not add up), raise
+one-line :class:`~models.errors.ReconstructionError` messages.
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from models.reconstruct.constraints import (
     OrderStat,
     PopulationCount,
 )
-from models.reconstruct.vocabulary import ENDPOINT_EXITS, FOLLOWUP_READINGS
+from models.reconstruct.constraints_schema import (
+    CifRef,
+    ConstraintsToml,
+    Events,
+    FigureRef,
+    Gvhd,
+    PopulationCountRef,
+)
+from models.reconstruct.vocabulary import ENDPOINT_EXITS
+from models.schema_fields import validate_fields
 
 if TYPE_CHECKING:
     from models.study import StudyPack
@@ -68,14 +80,6 @@ def _percent_tol(fig: PublishedFigure) -> float:
     return fig.tolerance if fig.decimals is not None else 0.5
 
 
-def _check_known(table: Mapping[str, Any], allowed: set[str], source: str, where: str) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise ConfigError(
-            source, where=where, field=extra[0], found="an unknown key", expected=f"keys among {sorted(allowed)}"
-        )
-
-
 def _admin_window(study: Mapping[str, Any], source: str) -> tuple[int, int]:
     """Days from transplant to the last follow-up date, over the transplant window.
 
@@ -116,18 +120,9 @@ def load_constraints(
     path = Path(path)
     src = str(path)
     doc = load_toml(path, ConfigError, "constraints TOML file")
-    _check_known(
-        doc,
-        {"study", "km", "cif", "events", "population_count", "followup", "entry", "admin_censoring", "gvhd"},
-        src,
-        "top level",
-    )
+    m = validate_fields(ConstraintsToml, doc, src, ConfigError, top="top level")
     patients = tuple(baseline["patient"].astype(str))
-    if "study" in doc:
-        _check_known(doc["study"], {"population_size"}, src, "study")
-    if "admin_censoring" in doc:
-        _check_known(doc["admin_censoring"], {"enabled"}, src, "admin_censoring")
-    n_fig = doc.get("study", {}).get("population_size")
+    n_fig = m.study.population_size if m.study is not None else None
     if n_fig is not None:
         nf = _figure(published, n_fig, src, "study.population_size")
         if _count_of(nf) != len(patients):
@@ -138,42 +133,31 @@ def load_constraints(
                 f"{nf.key} = {_count_of(nf)}",
                 f"the number of baseline patients ({len(patients)})",
             )
-    km = tuple(_load_km(doc.get("km", []), published, src))
-    cif = tuple(_load_cif(doc.get("cif", []), published, src))
+    km = tuple(_load_km(m.km, published, src))
+    cif = tuple(_load_cif(m.cif, published, src))
     pops = {t.population for t in km} | {t.population for t in cif}
-    named_paths, anonymous, counts = _load_events(doc.get("events", {}), published, src, patients)
-    pcounts = tuple(_load_population_counts(doc.get("population_count", []), published, src))
+    named_paths, anonymous, counts = _load_events(m.events, published, src, patients)
+    pcounts = tuple(_load_population_counts(m.population_count, published, src))
     pops |= {p.population for p in pcounts}
-    for key in doc.get("events", {}).get("named", []) or []:  # named patients are checked against Table 1
-        if isinstance(key, str) and key in published.figures:
+    for key in m.events.named:  # named patients are checked against Table 1
+        if key in published.figures:
             pops.add(published[key].population)
     membership = {
         p: dict(zip(patients, population_mask(baseline, p, source=src, study=study).tolist(), strict=True))
         for p in sorted(pops | {"cohort"})
     }
-    _check_named_populations(doc.get("events", {}), published, src, membership, named_paths)
-    fu = doc.get("followup")
+    _check_named_populations(m.events, published, src, membership, named_paths)
     followup, reading, alternative = None, "all", None
-    if fu is not None:
-        _check_known(fu, {"figure", "reading", "alternative"}, src, "followup")
-        reading = fu.get("reading", "all")
-        alternative = fu.get("alternative")
-        for r_ in (reading, alternative):
-            if r_ is not None and r_ not in FOLLOWUP_READINGS:
-                raise ConfigError(
-                    src, where="followup", field="reading", found=r_, expected=f"one of {sorted(FOLLOWUP_READINGS)}"
-                )
-        fig = _figure(published, fu.get("figure"), src, "followup", ("median",))
+    if m.followup is not None:
+        reading, alternative = m.followup.reading, m.followup.alternative
+        fig = _figure(published, m.followup.figure, src, "followup", ("median",))
         size = len(patients) if reading == "all" else counts["alive"]
         followup = _order_stat(fig, size, src, "followup")
     entry = None
-    if "entry" in doc:
-        _check_known(doc["entry"], {"figure"}, src, "entry")
-        entry = _order_stat(
-            _figure(published, doc["entry"].get("figure"), src, "entry", ("median",)), len(patients), src, "entry"
-        )
+    if m.entry is not None:
+        entry = _order_stat(_figure(published, m.entry.figure, src, "entry", ("median",)), len(patients), src, "entry")
     admin = None
-    if doc.get("admin_censoring", {}).get("enabled", False):
+    if m.admin_censoring is not None and m.admin_censoring.enabled:
         admin = _admin_window(published.study, src)
     cons = Constraints(
         src,
@@ -191,19 +175,16 @@ def load_constraints(
         admin,
         counts=counts,
     )
-    if "gvhd" in doc:
-        _load_gvhd(doc["gvhd"], published, src, cons)
+    if m.gvhd is not None:
+        _load_gvhd(m.gvhd, published, src, cons)
     _check_static(cons)
     return cons
 
 
-def _load_km(entries: object, pub: Published, src: str) -> Iterable[KMTarget]:
-    if not isinstance(entries, list):
-        raise ConfigError(src, where="km", found=type(entries).__name__, expected="an array of [[km]] tables")
+def _load_km(entries: list[FigureRef], pub: Published, src: str) -> Iterable[KMTarget]:
     for i, e in enumerate(entries):
         where = f"km[{i}]"
-        _check_known(e, {"figure"}, src, where)
-        fig = _figure(pub, e.get("figure"), src, where, ("km_survival",))
+        fig = _figure(pub, e.figure, src, where, ("km_survival",))
         if fig.endpoint not in ENDPOINT_EXITS:
             raise _err(
                 src, where, "endpoint", f"{fig.key}: {fig.endpoint}", f"a KM endpoint among {sorted(ENDPOINT_EXITS)}"
@@ -218,13 +199,10 @@ def _load_km(entries: object, pub: Published, src: str) -> Iterable[KMTarget]:
         )
 
 
-def _load_cif(entries: object, pub: Published, src: str) -> Iterable[CIFTarget]:
-    if not isinstance(entries, list):
-        raise ConfigError(src, where="cif", found=type(entries).__name__, expected="an array of [[cif]] tables")
+def _load_cif(entries: list[CifRef], pub: Published, src: str) -> Iterable[CIFTarget]:
     for i, e in enumerate(entries):
         where = f"cif[{i}]"
-        _check_known(e, {"figure", "landmark"}, src, where)
-        fig = _figure(pub, e.get("figure"), src, where, ("cumulative_incidence",))
+        fig = _figure(pub, e.figure, src, where, ("cumulative_incidence",))
         if fig.endpoint != "relapse":
             raise _err(
                 src,
@@ -233,26 +211,21 @@ def _load_cif(entries: object, pub: Published, src: str) -> Iterable[CIFTarget]:
                 f"{fig.key}: {fig.endpoint}",
                 "'relapse' (relapse with non-relapse death competing)",
             )
-        lm = e.get("landmark", fig.landmark_days if fig.landmark_days is not None else "plateau")
-        if lm != "plateau" and (isinstance(lm, bool) or not isinstance(lm, int | float) or lm <= 0):
-            raise ConfigError(
-                src, where=where, field="landmark", found=lm, expected="'plateau' or a positive number of days"
-            )
+        # both checked by their schemas: 'plateau' or a positive day
+        default = fig.landmark_days if fig.landmark_days is not None else "plateau"
+        lm = e.landmark if e.landmark is not None else default
         yield CIFTarget(fig.key, fig.population, None if lm == "plateau" else float(lm), fig.value, _percent_tol(fig))
 
 
-EVENT_KEYS = ("relapse", "death_relapse", "death_nrm", "alive")
+#: The count figures of ``[events]`` (all four required)
+EVENT_KEYS: tuple[str, ...] = tuple(k for k in Events.model_fields if k != "named")
 
 
 def _load_events(
-    ev: Mapping[str, Any], pub: Published, src: str, patients: tuple[str, ...]
+    ev: Events, pub: Published, src: str, patients: tuple[str, ...]
 ) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
     """Named patients' paths and the counts of anonymous paths, from the event figures."""
-    _check_known(ev, {*EVENT_KEYS, "named"}, src, "events")
-    for k in EVENT_KEYS:
-        if k not in ev:
-            raise ConfigError(src, where="events", field=k, found="missing", expected="a figure key giving that count")
-    figs = {k: _figure(pub, ev[k], src, f"events.{k}") for k in EVENT_KEYS}
+    figs = {k: _figure(pub, getattr(ev, k), src, f"events.{k}") for k in EVENT_KEYS}
     counts = {k: _count_of(f) for k, f in figs.items()}
     named = {k: set(figs[k].patients) for k in ("relapse", "death_relapse", "death_nrm")}
     for k, ids in named.items():
@@ -296,7 +269,7 @@ def _load_events(
             src,
             "events.alive",
             "figure",
-            f"{ev['alive']} = {counts['alive']}",
+            f"{ev.alive} = {counts['alive']}",
             f"{n} patients minus {counts['death_relapse']} relapse and {counts['death_nrm']} non-relapse deaths",
         )
     bad = [k for k, v in anon.items() if v < 0]
@@ -308,10 +281,10 @@ def _load_events(
 
 
 def _check_named_populations(
-    ev: Mapping[str, Any], pub: Published, src: str, membership: dict[str, dict[str, bool]], paths: dict[str, str]
+    ev: Events, pub: Published, src: str, membership: dict[str, dict[str, bool]], paths: dict[str, str]
 ) -> None:
     """Figures that name a patient in a population must agree with Table 1 and the named paths."""
-    for i, key in enumerate(ev.get("named", [])):
+    for i, key in enumerate(ev.named):
         fig = _figure(pub, key, src, f"events.named[{i}]")
         for p in fig.patients:
             if p not in paths:
@@ -326,39 +299,18 @@ def _check_named_populations(
                 )
 
 
-def _load_population_counts(entries: object, pub: Published, src: str) -> Iterable[PopulationCount]:
-    if not isinstance(entries, list):
-        raise ConfigError(src, where="population_count", found=type(entries).__name__, expected="an array of tables")
+def _load_population_counts(entries: list[PopulationCountRef], pub: Published, src: str) -> Iterable[PopulationCount]:
     for i, e in enumerate(entries):
-        where = f"population_count[{i}]"
-        _check_known(e, {"figure", "event"}, src, where)
-        fig = _figure(pub, e.get("figure"), src, where, ("count",))
-        if e.get("event") not in ("relapse", "death", "death_nrm", "death_relapse"):
-            raise ConfigError(
-                src,
-                where=where,
-                field="event",
-                found=e.get("event"),
-                expected="relapse, death, death_nrm or death_relapse",
-            )
-        yield PopulationCount(fig.key, fig.population, e["event"], _count_of(fig))
+        fig = _figure(pub, e.figure, src, f"population_count[{i}]", ("count",))
+        yield PopulationCount(fig.key, fig.population, e.event, _count_of(fig))
 
 
-def _load_gvhd(g: Mapping[str, Any], pub: Published, src: str, cons: Constraints) -> None:
-    _check_known(g, {"categories", "definitions", "candidates", "anonymous"}, src, "gvhd")
-    cats = g.get("categories", {})
-    if not isinstance(cats, dict) or not cats:
-        raise ConfigError(src, where="gvhd", field="categories", found=cats, expected="a table of categories")
-    for name, spec in cats.items():
+def _load_gvhd(g: Gvhd, pub: Published, src: str, cons: Constraints) -> None:
+    for name, spec in g.categories.items():
         where = f"gvhd.categories.{name}"
-        _check_known(spec, {"count", "onset", "family"}, src, where)
-        fig = _figure(pub, spec.get("count"), src, where)
-        on = _figure(pub, spec.get("onset"), src, where, ("median",))
-        if spec.get("family") not in ("acute", "chronic"):
-            raise ConfigError(
-                src, where=where, field="family", found=spec.get("family"), expected="'acute' or 'chronic'"
-            )
-        cons.gvhd_categories[name] = GvhdCategory(name, _count_of(fig), spec["family"], on.key)
+        fig = _figure(pub, spec.count, src, where)
+        on = _figure(pub, spec.onset, src, where, ("median",))
+        cons.gvhd_categories[name] = GvhdCategory(name, _count_of(fig), spec.family, on.key)
         cons.gvhd_onsets[on.key] = _order_stat(on, None, src, where)
     for key, os_ in cons.gvhd_onsets.items():
         total = sum(c.count for c in cons.gvhd_categories.values() if c.onset == key)
@@ -370,34 +322,17 @@ def _load_gvhd(g: Mapping[str, Any], pub: Published, src: str, cons: Constraints
                 f"{key} over {os_.n} cases",
                 f"the categories sharing it to total {os_.n} cases (they total {total})",
             )
-    defs = g.get("definitions", [])
-    if not isinstance(defs, list) or not defs:
-        raise ConfigError(
-            src, where="gvhd", field="definitions", found=defs, expected="a list of {name, qualifying} tables"
-        )
-    out = []
-    for i, d in enumerate(defs):
-        if isinstance(d, dict):
-            _check_known(d, {"name", "qualifying"}, src, f"gvhd.definitions[{i}]")
-        qual = d.get("qualifying") if isinstance(d, dict) else None
-        if not isinstance(qual, list) or not all(q in cons.gvhd_categories for q in qual):
-            raise ConfigError(
-                src,
-                where=f"gvhd.definitions[{i}]",
-                field="qualifying",
-                found=qual,
-                expected=f"categories among {sorted(cons.gvhd_categories)}",
-            )
-        out.append((str(d.get("name", f"definition_{i}")), tuple(qual)))
-    cons.gvhd_definitions = tuple(out)
-    cand = g.get("candidates", "named")
+    cons.gvhd_definitions = tuple(
+        (d.name if d.name is not None else f"definition_{i}", tuple(d.qualifying)) for i, d in enumerate(g.definitions)
+    )
+    cand = g.candidates
     cons.gvhd_candidates = tuple(sorted(cons.named_paths)) if cand == "named" else tuple(cand)
     for p in cons.gvhd_candidates:
         if p not in cons.named_paths:
             raise ConfigError(
                 src, where="gvhd", field="candidates", found=p, expected="patients named in the event figures"
             )
-    cons.anonymous_gvhd = bool(g.get("anonymous", True))
+    cons.anonymous_gvhd = g.anonymous
 
 
 def _check_static(cons: Constraints) -> None:
