@@ -11,8 +11,9 @@ The submodules, in the order the method uses them:
   readings, search bounds;
 * :mod:`~models.reconstruct.constraints` — the constraint objects (:class:`Constraints`,
   :class:`KMTarget`, :class:`CIFTarget`, :class:`OrderStat`, …);
+* :mod:`~models.reconstruct.constraints_schema` — the declarative schema of ``constraints.toml``;
 * :mod:`~models.reconstruct.loading` — reading and validating a constraints file
-  (:func:`load_constraints`);
+  (:func:`load_constraints`: the schema, then figure references and count consistency);
 * :mod:`~models.reconstruct.figures` — KM and Aalen–Johansen arithmetic on risk sets
   (:func:`km_summary`, :func:`cif_value`) and admissible risk-set tuples (:func:`risk_set_tuples`);
 * :mod:`~models.reconstruct.windows` — day windows of each step, threshold markers and follow-up

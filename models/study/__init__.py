@@ -5,6 +5,10 @@
     together; Table 1, published figures (quotes checked against the letter's text), outcome tables.
 ``schema``
     The declarative schema of ``study.toml`` (pydantic).
+``published_schema``
+    The schema of ``published.toml`` (the letter's printed figures, each with its quote).
+``outcome_schema``
+    The row schema of the per-patient outcome tables (days bounded, columns consistent in a row).
 ``table1``
     Table 1 validated against the declared columns; named populations as rules over them.
 """
