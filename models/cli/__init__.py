@@ -75,6 +75,7 @@ SETTING_OPTIONS: dict[str, str] = {
     "n_sims": "--n-sims",
     "ss_tolerance": "--ss-tolerance",
     "ss_max_trials": "--ss-max-trials",
+    "force": "--force",
 }
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from models.cli import ArgumentParser, add_study_option, command_line, run_guarded
 from models.constants import FIGURES_DIR, RESULTS_DIR
-from models.errors import ConfigError
 
 PROG = "report.py"
 
@@ -60,38 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        from models.html_check import check_html
-        from models.io import atomic_write_text, utc_now
-        from models.pipeline import default_steps, ensure
-        from models.report import build, collect
-        from models.study import load_study
+        from models.workflows.report import ReportSettings, build_report
 
         t0 = time.perf_counter()
-        study = load_study(args.study)
-        steps = default_steps(args.results, args.figures, study=study)
-        names = [s.name for s in steps]
-        force = names if args.force.strip() == "all" else [f.strip() for f in args.force.split(",") if f.strip()]
-        unknown = sorted(set(force) - set(names))
-        if unknown:
-            raise ConfigError("--force", found=", ".join(unknown), expected=f"'all' or names from {names}")
-        runs = ensure(steps, run=not args.no_run, force=force, quiet=args.quiet, say=lambda s: _say(args, s))
-        skipped = [r for r in runs if r.action == "skipped"]
-        if skipped:
-            r = skipped[0]
-            raise ConfigError(
-                r.status.step.manifest_path,
-                where=r.status.step.name,
-                found=f"{r.status.state}: {r.because[0]}",
-                expected="up-to-date outputs (run without --no-run)",
-            )
-        _say(args, "assembling the report")
-        outputs = collect(runs, args.results, args.figures, study=study)
-        html, _ = build(outputs, generated=f"Generated {utc_now()} by {command_line(argv, 'scripts/report.py')}.")
-        problems = check_html(html, source="report.html")
-        if problems:
-            raise ConfigError("report.html", found=problems[0], expected="valid, self-contained HTML")
-        out = args.out or args.results / study.id / "report.html"
-        atomic_write_text(out, html)
+        force = [f.strip() for f in args.force.split(",") if f.strip()]
+        settings = ReportSettings(
+            study=args.study, results=args.results, figures=args.figures, run=not args.no_run, force=force
+        )
+        report = build_report(
+            settings,
+            say=lambda s: _say(args, s),
+            quiet=args.quiet,
+            generated_by=command_line(argv, "scripts/report.py"),
+        )
+        out = report.write(args.out)
         print(out)
         if args.pdf:
             from models.browser import ensure_chromium, print_pdf, why_unavailable
@@ -100,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 _say(args, f"no PDF: headless Chromium unavailable ({why_unavailable()})")
             else:
                 print(print_pdf(out, out.with_suffix(".pdf")))
-        _say(args, f"report written in {time.perf_counter() - t0:.1f} s ({len(html) / 1e6:.1f} MB)")
+        _say(args, f"report written in {time.perf_counter() - t0:.1f} s ({len(report.html) / 1e6:.1f} MB)")
         return 0
 
     return run_guarded(PROG, body)
