@@ -5,13 +5,11 @@
 >>> result.tables["summary.csv"].head()                     # doctest: +SKIP
 >>> result.write("results/my_fit")                          # doctest: +SKIP
 
-========================================  ==========================================================
-``reconstruct_study(ReconstructSettings)``  per-patient tables consistent with every published figure
-``fit_study(FitSettings)``                  the posterior: curves, 1-year summaries, claims, prior checks
-``run_sensitivity(SensitivitySettings)``    the scenario grid: tornado, tipping points, verdict
-``plan_trial(PlanSettings)``                operating characteristics, sample sizes, calibration
-``build_report(ReportSettings)``            the pipeline brought up to date, then the reviewer's report
-========================================  ==========================================================
+* ``reconstruct_study(ReconstructSettings)``: per-patient tables consistent with every published figure;
+* ``fit_study(FitSettings)``: the posterior (curves, 1-year summaries, claims, prior checks);
+* ``run_sensitivity(SensitivitySettings)``: the scenario grid (tornado, tipping points, verdict);
+* ``plan_trial(PlanSettings)``: operating characteristics, sample sizes, calibration;
+* ``build_report(ReportSettings)``: the pipeline brought up to date, then the reviewer's report.
 
 Each returns a result with its tables (DataFrames), figures on demand where it draws any, a text
 report and ``write(folder)`` (all or nothing, with ``manifest.json``). The prior library's views
