@@ -267,12 +267,17 @@ SVG_HASHSALT = "txbayes"
 _METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
 
 
-def save_figure(fig, path, *, dpi: int = 200, bbox_inches: str | None = None) -> None:
+#: Resolution of saved PNGs (dots per inch); text is measured at it where placement depends on size
+SAVE_DPI = 200
+
+
+def save_figure(fig, path, *, dpi: int = SAVE_DPI, bbox_inches: str | None = "tight") -> None:
     """Save ``fig`` to ``path`` (PNG or SVG by suffix) reproducibly: same figure, same bytes.
 
     Matplotlib stamps SVGs with the date and random element ids, and PNGs with its version; here the
     ids come from a fixed salt (``svg.hashsalt``) and the date and software entries are left out, so
-    re-running a script with the same inputs and seed does not change committed figures.
+    re-running a script with the same inputs and seed does not change committed figures. The saved
+    area is the figure's tight bounding box, so no text placed outside the axes is cut off.
     """
     import matplotlib as mpl
 

@@ -22,7 +22,8 @@ def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
     """Tornado of the 1-year relapse incidence; with a heat-map grid, the claim's tornado and heat map.
 
     * ``tornado_relapse_1y``: the base scenario's posterior median 1-year relapse incidence and the
-      range of each one-at-a-time factor (:func:`models.sensitivity_plots.tornado`);
+      range of each one-at-a-time factor's medians, over the base scenario's 95% credible interval
+      (:func:`models.sensitivity_plots.tornado`);
     * ``tornado_claim``: the same for the posterior probability of the grid's claim, with the
       decision thresholds;
     * ``tipping_heatmap``: that probability over the relapse prior's centre x weight, with the
@@ -38,17 +39,20 @@ def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
     from models.prior_library import load_prior_set
     from models.sensitivity import tornado_table
     from models.sensitivity.transforms import grid_position
-    from models.sensitivity_plots import tipping_heatmap, tornado
+    from models.sensitivity_plots import fit_level_names, tipping_heatmap, tornado
 
     cfg, table = result.config, result.tables["scenarios.csv"]
     figs: dict[str, Any] = {}
     fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    ok = table[(table["status"] == "ok") & (table["kind"] == "base")].iloc[0]
     tornado(
         tornado_table(table, "relapse_cif_median"),
         ax=ax,
         xlabel="posterior median 1-year relapse incidence (%)",
+        base_interval=(float(ok["relapse_cif_lower"]), float(ok["relapse_cif_upper"])),
     )
     fig.tight_layout()
+    fit_level_names(ax)
     figs["tornado_relapse_1y"] = fig
     if cfg.grid is None:
         return figs
@@ -64,6 +68,7 @@ def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
         reference=cfg.decision_thresholds,
     )
     fig.tight_layout()
+    fit_level_names(ax)
     figs["tornado_claim"] = fig
     fig, ax = plt.subplots(figsize=(7.0, 4.6))
     grid = table[(table["kind"] == "grid") & (table["status"] == "ok")]
