@@ -1,92 +1,86 @@
-"""Headless Chromium: does the report actually render, and a PDF or screenshot of it.
+"""Headless Chromium through Playwright: does the report actually render, and a PDF or screenshot of it.
 
-:mod:`models.html_check` reads the HTML text; this module asks a real browser. It uses Debian's
-``chromium`` package (or any Chrome/Chromium on ``PATH``, or the path in ``TXBAYES_CHROMIUM``).
-Every call starts a fresh browser with an empty profile in a temporary directory and flags that
-stop background networking, so it works on machines without network access.
+:mod:`models.html_check` reads the HTML text; this module asks a real browser. It drives Debian's
+``chromium`` package (or any Chrome/Chromium on ``PATH``, or the path in ``TXBAYES_CHROMIUM``)
+with Playwright's synchronous API, ``chromium.launch(executable_path=...)``: no browser is
+downloaded. Every call starts a fresh browser with an empty profile and ends it.
 
-How :func:`render_check` learns what rendered: a copy of the page gets a small inline script
-just before ``</body>``. On the window's ``load`` event (which fires only once every image has
-finished loading or failed) it records, for each ``<img>``, whether it decoded
-(``complete && naturalWidth > 0``), for each ``<section id>`` the length of its rendered text,
-and the title, as JSON in a ``<pre>`` appended to the body. ``chromium --dump-dom`` serialises
-the DOM right after the load event has been dispatched, so the JSON is in the dump; an image
-with corrupt ``data:`` bytes shows up as not loaded.
+The page is opened from its file, and every request other than the page itself is aborted and
+recorded (``data:`` URIs are not requests), so an image referenced by a relative path or a URL
+does not load: the report must be self-contained. :func:`render_check` waits for the window's
+``load`` event (which fires only once every image has finished loading or failed), then reads, for
+each ``<img>``, whether it decoded (``complete && naturalWidth > 0``), for each ``<section id>``
+the length of its rendered text, and the messages the page wrote to the console at level error
+(including uncaught exceptions and failed loads).
+
+Playwright is an optional dependency (the ``report`` and ``test`` extras); without it, or without
+a browser, :func:`ensure_chromium` returns None and :func:`why_unavailable` says why in one line.
+The synchronous API cannot run inside a running asyncio event loop (e.g. a notebook cell); there it
+raises :class:`BrowserError`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
-import json
+import importlib.util
 import os
 import re
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from models.io import atomic_target
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Page, PdfMargins, Route
 
 #: Environment variable with an explicit path to the browser (checked before ``PATH``).
 ENV_VAR = "TXBAYES_CHROMIUM"
 #: Executable names tried on ``PATH``, in order.
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-#: Flags for a quiet, offline, throw-away headless browser. Without the background-networking
-#: flags Chromium keeps retrying refused connections on a closed network.
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--mute-audio",
-    "--hide-scrollbars",
-)
-#: Virtual time the page may use (timers, animations) before the DOM is dumped, in milliseconds.
-VIRTUAL_TIME_BUDGET_MS = 10_000
-#: Id of the element the injected script writes its JSON into.
-RESULT_ID = "__render_check__"
+#: Extra switches for a quiet, offline browser (Playwright adds ``--headless``, ``--no-sandbox``,
+#: ``--no-first-run``, ``--disable-background-networking`` and the like itself).
+LAUNCH_ARGS = ("--disable-gpu", "--disable-quic", "--disable-component-update", "--disable-sync")
+#: How to install what is missing, for the one-line reasons.
+INSTALL_HINT = "pip install playwright (or the 'report' extra); the browser itself is Debian's chromium package"
+#: Paper and margins of :func:`print_pdf` (as Chromium's own ``--print-to-pdf`` prints).
+PDF_FORMAT = "Letter"
+PDF_MARGIN = "1cm"
 
 _reason: str | None = None
 
-_PROBE = """<script>
-window.addEventListener("load", function () {
-  var out = {images: [], sections: {}, title: document.title, error: null};
-  try {
-    document.querySelectorAll("img").forEach(function (img) {
-      out.images.push([img.alt || "", img.complete && img.naturalWidth > 0, img.naturalWidth || 0]);
-    });
-    document.querySelectorAll("section[id]").forEach(function (s) {
-      if (!(s.id in out.sections)) out.sections[s.id] = s.innerText.trim().length;
-    });
-  } catch (e) {
-    out.error = String(e);
-  }
-  var pre = document.createElement("pre");
-  pre.id = "%s";
-  pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
-});
-document.querySelectorAll("img[loading=lazy]").forEach(function (img) { img.loading = "eager"; });
-</script>
-""".replace("%s", RESULT_ID)
-_RESULT = re.compile(rf'<pre id="{RESULT_ID}">(.*?)</pre>', re.DOTALL)
-_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+#: Run before the page's own scripts: lazy images load at once, so ``load`` waits for them too.
+_EAGER = """document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("img[loading=lazy]").forEach(function (img) { img.loading = "eager"; });
+});"""
+#: Read after ``load``: each image's state, each section's rendered text length, the title.
+_PROBE = """() => {
+  const sections = {};
+  document.querySelectorAll("section[id]").forEach((s) => {
+    if (!(s.id in sections)) sections[s.id] = s.innerText.trim().length;
+  });
+  const images = Array.from(document.images, (img) =>
+    [img.alt || "", img.complete && img.naturalWidth > 0, img.naturalWidth || 0]);
+  return {images: images, sections: sections, title: document.title};
+}"""
+
+
+#: Scroll the first element matching a selector to the top of the view; false if none matches.
+_SCROLL_TO = """(selector) => {
+  const el = document.querySelector(selector);
+  if (el) el.scrollIntoView({block: "start"});
+  return el !== null;
+}"""
 
 
 class BrowserError(RuntimeError):
-    """Chromium is missing, failed, or did not produce the expected output."""
+    """Chromium or Playwright is missing, failed, or did not produce the expected output."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +101,11 @@ class RenderResult:
         ``chromium --version``.
     seconds
         Wall time of the browser run.
+    console_errors
+        Console messages at level error, uncaught exceptions (``"uncaught: ..."``) and failed
+        loads, in the order they happened.
+    blocked
+        URLs the page tried to fetch besides itself (all aborted).
     """
 
     images: list[tuple[str, bool, int]] = field(default_factory=list)
@@ -114,6 +113,8 @@ class RenderResult:
     title: str = ""
     version: str = ""
     seconds: float = 0.0
+    console_errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     @property
     def broken_images(self) -> list[str]:
@@ -124,6 +125,11 @@ class RenderResult:
     def empty_sections(self) -> list[str]:
         """Ids of the sections with no rendered text."""
         return [sid for sid, n in self.sections.items() if n == 0]
+
+
+def playwright_installed() -> bool:
+    """Whether the ``playwright`` package can be imported (its browsers are not needed)."""
+    return importlib.util.find_spec("playwright") is not None
 
 
 def why_unavailable() -> str | None:
@@ -196,7 +202,7 @@ def _apt_install(timeout: float) -> str | None:
 
 
 def ensure_chromium(install: bool = True, timeout: float = 600) -> str | None:
-    """Path of a working headless browser, installing Debian's ``chromium`` if allowed; never raises.
+    """Path of a working headless browser for Playwright, installing Debian's ``chromium`` if allowed; never raises.
 
     Parameters
     ----------
@@ -209,9 +215,13 @@ def ensure_chromium(install: bool = True, timeout: float = 600) -> str | None:
     Returns
     -------
     str or None
-        The executable; None if none is usable, with the reason in :func:`why_unavailable`.
+        The executable; None if none is usable or Playwright is not installed, with the reason in
+        :func:`why_unavailable`.
     """
     try:
+        if not playwright_installed():
+            _set_reason(f"Playwright is not installed: {INSTALL_HINT}")
+            return None
         path = find_chromium()
         if path is None and install and not os.environ.get(ENV_VAR, "").strip():
             if os.geteuid() != 0:
@@ -253,101 +263,111 @@ def chromium_version(path: str) -> str:
 
 
 def _browser(chromium: str | None) -> str:
+    if not playwright_installed():
+        raise BrowserError(f"headless Chromium unavailable: Playwright is not installed: {INSTALL_HINT}")
     path = chromium or find_chromium()
     if path is None:
         raise BrowserError(f"headless Chromium unavailable: {why_unavailable()}")
     return path
 
 
+def _first_line(exc: BaseException) -> str:
+    """Playwright's messages carry a call log over many lines; keep the first."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and set(ln.strip()) != {"="}]
+    return lines[0] if lines else type(exc).__name__
+
+
+@dataclass
+class _Log:
+    """What the page did besides rendering: console errors and the requests that were aborted."""
+
+    console_errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+
 @contextlib.contextmanager
-def _profile() -> Iterator[Path]:
-    """A new, empty ``--user-data-dir`` (removed afterwards)."""
-    tmp = Path(tempfile.mkdtemp(prefix="txbayes-chromium-"))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _open(
+    html_path: str | os.PathLike[str], *, chromium: str | None, timeout: float, width: int = 1200, height: int = 2000
+) -> Iterator[tuple[Page, _Log]]:
+    """The page, loaded (its ``load`` event fired) in a new headless browser that fetches nothing else.
 
-
-def _run(chromium: str | None, args: Sequence[str], *, timeout: float) -> tuple[str, str, float]:
-    """Run the browser once with :data:`FLAGS`; returns stdout, stderr and the wall time.
-
-    The browser runs in its own process group so that a timeout ends its helper processes too.
+    Raises
+    ------
+    BrowserError
+        Playwright or the browser is missing, fails or times out (one line, with Playwright's reason).
     """
     exe = _browser(chromium)
-    with _profile() as profile:
-        cmd = [exe, *FLAGS, f"--user-data-dir={profile}", *args]
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            raise BrowserError(f"chromium did not finish within {timeout:.0f} s: {_tail(err)}") from None
-        seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise BrowserError(f"chromium failed (exit {proc.returncode}): {_tail(err)}")
-    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), seconds
+    path = Path(html_path).resolve()
+    if not path.is_file():
+        raise BrowserError(f"{html_path}: no such file; expected the HTML page to open")
+    url = path.as_uri()
+    log = _Log()
+    ms = timeout * 1000
 
+    def route(r: Route) -> None:
+        if unquote(r.request.url) == unquote(url):
+            r.continue_()
+        else:
+            log.blocked.append(r.request.url)
+            r.abort()
 
-def _inject_probe(page: str) -> str:
-    ends = list(_BODY_END.finditer(page))
-    if not ends:
-        return page + _PROBE
-    at = ends[-1].start()
-    return page[:at] + _PROBE + page[at:]
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            log.console_errors.append(message.text)
+
+    from playwright.sync_api import Error, sync_playwright
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=exe, args=list(LAUNCH_ARGS), timeout=ms)
+            try:
+                context = browser.new_context(viewport={"width": width, "height": height})
+                context.set_default_timeout(ms)
+                context.add_init_script(_EAGER)
+                context.route("**/*", route)
+                page = context.new_page()
+                page.on("console", console)
+                page.on("pageerror", lambda exc: log.console_errors.append(f"uncaught: {exc}"))
+                page.goto(url, wait_until="load")
+                yield page, log
+            finally:
+                browser.close()
+    except Error as exc:
+        raise BrowserError(f"{html_path}: headless Chromium failed: {_first_line(exc)}") from None
 
 
 def render_check(
     html_path: str | os.PathLike[str], *, timeout: float = 120, chromium: str | None = None
 ) -> RenderResult:
-    """Load the page in headless Chromium and report which images decoded and which sections have text.
-
-    A copy of the page, with the probe script of this module's docstring injected before
-    ``</body>``, is loaded from a temporary directory, so images referenced by relative paths
-    do not load (the report must be self-contained).
+    """Load the page in headless Chromium: which images decoded, which sections have text, what failed.
 
     Parameters
     ----------
     html_path
         The HTML file (UTF-8).
     timeout
-        Seconds before the browser is stopped.
+        Seconds allowed for each browser step (starting, loading the page, reading it).
     chromium
         Browser executable; default :func:`find_chromium`.
 
     Raises
     ------
     BrowserError
-        (a :class:`RuntimeError`) if the browser is missing or fails, or if its dumped DOM has no
-        probe result (the ``load`` event never fired, or a script of the page stopped the probe).
+        (a :class:`RuntimeError`) if Playwright or the browser is missing or fails, or the page
+        does not finish loading within ``timeout``.
     """
+    start = time.perf_counter()
     exe = _browser(chromium)
-    page = Path(html_path).read_text(encoding="utf-8", errors="replace")
-    with tempfile.TemporaryDirectory(prefix="txbayes-render-") as tmp:
-        copy = Path(tmp) / "page.html"
-        copy.write_text(_inject_probe(page), encoding="utf-8")
-        out, err, seconds = _run(
-            exe, ["--dump-dom", f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}", copy.as_uri()], timeout=timeout
-        )
-    match = _RESULT.search(out)
-    if match is None:
-        raise BrowserError(
-            f"{html_path}: no render result in chromium's DOM dump (load event never fired?); stderr: {_tail(err)}"
-        )
-    data = json.loads(html.unescape(match.group(1)))
-    if data.get("error"):
-        raise BrowserError(f"{html_path}: the render probe failed in the page: {data['error']}")
+    with _open(html_path, chromium=exe, timeout=timeout) as (page, log):
+        data = page.evaluate(_PROBE)
     return RenderResult(
         images=[(str(alt), bool(ok), int(width)) for alt, ok, width in data["images"]],
         sections={str(k): int(v) for k, v in data["sections"].items()},
         title=str(data["title"]),
         version=chromium_version(exe),
-        seconds=seconds,
+        seconds=time.perf_counter() - start,
+        console_errors=list(log.console_errors),
+        blocked=list(log.blocked),
     )
 
 
@@ -357,16 +377,24 @@ def screenshot(
     *,
     width: int = 1200,
     height: int = 2000,
+    selector: str | None = None,
     timeout: float = 120,
     chromium: str | None = None,
 ) -> Path:
-    """Save a ``width`` × ``height`` PNG of the top of the page (written atomically)."""
-    exe = _browser(chromium)
-    url = Path(html_path).resolve().as_uri()
-    with atomic_target(png_path, suffix=".png") as tmp:
-        _, err, _ = _run(exe, [f"--screenshot={tmp}", f"--window-size={width},{height}", url], timeout=timeout)
-        if tmp.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
-            raise BrowserError(f"{html_path}: chromium wrote no PNG screenshot; stderr: {_tail(err)}")
+    """Save a ``width`` × ``height`` PNG of the page (written atomically).
+
+    The top of the page, or with ``selector`` (a CSS selector, e.g. ``"#posterior figure"``) the
+    view scrolled so that the first element it matches is at the top.
+    """
+    with _open(html_path, chromium=chromium, timeout=timeout, width=width, height=height) as (page, _):
+        if selector is not None:
+            found = page.evaluate(_SCROLL_TO, selector)
+            if not found:
+                raise BrowserError(f"{html_path}: no element matches {selector!r}; expected a selector of the page")
+        with atomic_target(png_path, suffix=".png") as tmp:
+            page.screenshot(path=str(tmp), type="png")
+            if tmp.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+                raise BrowserError(f"{html_path}: Playwright wrote no PNG screenshot")
     return Path(png_path)
 
 
@@ -379,16 +407,15 @@ def print_pdf(
 ) -> Path:
     """Print the page to PDF without the browser's header and footer (written atomically).
 
-    Uses ``--print-to-pdf`` with ``--no-pdf-header-footer`` (Chromium ≥ 111; older versions
-    named it ``--print-to-pdf-no-header``, which is passed as well and ignored by new ones).
+    Uses ``page.pdf()`` (print media, :data:`PDF_FORMAT` paper, :data:`PDF_MARGIN` margins, no
+    background colours), as Chromium's ``--print-to-pdf`` did.
     """
-    exe = _browser(chromium)
-    url = Path(html_path).resolve().as_uri()
-    with atomic_target(pdf_path, suffix=".pdf") as tmp:
-        args = [f"--print-to-pdf={tmp}", "--no-pdf-header-footer", "--print-to-pdf-no-header", url]
-        _, err, _ = _run(exe, args, timeout=timeout)
-        if tmp.read_bytes()[:5] != b"%PDF-":
-            raise BrowserError(f"{html_path}: chromium wrote no PDF; stderr: {_tail(err)}")
+    with _open(html_path, chromium=chromium, timeout=timeout) as (page, _):
+        with atomic_target(pdf_path, suffix=".pdf") as tmp:
+            margin: PdfMargins = {"top": PDF_MARGIN, "right": PDF_MARGIN, "bottom": PDF_MARGIN, "left": PDF_MARGIN}
+            page.pdf(path=str(tmp), format=PDF_FORMAT, margin=margin)
+            if tmp.read_bytes()[:5] != b"%PDF-":
+                raise BrowserError(f"{html_path}: Playwright wrote no PDF")
     return Path(pdf_path)
 
 

@@ -1,9 +1,14 @@
 """HTML building blocks of the report: escaping, tables, embedded figures and the page shell.
 
 Everything the page needs is inside it: figures are base64 ``data:`` URIs, the style sheet is
-inline, and there is no script, font or image fetched from anywhere. Every element is closed
-explicitly so that :func:`models.html_check.check_html` can verify the page with the standard
-library's parser.
+inline, and there is no script, font or image fetched from anywhere
+(:func:`models.html_check.check_html` verifies this and that the page parses without error).
+
+The page skeleton, sections, figures and tables are Jinja2 templates in ``models/templates/``
+(package data), rendered with autoescaping: a plain ``str`` is escaped, and what is already HTML
+(a section's body, a figure's caption, a table's HTML columns) is passed as
+:class:`markupsafe.Markup`. Sections still arrive as HTML fragments built with :func:`esc`,
+:func:`p`, :func:`ul`, :func:`table` and :func:`figure` by ``models/report_sections*.py``.
 """
 
 from __future__ import annotations
@@ -14,41 +19,38 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
-CSS = """
-:root { --ink: #1a1a1a; --muted: #555; --rule: #d0d0d0; --accent: #1f4e79; --ok: #1b6e20; --bad: #a61b1b; }
-* { box-sizing: border-box; }
-body { font: 15px/1.5 "DejaVu Serif", Georgia, serif; color: var(--ink); margin: 0 auto; max-width: 1100px;
-       padding: 1.5rem 2rem 4rem; }
-h1 { font-size: 1.7rem; margin: 0.2rem 0 0.4rem; color: var(--accent); }
-h2 { font-size: 1.3rem; margin: 2.4rem 0 0.6rem; border-bottom: 2px solid var(--accent); padding-bottom: 0.2rem; }
-h3 { font-size: 1.08rem; margin: 1.5rem 0 0.4rem; }
-p, li { max-width: 78ch; }
-.lede { font-size: 1.05rem; }
-.muted, figcaption, .note { color: var(--muted); font-size: 0.9rem; }
-table { border-collapse: collapse; margin: 0.6rem 0 1rem; font: 13px/1.35 "DejaVu Sans", Arial, sans-serif; }
-th, td { border-bottom: 1px solid var(--rule); padding: 0.22rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f2f5f9; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; max-width: 100%; }
-figure { margin: 1rem 0 1.4rem; }
-figure img { max-width: min(100%, 860px); height: auto; border: 1px solid #eee; }
-.ok { color: var(--ok); font-weight: bold; }
-.bad { color: var(--bad); font-weight: bold; }
-.math { font-family: "DejaVu Serif", "Cambria Math", serif; background: #f8f8f8; padding: 0.5rem 0.9rem;
-        border-left: 3px solid var(--accent); margin: 0.6rem 0; }
-.claim { background: #f4f8fc; border-left: 3px solid var(--accent); padding: 0.35rem 0.8rem; margin: 0.4rem 0; }
-nav.toc ul { columns: 2; list-style: none; padding-left: 0; }
-details { margin: 0.5rem 0 1rem; }
-summary { cursor: pointer; color: var(--accent); }
-code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 0.85em; word-break: break-all; }
-blockquote { margin: 0.3rem 0 0.3rem 1rem; color: #333; font-style: italic; }
-@media print { body { max-width: none; padding: 0; } h2 { break-before: page; } figure, table { break-inside: avoid; } }
-"""
+#: Folder of the templates inside the package (``models/templates``).
+TEMPLATES = "templates"
+
+
+@cache
+def environment() -> Environment:
+    """The Jinja2 environment of the report's templates (autoescaping on, undefined names an error)."""
+    return Environment(
+        loader=PackageLoader("models", TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _macro(template: str, name: str) -> Callable[..., Markup]:
+    return getattr(environment().get_template(template).module, name)
+
+
+#: The report's style sheet (``models/templates/report.css``), inlined in the page's ``<style>``.
+CSS: str = (files("models") / TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
 def esc(text: object) -> str:
@@ -130,18 +132,16 @@ def table(
         raise ValueError(f"table of {len(df)} rows exceeds max_rows={max_rows}")
     formats = formats or {}
     numeric = list(numeric) if numeric is not None else [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
-    head = "".join(f'<th class="num">{esc(c)}</th>' if c in numeric else f"<th>{esc(c)}</th>" for c in df.columns)
+    head = [(str(c), c in numeric) for c in df.columns]
     rows = []
     for rec in df.itertuples(index=False, name=None):
-        cells = []
+        cells: list[tuple[str, bool]] = []
         for c, v in zip(df.columns, rec, strict=True):
             fmt = formats.get(c)
             text = fmt(v) if fmt else num(v) if c in numeric else ("–" if v is None or v != v else str(v))
-            body = text if c in html_columns else esc(text)
-            cells.append(f'<td class="num">{body}</td>' if c in numeric else f"<td>{body}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+            cells.append((Markup(text) if c in html_columns else text, c in numeric))
+        rows.append(cells)
+    return str(_macro("table.html.j2", "table")(caption or None, head, rows))
 
 
 def data_uri(path: Path) -> str:
@@ -157,7 +157,7 @@ def _data_uri(blob: bytes, mime: str) -> str:
 
 
 def _figure_html(uri: str, alt: str, caption_html: str) -> str:
-    return f'<figure><img src="{uri}" alt="{esc(alt)}"><figcaption>{caption_html}</figcaption></figure>'
+    return str(_macro("figure.html.j2", "figure")(uri, alt, Markup(caption_html)))
 
 
 def figure(path: Path, alt: str, caption: str) -> str:
@@ -190,22 +190,29 @@ class Section:
     subsections: list[Section] = field(default_factory=list)
 
     def render(self, level: int = 2) -> str:
-        inner = "".join(s.render(level + 1) for s in self.subsections)
-        return f'<section id="{esc(self.id)}"><h{level}>{esc(self.title)}</h{level}>{self.body}{inner}</section>'
+        """The section as HTML, headed ``<h{level}>``, its subsections one level below."""
+        return str(_macro("section.html.j2", "section")(_markup(self), level))
 
 
-def page(title: str, subtitle: str, sections: Sequence[Section], *, generated: str) -> str:
-    """The whole document: head with inline CSS, title block, contents list and the sections."""
-    toc = "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in sections)
-    body = "".join(s.render() for s in sections)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="generator" content="txbayes scripts/report.py"><title>{esc(title)}</title>'
-        f"<style>{CSS}</style></head><body>"
-        f'<header><h1>{esc(title)}</h1><p class="lede">{esc(subtitle)}</p>'
-        f'<p class="muted">{esc(generated)}</p></header>'
-        f'<nav class="toc" aria-label="Contents"><h2>Contents</h2><ul>{toc}</ul></nav>'
-        f"<main>{body}</main></body></html>\n"
+def _markup(s: Section) -> Section:
+    """A copy whose body (and its subsections' bodies) is :class:`Markup`: trusted HTML, not escaped."""
+    return Section(s.id, s.title, Markup(s.body), s.barg, [_markup(sub) for sub in s.subsections])
+
+
+def page(title: str, subtitle: str, sections: Sequence[Section], *, generated: str, lead: Section | None = None) -> str:
+    """The whole document: head with inline CSS, title block, contents list and the sections.
+
+    Rendered from ``models/templates/report.html.j2``; ``title``, ``subtitle``, ``generated`` and the
+    sections' ids and titles are text (escaped), the sections' bodies HTML. ``lead``, if given, is
+    a section placed right after the title block, before the contents (so a printed copy opens on
+    it: its heading does not start a new page); it is not listed in the contents.
+    """
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        title=title,
+        subtitle=subtitle,
+        generated=generated,
+        css=Markup(CSS),
+        sections=[_markup(s) for s in sections],
+        lead=_markup(lead) if lead is not None else None,
     )

@@ -1,6 +1,7 @@
-"""Headless Chromium: broken images and empty sections are seen, and the PDF is a PDF.
+"""Headless Chromium through Playwright: broken images, empty sections, console errors and loads from
+outside the file are seen, and the PDF is a PDF.
 
-Skipped, with the reason, where no browser can be found or installed.
+Skipped, with the reason, where Playwright is not installed or no browser can be found or installed.
 """
 
 from __future__ import annotations
@@ -95,16 +96,36 @@ def test_render_check_relative_image_does_not_load(chromium: str, tmp_path: Path
     assert result.broken_images == ["first good", "broken"]
 
 
-def test_render_check_without_result_raises(chromium: str, tmp_path: Path):
-    # The page removes the probe's output after the load event, as a hostile script could.
-    path = tmp_path / "hostile.html"
-    script = (
-        '<script>window.addEventListener("load", function () { setTimeout(function () {'
-        f' document.getElementById("{browser.RESULT_ID}").remove(); }}, 0); }});</script>'
+def test_render_check_reports_console_errors_and_blocked_loads(chromium: str, tmp_path: Path):
+    path = tmp_path / "noisy.html"
+    extra = (
+        '<link rel="stylesheet" href="https://example.org/style.css">'
+        '<script>console.error("drawn badly"); console.log("fine"); undefinedFunction();</script>'
     )
-    path.write_text(PAGE.format(good1="", good2="").replace("</body>", script + "</body>"), encoding="utf-8")
-    with pytest.raises(RuntimeError, match="no render result"):
-        render_check(path, chromium=chromium)
+    path.write_text(
+        PAGE.format(good1=data_uri(png(1, 1)), good2=data_uri(png(2, 2))).replace("</body>", extra + "</body>")
+    )
+    result = render_check(path, chromium=chromium)
+    assert result.blocked == ["https://example.org/style.css"]
+    assert "drawn badly" in result.console_errors
+    assert any(e.startswith("uncaught: ") and "undefinedFunction" in e for e in result.console_errors)
+    assert "fine" not in result.console_errors
+
+
+def test_clean_page_has_no_console_errors(chromium: str, tmp_path: Path):
+    path = tmp_path / "clean.html"
+    path.write_text(
+        PAGE.format(good1=data_uri(png(1, 1)), good2=data_uri(png(2, 2))).replace(
+            '<img src="data:image/png;base64,AAAAgarbage!!" alt="broken">\n', ""
+        )
+    )
+    result = render_check(path, chromium=chromium)
+    assert (result.console_errors, result.blocked, result.broken_images) == ([], [], [])
+
+
+def test_missing_page_is_one_line(chromium: str, tmp_path: Path):
+    with pytest.raises(BrowserError, match="no such file"):
+        render_check(tmp_path / "absent.html", chromium=chromium)
 
 
 def test_print_pdf(chromium: str, page_path: Path, tmp_path: Path):
@@ -120,13 +141,30 @@ def test_screenshot(chromium: str, page_path: Path, tmp_path: Path):
     assert blob.startswith(b"\x89PNG") and struct.unpack(">II", blob[16:24]) == (400, 300)
 
 
+def test_screenshot_of_an_element(chromium: str, page_path: Path, tmp_path: Path):
+    out = screenshot(page_path, tmp_path / "text.png", width=300, height=200, selector="#text", chromium=chromium)
+    assert struct.unpack(">II", out.read_bytes()[16:24]) == (300, 200)
+    with pytest.raises(BrowserError, match="no element matches '#nowhere'"):
+        screenshot(page_path, tmp_path / "none.png", selector="#nowhere", chromium=chromium)
+    assert not (tmp_path / "none.png").exists()
+
+
 def test_missing_browser_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setattr(browser, "playwright_installed", lambda: True)
     monkeypatch.setenv(browser.ENV_VAR, str(tmp_path / "no-such-chromium"))
     assert browser.find_chromium() is None
     assert browser.ensure_chromium(install=False) is None
     assert browser.ENV_VAR in (browser.why_unavailable() or "")
     with pytest.raises(BrowserError, match="unavailable"):
         render_check(tmp_path / "page.html")
+
+
+def test_missing_playwright_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setattr(browser, "playwright_installed", lambda: False)
+    assert browser.ensure_chromium(install=False) is None
+    assert "Playwright is not installed" in (browser.why_unavailable() or "")
+    with pytest.raises(BrowserError, match="unavailable: Playwright is not installed"):
+        print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
 
 
 @pytest.fixture
@@ -143,6 +181,7 @@ def fake_apt(monkeypatch: pytest.MonkeyPatch):
         return subprocess_result(code)
 
     monkeypatch.delenv(browser.ENV_VAR, raising=False)
+    monkeypatch.setattr(browser, "playwright_installed", lambda: True)
     monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
     monkeypatch.setattr(browser.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
     monkeypatch.setattr(browser, "find_chromium", lambda: "/usr/bin/chromium" if state["installed"] else None)

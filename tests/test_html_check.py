@@ -1,4 +1,5 @@
-"""The stdlib HTML check: a valid page passes, and each kind of problem is caught on its own."""
+"""The HTML check (html5lib strict parsing plus self-containment): a valid page passes, and each kind of
+problem is caught on its own, with its line."""
 
 from __future__ import annotations
 
@@ -47,12 +48,13 @@ def test_hyperlinks_to_other_sites_are_allowed():
 @pytest.mark.parametrize(
     ("body", "line", "expected"),
     [
-        ("<div>\n<p>x</p>", 10, "</body> closes <div> opened at line 8; expected </div>"),
-        ("<div><table>\n</div></table>", 9, "</div> closes <table> opened at line 8; expected </table>"),
-        ("<p>x</p>\n</span>", 9, "stray </span> with no open <span>"),
-        ("<p>x<br></br></p>", 8, "</br> is not allowed"),
-        ("<p>text\n<div>block</div></p>", 9, "<div> in <p> opened at line 8"),
-        ("<div/>", 8, "<div/> does not close an HTML element"),
+        ("<div>\n<p>x</p>", 10, "Missing end tag (div) (inside <div> from line 8)"),
+        ("<div><table>\n</div></table>", 9, "[end-tag-too-early]: End tag (div) seen too early"),
+        ("<p>x</p>\n</span>", 9, "[unexpected-end-tag]: Unexpected end tag (span)"),
+        ("<p>x<br></br></p>", 8, "Unexpected end tag (br)"),
+        ("<p>text\n<div>block</div></p>", 9, "Unexpected end tag (p)"),  # the <div> ended the <p>
+        ("<div/>", 8, "Trailing solidus not allowed on element div"),
+        ("<p>x\n<b><i>y</b></i></p>", 9, "[adoption-agency-1.3]"),
         ('<p id="a">x</p>\n<p id="a">y</p>', 9, 'duplicate id="a" (first at line 8)'),
         ('<a href="#missing">x</a>', 8, 'href="#missing" points to no element'),
         (f'<img src="data:image/png;base64,{PNG_1x1}">', 8, "<img> without alt text"),
@@ -86,13 +88,16 @@ def test_css_url_in_style_element():
     assert problems[0].startswith("report line 7: <style> url(https://fonts.example/f.woff2) loads an external")
 
 
-def test_unclosed_elements_at_the_end():
+def test_unclosed_element_at_the_end():
     problems = check_html(VALID.replace("</body>\n</html>\n", "<div>"))
     assert problems == [
-        "report line 2: <html> opened here is never closed; expected </html>",
-        "report line 8: <body> opened here is never closed; expected </body>",
-        "report line 17: <div> opened here is never closed; expected </div>",
+        "report line 17: HTML parse error [expected-closing-tag-but-got-eof]: Expected closing tag, Unexpected end"
+        " of file (inside <div> from line 17); expected valid HTML (no parse error)"
     ]
+
+
+def test_optional_end_tags_are_valid_html():
+    assert check_html(page("<ul><li>one<li>two</ul>\n<p>first\n<p>second\n<table><tr><td>a<td>b</table>")) == []
 
 
 def test_css_import_in_style_element():
@@ -106,7 +111,10 @@ def test_navigational_link_rel_is_allowed():
 
 def test_missing_doctype():
     problems = check_html(VALID.replace("<!DOCTYPE html>\n", ""))
-    assert problems == ["report line 1: no <!DOCTYPE html> at the start; expected <!DOCTYPE html> as the first line"]
+    assert problems == [
+        "report line 1: HTML parse error [expected-doctype-but-got-start-tag]: Unexpected start tag (html),"
+        " Expected DOCTYPE; expected valid HTML (no parse error)"
+    ]
 
 
 def test_missing_or_empty_title():
@@ -121,6 +129,12 @@ def test_missing_lang_and_charset():
     assert len(problems) == 2
     assert "<html> has no lang" in problems[0]
     assert 'no <meta charset="utf-8">' in problems[1]
+
+
+def test_every_parse_error_is_listed_in_line_order():
+    problems = check_html(page("<p>x</p>\n</span>\n<div/>\n</em>"), source="r.html")
+    assert [p.split(":")[0] for p in problems] == [f"r.html line {n}" for n in (9, 10, 11, 12)]
+    assert all("HTML parse error" in p for p in problems)
 
 
 def test_garbage_never_raises():
