@@ -26,7 +26,7 @@ import pandas as pd
 
 from models.constants import BASELINE_CSV, PUBLISHED_TOML
 from models.errors import DataError, ToolkitError
-from models.schema_fields import validate_fields
+from models.schema import validate_fields
 from models.study.outcome_schema import OutcomeRow
 from models.study.published_schema import ENDPOINTS as ENDPOINTS
 from models.study.published_schema import FIGURE_KEYS as FIGURE_KEYS

@@ -33,7 +33,7 @@ from models.errors import ConfigError, DataError, ReconstructionError, ToolkitEr
 from models.io import read_toml
 from models.reconstruct import load_constraints
 from models.reconstruct.constraints_schema import ConstraintsToml
-from models.schema_fields import validate_fields
+from models.schema import validate_fields
 from models.study import load_study
 from models.study.outcome_schema import OutcomeRow
 from models.study.published_schema import FigureEntry, PublishedToml

@@ -3,11 +3,12 @@
 The two prior file kinds (``sources.toml``, :mod:`models.prior_sources.sources_toml`; prior-set
 files, :mod:`models.prior_sources.sets_toml`) are declared as :class:`PriorSchema` models built
 from the annotated field types below, whose bounds are part of the declaration (they show in
-``Model.model_json_schema()``). :func:`check` validates a parsed document and turns the first
-failure into a one-line :class:`~models.errors.PriorError` naming the file, the table (dotted, list
-items as ``[i]``), the key, what was found and what was expected, e.g.
-``data/priors/sources.toml, study.gaballa2022.entry, field 'median_day': found -78; expected a day
->= 0 and <= 36525 (100 years) on the clock of the figures``.
+``Model.model_json_schema()``). :func:`check` validates a parsed document with
+:func:`models.schema.validate_fields` and turns the first failure into a one-line
+:class:`~models.errors.PriorError` naming the file, the table (dotted, list items as ``[i]``), the
+key (an item of the key's own list, like ``range = [a, b]``, is reported at the key), what was
+found and what was expected, e.g. ``data/priors/sources.toml, study.gaballa2022.entry, field
+'median_day': found -78; expected a day >= 0 and <= 36525 (100 years) on the clock of the figures``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WrapValidator, model_validator
 
 from models.errors import PriorError
-from models.schema import Schema, fail_at
+from models.schema import FieldSchema, fail_at, validate_fields
 
-M = TypeVar("M", bound=Schema)
+M = TypeVar("M", bound=FieldSchema)
 
 #: Largest day on any clock of the prior files: 100 years (36525 days = 1200 months)
 MAX_DAY = 36525
@@ -122,15 +123,35 @@ NumberList = Annotated[list[PseudoCount], BeforeValidator(_as_list)]
 Provenance = Annotated[str, _NONBLANK, expect(_PROVENANCE, bounds_only=False)]
 
 
+def one_of(values: tuple[str, ...]) -> str:
+    """What a choice among ``values`` expects: ``one of 'a', 'b' or 'c'``."""
+    quoted = [repr(v) for v in values]
+    return "one of " + (f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else quoted[0])
+
+
 # ------------------------------------------------------------------------------- base schema
-class PriorSchema(Schema):
+class PriorSchema(FieldSchema):
     """A table of a prior file: unknown and missing keys are refused first, one key at a time.
 
     ``unknown_key`` is what an unknown key is called in the message, ``known_keys`` the expected text
     (default: ``only [<the table's keys>]``); ``missing`` words a missing required key (default: a
-    provenance text is required, or any value is).
+    provenance text is required, or any value is). ``hints`` word a value of the wrong type in the
+    files' vocabulary (a subclass adds the choices of its ``Literal`` keys with :func:`one_of`).
     """
 
+    hints: ClassVar[Mapping[str, str]] = {
+        "(float_type)": "a finite number",
+        "(finite_number)": "a finite number",
+        "(int_type)": "a whole number",
+        "(bool_type)": "true or false",
+        "(string_type)": "a text",
+        "(list_type)": "a list",
+        "(dict_type)": "a table",
+        "(model_type)": "a table",
+        "(model_attributes_type)": "a table",
+        "(missing)": "a value (this key is required)",
+        "(extra_forbidden)": "no such key",
+    }
     unknown_key: ClassVar[str] = "an unknown key"
     known_keys: ClassVar[str | None] = None
     missing: ClassVar[Mapping[str, str]] = {}
@@ -150,72 +171,10 @@ class PriorSchema(Schema):
 
 
 # ------------------------------------------------------------------------------- validation
-def _locate(loc: tuple[str | int, ...]) -> tuple[str | None, str | None]:
-    """Table and key of an error location: ``("set", "a", "relapse", "sources", 0, "a0")`` is
-    ``("set.a.relapse.sources[0]", "a0")``; items of a key's own list are reported at the key."""
-    parts = list(loc)
-    while parts and isinstance(parts[-1], int):
-        parts.pop()
-    if not parts:
-        return None, None
-    where = ""
-    for p in parts[:-1]:
-        where += f"[{p}]" if isinstance(p, int) else (f".{p}" if where else str(p))
-    return where or None, str(parts[-1])
-
-
-def _found(value: Any) -> object:
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        text = repr(value)
-        return (
-            value
-            if len(text) <= 80 and not any(isinstance(v, dict | list) for v in value)
-            else f"a list of {len(value)}"
-        )
-    if isinstance(value, str):
-        return value if len(value) <= 80 else value[:77] + "..."
-    return value
-
-
-_TYPES = {
-    "float_type": "a finite number",
-    "finite_number": "a finite number",
-    "int_type": "a whole number",
-    "bool_type": "true or false",
-    "string_type": "a text",
-    "list_type": "a list",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-    "missing": "a value (this key is required)",
-    "extra_forbidden": "no such key",
-}
-
-
-def _expected(err: Mapping[str, Any]) -> str:
-    kind, msg = err["type"], str(err["msg"])
-    if kind in _TYPES:
-        return _TYPES[kind]
-    if kind == "literal_error":
-        return f"one of {err['ctx']['expected']}"
-    if msg.startswith("Value error, "):
-        return msg[len("Value error, ") :]
-    msg = msg.removeprefix("Input should be ")
-    return msg[0].lower() + msg[1:] if msg else "a valid value"
-
-
 def check(model: type[M], doc: Any, src: str, *, context: Mapping[str, Any] | None = None) -> M:
     """Validate a parsed prior file against ``model``; the first failure is a one-line :class:`PriorError`.
 
     ``context`` is handed to the model's validators (the loaded :class:`~models.prior_sources.Sources`
     a prior-set file refers to).
     """
-    try:
-        return model.model_validate(doc, context=context)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where, key = _locate(tuple(err["loc"]))
-        found = "missing" if err["type"] == "missing" else _found(err.get("input"))
-        raise PriorError(src, where=where, field=key, found=found, expected=_expected(err)) from None
+    return validate_fields(model, doc, src, PriorError, context=context, items_at_key=True)

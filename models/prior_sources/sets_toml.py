@@ -29,6 +29,7 @@ from models.prior_sources.fields import (
     Weight,
     check,
     expect,
+    one_of,
 )
 from models.prior_sources.records import Sources
 from models.schema import fail_at, shaped, table, tables
@@ -77,6 +78,7 @@ class SourceTable(PriorSchema):
 class TransitionTable(PriorSchema):
     """``[set.<name>.<transition>]``: how one transition's prior is built (format in ``sets.toml``)."""
 
+    hints: ClassVar[Mapping[str, str]] = {"method": one_of(METHODS)}
     missing: ClassVar[Mapping[str, str]] = {"method": f"a method, one of {list(METHODS)}"}
 
     method: Method
@@ -135,6 +137,7 @@ class SetTable(PriorSchema):
     known_keys: ClassVar[str | None] = (
         f"transitions {list(TRANSITION_NAMES)} or keys ['allow_unverified', 'builtin', 'citation', 'description']"
     )
+    hints: ClassVar[Mapping[str, str]] = {"builtin": one_of(BUILTIN_SETS)}
 
     description: Provenance
     citation: str = ""

@@ -28,6 +28,7 @@ from models.prior_sources.fields import (
     PriorSchema,
     Provenance,
     check,
+    one_of,
     ordered,
     pair,
     read_toml,
@@ -90,6 +91,8 @@ class StudyTable(PriorSchema):
 
 class FigureTable(PriorSchema):
     """``[figure.<id>]``: one reported number with its provenance (see the header of ``sources.toml``)."""
+
+    hints: ClassVar[Mapping[str, str]] = {"endpoint": one_of(ENDPOINTS)}
 
     study: str
     arm: Provenance

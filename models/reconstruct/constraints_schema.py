@@ -4,7 +4,7 @@ The file holds no numbers: every value names a ``published.toml`` figure (resolv
 checks that need the figures and Table 1, by :func:`models.reconstruct.loading.load_constraints`)
 or says how to read one. Keys, types and the readings allowed are declared here; a failure is a
 one-line :class:`~models.errors.ConfigError` naming the file, the table (``km[0]``,
-``gvhd.categories.agvhd_1_2``) and the field (:func:`models.schema_fields.validate_fields`).
+``gvhd.categories.agvhd_1_2``) and the field (:func:`models.schema.validate_fields`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import Field, model_validator
 
 from models.reconstruct.vocabulary import FOLLOWUP_READINGS
-from models.schema import fail_at, shaped, table, tables
-from models.schema_fields import FieldSchema, one_message
+from models.schema import FieldSchema, fail_at, one_message, shaped, table, tables
 
 FIGURE_KEY = "a figure key of published.toml"
 _COUNT_KEY = "a figure key giving that count"

@@ -37,7 +37,7 @@ from models.reconstruct.constraints_schema import (
     PopulationCountRef,
 )
 from models.reconstruct.vocabulary import ENDPOINT_EXITS
-from models.schema_fields import validate_fields
+from models.schema import validate_fields
 
 if TYPE_CHECKING:
     from models.study import StudyPack

@@ -15,8 +15,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from models.constants import DEATH_CAUSES, MAX_DAY
-from models.schema import fail_at, shaped
-from models.schema_fields import FieldSchema
+from models.schema import FieldSchema, fail_at, shaped
 
 
 def _day_text(value: Any) -> Any:

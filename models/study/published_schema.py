@@ -3,7 +3,7 @@
 A ``[figure.<key>]`` table is a :class:`FigureEntry`; the ``[study]`` table is free, but the keys
 the toolkit reads are typed (:class:`StudyFacts`). Failures are one-line
 :class:`~models.errors.DataError` messages naming the file, the figure and the field
-(:func:`models.schema_fields.validate_fields`). Figure populations are checked against the study
+(:func:`models.schema.validate_fields`). Figure populations are checked against the study
 pack's (``context={"populations": [...]}``).
 """
 
@@ -16,8 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from models.schema import fail_at, shaped, table
-from models.schema_fields import FieldSchema
+from models.schema import FieldSchema, fail_at, shaped, table
 
 Statistic = Literal["count", "proportion", "km_survival", "cumulative_incidence", "median", "total"]
 Unit = Literal["patients", "percent", "days", "courses", "deaths"]
