@@ -13,7 +13,9 @@
 
 Each returns a result with its tables (DataFrames), figures on demand where it draws any, a text
 report and ``write(folder)`` (all or nothing, with ``manifest.json``). The prior library's views
-are in :mod:`models.workflows.priors`. The commands in :mod:`models.cli` (started by
+are ``prior_catalog`` (the sets and cited figures), ``audit_prior(PriorSettings)`` (one set, back to
+its sources) and ``plot_prior(PriorSettings)`` (its implied incidences, written as tables and
+figures). The commands in :mod:`models.cli` (started by
 ``scripts/<command>.py`` or the installed ``txbayes-<command>``) parse options into these settings,
 call the workflow and write its result; they hold no analysis of their own.
 """
@@ -22,6 +24,15 @@ from __future__ import annotations
 
 from models.workflows.fit import FitResult, FitSettings, fit_study
 from models.workflows.plan import PlanResult, PlanSettings, plan_trial
+from models.workflows.priors import (
+    PriorAudit,
+    PriorCatalog,
+    PriorPlots,
+    PriorSettings,
+    audit_prior,
+    plot_prior,
+    prior_catalog,
+)
 from models.workflows.reconstruct import ReconstructResult, ReconstructSettings, reconstruct_study
 from models.workflows.report import ReportResult, ReportSettings, build_report
 from models.workflows.sensitivity import SensitivityResult, SensitivitySettings, run_sensitivity
@@ -31,15 +42,22 @@ __all__ = [
     "FitSettings",
     "PlanResult",
     "PlanSettings",
+    "PriorAudit",
+    "PriorCatalog",
+    "PriorPlots",
+    "PriorSettings",
     "ReconstructResult",
     "ReconstructSettings",
     "ReportResult",
     "ReportSettings",
     "SensitivityResult",
     "SensitivitySettings",
+    "audit_prior",
     "build_report",
     "fit_study",
     "plan_trial",
+    "plot_prior",
+    "prior_catalog",
     "reconstruct_study",
     "run_sensitivity",
 ]
