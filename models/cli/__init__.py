@@ -234,6 +234,19 @@ def command_line(argv: Sequence[str] | None, script: str) -> str:
     return " ".join(["python", script, *args])
 
 
+def add_executor_options(parser: argparse.ArgumentParser, what: str, *, workers: int = 1) -> None:
+    """``--workers N`` and ``--dask ADDRESS``: where the independent tasks of a grid run (:mod:`models.executor`)."""
+    from models.executor import MAX_WORKERS
+
+    parser.add_argument(
+        "--workers",
+        type=int_at_least(1, MAX_WORKERS),
+        default=workers,
+        help=f"local worker processes for {what} (default {workers}; the results are the same with any number)",
+    )
+    parser.add_argument("--dask", metavar="ADDRESS", help=f"run {what} on a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+
+
 def add_study_option(parser: argparse.ArgumentParser) -> None:
     """``--study PATH``: the study pack a command works on (default: the shipped Huang et al. 2024)."""
     parser.add_argument(

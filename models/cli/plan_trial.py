@@ -40,6 +40,7 @@ from pathlib import Path
 from models.cli import (
     EXIT_OK,
     ArgumentParser,
+    add_executor_options,
     add_study_option,
     command_line,
     default_output,
@@ -84,12 +85,7 @@ def build_parser() -> ArgumentParser:
         help="most simulated trials per N in the sample-size search (default 16 x the trials per grid N)",
     )
     p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    p.add_argument("--workers", type=int_at_least(1, 256), default=2, help="local worker processes (default 2)")
-    p.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run the grid and the sample-size search on a Dask scheduler, e.g. tcp://10.0.0.5:8786",
-    )
+    add_executor_options(p, "the grid and the sample-size search", workers=2)
     p.add_argument(
         "--posterior",
         metavar="NC",

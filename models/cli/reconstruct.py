@@ -20,14 +20,13 @@ from pathlib import Path
 
 from models.cli import (
     ArgumentParser,
+    add_executor_options,
     add_study_option,
     command_line,
-    int_at_least,
     nonneg_int,
     positive_int,
     run_guarded,
 )
-from models.executor import MAX_WORKERS
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
 from models.workflows.reconstruct import RECONSTRUCT_DRAWS, RECONSTRUCT_SEED
 
@@ -66,13 +65,7 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--max-states", type=positive_int, default=DEFAULT_MAX_STATES, help="search bound per configuration")
     p.add_argument("--max-tries", type=positive_int, default=DEFAULT_MAX_TRIES, help="day-sampling attempts bound")
-    p.add_argument(
-        "--workers",
-        type=int_at_least(1, MAX_WORKERS),
-        default=1,
-        help="local worker processes for the searches (default 1; the tables are the same with any number)",
-    )
-    p.add_argument("--dask", metavar="ADDRESS", help="run the searches on a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    add_executor_options(p, "the searches")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 

@@ -38,13 +38,12 @@ from pathlib import Path
 from models.cli import (
     EXIT_OK,
     ArgumentParser,
+    add_executor_options,
     add_study_option,
     command_line,
     default_output,
-    int_at_least,
     run_guarded,
 )
-from models.executor import MAX_WORKERS
 from models.sensitivity.config import DEFAULT_CONFIG
 
 PROG = "sensitivity.py"
@@ -65,13 +64,7 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--no-resume", action="store_true", help="ignore the per-scenario cache of an interrupted run")
-    p.add_argument(
-        "--workers",
-        type=int_at_least(1, MAX_WORKERS),
-        default=1,
-        help="local worker processes for the scenarios (default 1; the table is the same with any number)",
-    )
-    p.add_argument("--dask", metavar="ADDRESS", help="run the scenarios on a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    add_executor_options(p, "the scenarios")
     p.add_argument("--quiet", action="store_true", help="no progress, no report")
     return p
 
