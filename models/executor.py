@@ -83,6 +83,13 @@ def run_tasks(
 
 
 # ------------------------------------------------------------------------------ local processes
+def where_run(workers: int, dask: Any) -> dict[str, Any]:
+    """What a manifest records of where a grid ran (the results do not depend on it)."""
+    if dask is None:
+        return {"workers": int(workers), "dask": None}
+    return {"workers": None, "dask": dask if isinstance(dask, str) else type(dask).__name__}
+
+
 def _init_worker(shared: Any) -> None:
     """A local worker: Ctrl-C is the parent's to handle (no traceback per worker); keep ``shared``."""
     import signal

@@ -134,6 +134,7 @@ class ReconstructResult:
         ``command`` is recorded in the manifest (the command line, or the call that produced the result).
         """
         from models.data import format_outcomes
+        from models.executor import where_run
         from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
 
         folder = Path(folder)
@@ -143,6 +144,7 @@ class ReconstructResult:
             "orderings_consistent": self.orderings,
             "ordering_definition": ORDERING_DEFINITION,
             "solve_seconds": round(self.seconds, 1),
+            **where_run(self.settings.workers, self.settings.dask),
             **self.reconstruction.report,
             "draws": self.audit,
         }

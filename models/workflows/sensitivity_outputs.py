@@ -117,6 +117,8 @@ def write_sensitivity(
             finally:
                 for fig in figs.values():
                     plt.close(fig)
+        from models.executor import where_run
+
         doc = manifest(
             command=command or f"models.workflows.sensitivity.run_sensitivity({s!r})",
             seed=result.config.seed,
@@ -128,6 +130,7 @@ def write_sensitivity(
                 "n_scenarios": len(result.tables["scenarios.csv"]),
                 "n_tables": result.n_tables,
                 "seconds": round(result.seconds, 2),
+                **where_run(s.workers, s.dask),
             },
         )
         atomic_write_json(stage / "manifest.json", doc)
