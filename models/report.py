@@ -1,11 +1,13 @@
 """The reviewer's report: gather a run's outputs and assemble one self-contained HTML document.
 
 :func:`collect` reads what the pipeline steps of one study pack wrote (:mod:`models.pipeline`),
-:func:`build` turns it into sections (:mod:`models.report_sections`) in the order a reviewer reads
-them, ending with the checklist of the Bayesian Analysis Reporting Guidelines (BARG; Kruschke 2021)
-that says where each item is answered. Every number and every sentence with a number comes from the
-run's tables; the study's title, citation and files come from its pack
-(:class:`models.study.StudyPack`).
+:func:`build` turns it into sections (:mod:`models.report_sections`) in the order a clinical reader
+reads them: a one-page summary right after the title (before the contents, so a printed copy opens
+on it), then results, then methods, then the audit material in appendices, ending with the checklist
+of the Bayesian Analysis Reporting Guidelines (BARG; Kruschke 2021) that says where each item is
+answered. Every number and every sentence with a number comes from the run's tables; names from the
+output files reach the page as plain labels (:mod:`models.labels`); the study's title, citation and
+files come from its pack (:class:`models.study.StudyPack`).
 
 References
 ----------
@@ -26,6 +28,7 @@ import pandas as pd
 from models.constants import DATA_DIR, REPO_ROOT
 from models.errors import ConfigError, DataError
 from models.io import read_toml
+from models.labels import Labels, claim_entries
 from models.pipeline import StepRun, pack_outcomes, read_manifest
 from models.study import DEFAULT_STUDY_DIR, StudyPack, default_study
 
@@ -123,6 +126,7 @@ class RunOutputs:
     plan: dict[str, pd.DataFrame]
     designs: dict[str, dict[str, Any]]
     barg: list[BargItem]
+    labels: Labels = field(default_factory=Labels)
     revision: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -193,6 +197,7 @@ def collect(runs: Sequence[StepRun], results: Path, figures: Path, *, study: Stu
             designs[src.stem] = read_toml(src, ConfigError, "design TOML file")
     pack = study or default_study()
     outcomes = pack_outcomes(pack)
+    labels = run_labels(manifests, fit["claims"], designs, sens, plan)
     return RunOutputs(
         study=pack,
         results=Path(results),
@@ -216,16 +221,76 @@ def collect(runs: Sequence[StepRun], results: Path, figures: Path, *, study: Stu
         plan=plan,
         designs=designs,
         barg=load_barg(),
+        labels=labels,
         revision=git_revision(),
     )
 
 
+def run_labels(
+    manifests: dict[str, dict[str, Any]],
+    claims: pd.DataFrame,
+    designs: dict[str, dict[str, Any]],
+    sensitivity: dict[str, pd.DataFrame],
+    plan: dict[str, pd.DataFrame],
+) -> Labels:
+    """The plain labels of every name a run's outputs use (:class:`models.labels.Labels`).
+
+    Claims are labelled from the claims file the fit read (a ``description`` there wins), designs by
+    their ``[design] name`` with their scenarios and design priors, and prior sets from the fit, the
+    sensitivity scenarios and the power-scaling table.
+    """
+    claims_toml = next(
+        (REPO_ROOT / k for k in manifests.get("fit", {}).get("inputs_sha256", {}) if k.endswith("claims.toml")),
+        DATA_DIR / "claims.toml",
+    )
+    by_name = {str(doc.get("design", {}).get("name", stem)): doc for stem, doc in designs.items()}
+    sc = sensitivity.get("scenarios", pd.DataFrame())
+    priors = [manifests.get("fit", {}).get("prior_set", "")]
+    if "prior" in sc.columns:
+        priors += [str(v) for v in sc["prior"].dropna().unique()]
+    ps = sensitivity.get("power_scaling", pd.DataFrame())
+    if "prior" in ps.columns:
+        priors += [str(v) for v in ps["prior"].dropna().unique()]
+    scenarios = [str(v) for k in ("sample_size", "oc") if "scenario" in plan.get(k, {}) for v in plan[k]["scenario"]]
+    return Labels.for_run(
+        claims=claims,
+        claim_toml=claim_entries(claims_toml),
+        designs=by_name,
+        scenarios=dict.fromkeys(scenarios),
+        prior_sets=dict.fromkeys(p for p in priors if p),
+        steps=list(manifests),
+    )
+
+
+def _lead(page_html: str, lead: str) -> str:
+    """The page with ``lead`` (the summary's HTML) right after its title block, before the contents.
+
+    For a :func:`models.report_html.page` without a ``lead`` argument: a printed copy then opens on
+    the summary (its heading does not start a new page; the contents' heading does).
+    """
+    for marker in ("</header>", "<main>"):
+        at = page_html.find(marker)
+        if at >= 0:
+            at += len(marker) if marker == "</header>" else 0
+            return page_html[:at] + lead + page_html[at:]
+    raise ValueError("report page without </header> or <main>: cannot place the summary first")
+
+
 def build(out: RunOutputs, *, generated: str) -> tuple[str, list]:
-    """The report's HTML and its sections (for checks)."""
-    from models.report_html import page
+    """The report's HTML and its sections (for checks), the summary first, before the contents."""
+    import inspect
+
+    from models.report_html import esc, page
     from models.report_sections import all_sections
 
     sections = all_sections(out)
+    first, rest = sections[0], sections[1:]
     title = f"Bayesian reanalysis: {out.study.info.title}"
     subtitle = f"{out.study.citation_line()} (n = {out.n_patients}): a reviewer's report generated from one run."
-    return page(title, subtitle, sections, generated=generated), sections
+    if "lead" in inspect.signature(page).parameters:
+        return page(title, subtitle, rest, generated=generated, lead=first), sections
+    lead = (
+        f'<section id="{esc(first.id)}"><h2 style="break-before: auto; page-break-before: auto">'
+        f"{esc(first.title)}</h2>{first.body}</section>"
+    )
+    return _lead(page(title, subtitle, rest, generated=generated), lead), sections

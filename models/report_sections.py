@@ -1,29 +1,37 @@
-"""The sections of the reviewer's report, in reading order, each built from a run's outputs.
+"""The sections of the reviewer's report, in reader order, each built from a run's outputs.
 
 Each function takes :class:`models.report.RunOutputs` and returns a
 :class:`models.report_html.Section` whose ``barg`` dict says which BARG items it answers and how
 (one generated line each). Text with numbers is generated in the section modules or in
 :mod:`models.report_text`; the fixed prose explains methods and never states a result. Nothing
-names a study: its title, citation and files come from the run's study pack.
+names a study: its title, citation and files come from the run's study pack. Names from the output
+files (quantities, claims, designs, scenarios, prior sets) reach the page only as plain labels
+(:mod:`models.labels`, through ``out.labels``); the identifiers themselves appear only in the
+appendix that tables them.
 
-The sections live in one module per concern, re-exported here:
+The reader's order (:func:`all_sections`): the summary, then results, then methods, then the audit
+material in appendices. The sections live in one module per concern, re-exported here:
 
-``report_sections_study``
-    1. question and data provenance; 2. reconstruction audit (only for reconstructed tables).
-``report_sections_model``
-    3. the model; 4. priors and prior–data conflict.
+``report_sections_summary``
+    the one-page summary (unnumbered, first).
 ``report_sections_results``
-    5. posterior results; 6. computation and MCMC diagnostics.
+    1. posterior results; 7. computation and MCMC diagnostics.
 ``report_sections_decisions``
-    7. sensitivity; 8. trial planning.
+    2. sensitivity; 3. trial planning.
+``report_sections_study``
+    4. the study and its data; appendix: reconstruction audit (reconstructed tables only).
+``report_sections_model``
+    5. the model; 6. priors and prior–data conflict.
 ``report_sections_run``
-    9. limitations; 10. software, seeds and input hashes; 11. the BARG checklist.
+    8. limitations; appendices: provenance and hashes, software versions, names and labels, the BARG
+    checklist.
 ``report_sections_common``
     Number formats, figure fallbacks and the study-pack phrases they share.
 """
 
 from __future__ import annotations
 
+from string import ascii_uppercase
 from typing import Any
 
 from models.report_html import Section
@@ -31,34 +39,41 @@ from models.report_sections_common import COUNT_FORMATS, DIAG_FORMATS, QUANTITY_
 from models.report_sections_decisions import planning, sensitivity
 from models.report_sections_model import model, priors
 from models.report_sections_results import diagnostics, posterior
-from models.report_sections_run import barg_checklist, limitations, reproducibility
-from models.report_sections_study import question, reconstruction
+from models.report_sections_run import barg_checklist, label_table, limitations, provenance, versions
+from models.report_sections_study import reconstruction, study
+from models.report_sections_summary import summary
 
 
 def all_sections(out: Any) -> list[Section]:
-    """Every section in reading order, numbered, ending with the BARG checklist.
+    """Every section in reader order: summary, results, methods, then lettered appendices.
 
-    The reconstruction audit appears only when the outcome tables were reconstructed from
-    published figures (a pack with constraints); the numbering follows the sections present.
+    The summary comes first and is not numbered; results and methods are numbered 1, 2, ...;
+    the appendices (provenance and hashes, the reconstruction audit when the outcome tables were
+    reconstructed from published figures, software versions, names and labels, and the BARG
+    checklist, which says where each item is answered) are lettered A, B, ...
     """
-    sections = [question(out)]
-    if out.reconstructed:
-        sections.append(reconstruction(out))
-    sections += [
-        model(out),
-        priors(out),
+    first = summary(out)
+    main = [
         posterior(out),
-        diagnostics(out),
         sensitivity(out),
         planning(out),
+        study(out),
+        model(out),
+        priors(out),
+        diagnostics(out),
         limitations(out),
-        reproducibility(out),
     ]
-    for i, s in enumerate(sections, start=1):
+    for i, s in enumerate(main, start=1):
         s.title = f"{i}. {s.title}"
-    barg = barg_checklist(out, sections)
-    barg.title = f"{len(sections) + 1}. {barg.title}"
-    return [*sections, barg]
+    appendices = [provenance(out)]
+    if out.reconstructed:
+        appendices.append(reconstruction(out))
+    appendices += [versions(out), label_table(out)]
+    for letter, s in zip(ascii_uppercase, appendices, strict=False):
+        s.title = f"Appendix {letter}. {s.title}"
+    barg = barg_checklist(out, [first, *main, *appendices])
+    barg.title = f"Appendix {ascii_uppercase[len(appendices)]}. {barg.title}"
+    return [first, *main, *appendices, barg]
 
 
 __all__ = [
@@ -68,13 +83,16 @@ __all__ = [
     "all_sections",
     "barg_checklist",
     "diagnostics",
+    "label_table",
     "limitations",
     "model",
     "planning",
     "posterior",
     "priors",
-    "question",
+    "provenance",
     "reconstruction",
-    "reproducibility",
     "sensitivity",
+    "study",
+    "summary",
+    "versions",
 ]

@@ -15,7 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 from models.io import input_key
-from models.report_html import esc, figure, p, pct_ci, prob
+from models.labels import COLUMN
+from models.report_html import esc, figure, p, pct_ci, prob, table
 
 QUANTITY_ORDER = ["relapse_cif", "nrm_cif", "efs", "os", "grfs"]
 COUNT_FORMATS = {
@@ -95,3 +96,33 @@ def event_counts(out: Any) -> dict[str, str]:
 def plural(n: str, word: str, many: str | None = None) -> str:
     """``1 relapse`` / ``2 relapses`` / ``1–2 relapses`` from a count as :func:`count_text` gives it."""
     return f"{n} {word if n == '1' else (many or word + 's')}"
+
+
+def plain_table(
+    df: Any,
+    *,
+    values: dict[str, Any] | None = None,
+    formats: dict[str, Any] | None = None,
+    caption: str | None = None,
+) -> str:
+    """A table of an output file's rows with plain headers and labels instead of identifiers.
+
+    ``values`` maps a column to a function turning each value into its label (e.g. a quantity's
+    name into ``relapse incidence``); ``formats`` are the number formats, keyed by the file's column
+    names like the table's other arguments. Headers become their plain names
+    (:data:`models.labels.COLUMN`); numeric columns stay right-aligned.
+    """
+    import pandas as pd
+
+    df = df.copy()
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c not in (values or {})]
+    for c, f in (values or {}).items():
+        if c in df.columns:
+            df[c] = df[c].map(f)
+    names = {c: COLUMN.get(c, c) for c in df.columns}
+    return table(
+        df.rename(columns=names),
+        formats={names.get(c, c): f for c, f in (formats or {}).items()},
+        numeric=[names[c] for c in numeric],
+        caption=caption,
+    )

@@ -1,4 +1,4 @@
-"""Report sections 7–8: sensitivity of the conclusions, and trial planning."""
+"""Results: the sensitivity of the conclusions, and trial planning."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from models import report_text as say
 from models.report_html import Section, esc, p, pct, pct_ci, prob, table, ul
-from models.report_sections_common import fig_or_note, tables_phrase
+from models.report_sections_common import fig_or_note, plain_table, tables_phrase
 
 
 def sensitivity(out: Any) -> Section:
+    lab = out.labels
     sc = out.sensitivity["scenarios"]
     fac = sc[sc["kind"].isin(["base", "factor"])].copy()
     fac["1-year relapse"] = [
@@ -19,6 +20,10 @@ def sensitivity(out: Any) -> Section:
     pcols = [c for c in sc.columns if c.startswith("P[")]
     for c in pcols:
         fac[c] = fac[c].map(prob)
+    if "prior" in fac.columns:  # a prior-set level is the scenario's prior set: its label
+        fac["level"] = [lab.prior(lv) if lv == pr else lv for lv, pr in zip(fac["level"], fac["prior"], strict=True)]
+    fac = fac.rename(columns={c: f"P({lab.claim(c[2:-1])})" for c in pcols})
+    pcols = [f"P({lab.claim(c[2:-1])})" for c in pcols]
     tip = out.sensitivity["tipping_points"].copy()
     tip["tipping_centre"] = tip["tipping_centre"].map(lambda v: "not reached" if v != v else pct(v))
     ps = out.sensitivity["power_scaling"]
@@ -32,7 +37,7 @@ def sensitivity(out: Any) -> Section:
             "<code>data/sensitivity/default.toml</code>)."
         )
         + "<h3>Verdict</h3>"
-        + ul(esc(v) for v in out.verdict)
+        + ul(esc(lab.text(v)) for v in out.verdict)
         + fig_or_note(
             d / "tornado_relapse_1y.png",
             "tornado plot of 1-year relapse incidence",
@@ -57,9 +62,15 @@ def sensitivity(out: Any) -> Section:
             "tipping-point heat map",
             "Claim probability over the grid of prior centre × prior weight.",
         )
-        + table(tip)
+        + plain_table(
+            tip,
+            values={
+                "claim": lab.claim,
+                "side": lambda v: {"crosses": "crosses the threshold", "below": "below", "above": "above"}.get(v, v),
+            },
+        )
         + "<h3>Every scenario</h3>"
-        + table(fac[["scenario", "factor", "level", "1-year relapse", "1-year NRM", *pcols, "status"]])
+        + table(fac[["factor", "level", "1-year relapse", "1-year NRM", *pcols, "status"]])
         + "<h3>Power-scaling sensitivity</h3>"
         + p(
             "Cumulative Jensen–Shannon distance when the prior's departure from the weak baseline, or the "
@@ -67,8 +78,9 @@ def sensitivity(out: Any) -> Section:
             "says the prior is strong relative to these data; whether prior and data disagree is Box's check "
             "(the verdict column applies the rule of docs/priors.md; priorsense's own label is kept for reference)."
         )
-        + table(
+        + plain_table(
             ps.drop(columns=[c for c in ("prior_pareto_k", "likelihood_pareto_k") if c in ps.columns]),
+            values={"prior": lab.prior, "quantity": lambda v: lab.text(str(v))},
             formats={"prior_sensitivity": lambda v: f"{v:.3f}", "likelihood_sensitivity": lambda v: f"{v:.3f}"},
         )
     )
@@ -90,13 +102,23 @@ def sensitivity(out: Any) -> Section:
 # ----------------------------------------------------------------------------- planning
 
 
+def _plan_values(lab: Any) -> dict[str, Any]:
+    """Labels of the planning tables' name columns."""
+    return {
+        "design": lambda v: lab.of("design", v),
+        "scenario": lambda v: lab.of("scenario", v),
+        "analysis": lambda v: {"bayesian": "Bayesian", "frequentist": "frequentist"}.get(v, v),
+    }
+
+
 def planning(out: Any) -> Section:
+    lab = out.labels
     ss = out.plan["sample_size"]
     sent = [
         esc(
             say.sample_size(
-                r["design"],
-                r["scenario"],
+                lab.of("design", r["design"]),
+                lab.of("scenario", r["scenario"]),
                 r["metric"],
                 r["analysis"],
                 r["target"],
@@ -110,7 +132,8 @@ def planning(out: Any) -> Section:
     pieces = []
     for name, doc in out.designs.items():
         desc = doc.get("design", {}).get("description", "")
-        pieces.append(f"<strong>{esc(name)}</strong>: {esc(desc)}")
+        label = lab.of("design", doc.get("design", {}).get("name", name))
+        pieces.append(f"<strong>{esc(label[0].upper() + label[1:])} design</strong>: {esc(desc)}")
     d = out.step_dir("plan")
     oc_cols = [
         "design",
@@ -136,7 +159,7 @@ def planning(out: Any) -> Section:
         + ul(pieces)
         + "<h3>Sample sizes</h3>"
         + ul(sent)
-        + table(
+        + plain_table(
             ss[
                 [
                     c
@@ -157,8 +180,9 @@ def planning(out: Any) -> Section:
                     if c in ss.columns
                 ]
             ],
+            values=_plan_values(lab),
             caption="Smallest N reaching each target by root search on simulated power or assurance (common "
-            "random numbers; 95% Monte Carlo interval n_lower–n_upper), the grid's reading it replaces, and the "
+            "random numbers; with its 95% Monte Carlo interval), the grid's reading it replaces, and the "
             "Schoenfeld and Freedman closed forms where they apply",
         )
         + fig_or_note(
@@ -172,8 +196,9 @@ def planning(out: Any) -> Section:
             "Randomised design: power and assurance by N.",
         )
         + "<details><summary>Operating characteristics at every simulated N</summary>"
-        + table(
+        + plain_table(
             oc[[c for c in oc_cols if c in oc.columns]],
+            values=_plan_values(lab),
             formats={"p_success": prob, "p_success_mcse": lambda v: f"{v:.4f}"},
         )
         + "</details>"

@@ -1,4 +1,4 @@
-"""Report sections 3–4: the model written out, and the priors with their conflict checks."""
+"""Methods: the model written out, and the priors with their conflict checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,22 @@ import pandas as pd
 
 from models import report_text as say
 from models.report_html import Section, esc, p, pct_ci, prob, table, ul
-from models.report_sections_common import COUNT_FORMATS, entry_phrase, fig_or_note, landmark
+from models.report_sections_common import COUNT_FORMATS, entry_phrase, fig_or_note, landmark, plain_table
+
+#: Prior construction methods of ``prior.json`` in words
+METHOD = {
+    "power": "power prior",
+    "map": "meta-analytic-predictive (MAP)",
+    "weak": "weakly informative",
+    "commensurate": "commensurate",
+}
+#: Effective-sample-size methods in words
+ESS_METHOD = {"elir": "ELIR", "moment": "moment matching"}
+
+
+def _sentence(text: str) -> str:
+    """``default informative prior: ...`` → ``Default informative prior: ...``."""
+    return text[:1].upper() + text[1:]
 
 
 def model(out: Any) -> Section:
@@ -67,8 +82,12 @@ def model(out: Any) -> Section:
         + math_block
         + p(
             "<strong>Delayed entry.</strong> Patients could only enter the study alive and in remission at study "
-            f"entry ({esc(entry_phrase(out))}; median day {landmark(out)}); each is at risk from that day "
-            f"(from_transplant = {esc(str(man['from_transplant']))}), so no immortal time is counted."
+            f"entry ({esc(entry_phrase(out))}; median day {landmark(out)}); "
+            + (
+                "this fit nevertheless counts every patient at risk from transplant (no delayed entry)."
+                if man["from_transplant"]
+                else "each is at risk from that day (delayed entry), so no immortal time is counted."
+            )
             + (
                 f" <strong>Several {kind} tables.</strong> Each of the {n_tables} tables is "
                 "fitted separately with the same number of draws and the posteriors are pooled with equal weight "
@@ -78,8 +97,9 @@ def model(out: Any) -> Section:
                 else ""
             )
         )
-        + table(
+        + plain_table(
             agg,
+            values={"transition": lambda v: out.labels.of("transition", v)},
             formats=COUNT_FORMATS,
             caption="Sufficient statistics: events and exposure per transition and interval (mean over tables)",
         )
@@ -104,6 +124,7 @@ def model(out: Any) -> Section:
 
 
 def priors(out: Any) -> Section:
+    lab = out.labels
     pr = out.prior
     prov = pr.get("provenance", {})
     ess = out.fit["prior_ess"].set_index("transition")
@@ -113,8 +134,8 @@ def priors(out: Any) -> Section:
         e = ess.loc[k] if k in ess.index else None
         rows.append(
             {
-                "transition": k,
-                "method": pv["method"],
+                "transition": lab.of("transition", k),
+                "method": METHOD.get(pv["method"], pv["method"]),
                 "sources": "; ".join(pv["sources"]) or "none (weakly informative)",
                 "discount a0": ", ".join(f"{a:g}" for a in pv["a0"]) or "–",
                 "weight on informative part": "–" if pv["w"] is None else f"{pv['w']:g}",
@@ -127,7 +148,7 @@ def priors(out: Any) -> Section:
                     else "–"
                 ),
                 "whole-prior ESS, events": float(e["ess_events"]) if e is not None else math.nan,
-                "ESS method": str(e["ess_method"]) if e is not None else "–",
+                "ESS method": ESS_METHOD.get(str(e["ess_method"]), str(e["ess_method"])) if e is not None else "–",
             }
         )
         for key in pv["figures"]:
@@ -145,7 +166,7 @@ def priors(out: Any) -> Section:
                     "n": f.n,
                     "verified": f.verified,
                     "quote": f.quote,
-                    "used for": k,
+                    "used for": lab.of("transition", k),
                 }
             )
     figs = (
@@ -168,14 +189,15 @@ def priors(out: Any) -> Section:
     lm["1-year value (prior median, 95% interval)"] = [
         pct_ci(r["median"], r["lower"], r["upper"]) for _, r in lm.iterrows()
     ]
-    lm["quantity"] = lm["quantity"].map(lambda q: say.QUANTITY.get(q, q))
-    conf_sent = [esc(say.conflict(pr["name"], r)) for _, r in conflict.iterrows() if r["transition"] != "gvhd"]
+    lm["quantity"] = lm["quantity"].map(lambda q: lab.of("quantity", q))
+    prior_label = lab.prior(pr["name"])
+    conf_sent = [esc(say.conflict(prior_label, r)) for _, r in conflict.iterrows() if r["transition"] != "gvhd"]
     ess_sent = [esc(say.ess(r)) for t, r in ess.reset_index().iterrows() if r["transition"] in ("relapse", "nrm")]
     agreement = out.fit["prior_agreement"]
     agree_sent = [esc(say.agreement(r)) for _, r in agreement.iterrows()]
     fdir = out.figures / "priors" / pr["name"]
     body = (
-        p(f"<strong>Prior set '{esc(pr['name'])}'.</strong> {esc(pr['description'])}.")
+        p(f"<strong>The {esc(prior_label)} prior set.</strong> {esc(_sentence(lab.text(pr['description'])))}.")
         + p(f"Sources: {esc(pr['citation'])}.", "note")
         + p(
             "Each published figure is turned into pseudo-data (events and exposure) per interval; a power-prior "
@@ -231,8 +253,9 @@ def priors(out: Any) -> Section:
         )
         + ul(conf_sent)
         + ul(agree_sent)
-        + table(
+        + plain_table(
             conflict,
+            values={"transition": lambda v: lab.of("transition", v), "conflict": lambda v: "yes" if v else "no"},
             formats={
                 "p_value": prob,
                 "p_value_min": prob,
@@ -250,6 +273,6 @@ def priors(out: Any) -> Section:
             "1.C": "each transition's prior with source, quote, discount and weight "
             f"(relapse: worth {ess.loc['relapse', 'pull_events']:.1f} events given the data)",
             "1.E": "implied 1-year values and prior predictive event counts; smallest conflict "
-            f"p = {prob(worst['p_value'])} ({worst['transition']})",
+            f"p = {prob(worst['p_value'])} ({lab.of('transition', worst['transition'])})",
         },
     )

@@ -1,4 +1,4 @@
-"""Report sections 5–6: posterior results, and computation with the MCMC diagnostics."""
+"""Results: the posterior (the report's first numbered section); methods: computation and MCMC diagnostics."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from models.report_sections_common import (
     entry_phrase,
     fig_or_note,
     landmark,
+    plain_table,
     tables_phrase,
 )
 from models.report_sections_study import published_outcomes
@@ -30,7 +31,7 @@ def _summary_pivot(summary: pd.DataFrame, scale: str) -> pd.DataFrame:
         [q for q in QUANTITY_ORDER if q in set(s["quantity"])]
     )
     pv.columns = [f"day {c}" for c in pv.columns]
-    pv.index = [say.QUANTITY[q] for q in pv.index]
+    pv.index = [say.QUANTITY.get(q, q) for q in pv.index]
     return pv.reset_index(names="quantity")
 
 
@@ -39,7 +40,8 @@ def posterior(out: Any) -> Section:
     from models.sensitivity import load_config
 
     lmk = landmark(out)
-    prior_name = out.manifests["fit"]["prior_set"]
+    lab = out.labels
+    prior_name = lab.prior(out.manifests["fit"]["prior_set"])
     s = out.fit["summary"]
     one = s[s["day"] == 365]
     sentences = [
@@ -59,6 +61,8 @@ def posterior(out: Any) -> Section:
     ]
     thresholds = load_config().decision_thresholds
     cl_tab = cl.assign(
+        claim=cl["claim"].map(lab.claim),
+        scale=cl["scale"].map(lambda v: lab.of("time scale", v)),
         threshold=cl["threshold"].map(pct),
         probability=cl["probability"].map(prob),
         **{f"≥ {t:g}": (cl["probability"] >= t).map({True: "supported", False: "not supported"}) for t in thresholds},
@@ -73,7 +77,7 @@ def posterior(out: Any) -> Section:
     comp = pd.DataFrame(
         [
             {
-                "endpoint": say.QUANTITY[f.endpoint],
+                "endpoint": lab.of("quantity", f.endpoint),
                 "published 1-year (95% CI)": f"{f.value:g}% ({f.ci[0]:g}–{f.ci[1]:g})",
                 "posterior 1-year, from transplant": ci_cell(post_ft.loc[f.endpoint]),
             }
@@ -87,7 +91,7 @@ def posterior(out: Any) -> Section:
     fdir = out.step_dir("fit") / "figures"
     body = (
         p(
-            f"Posterior under the '{esc(prior_name)}' prior, {tables_phrase(out, n_tables)}"
+            f"Posterior under the {esc(prior_name)} prior, {tables_phrase(out, n_tables)}"
             + (" pooled" if n_tables > 1 else "")
             + ". Every interval is a 95% equal-tailed credible interval; the central value is the posterior "
             f"median. Two time scales: counted from transplant, and for patients alive in remission at day {lmk}, "
@@ -99,6 +103,7 @@ def posterior(out: Any) -> Section:
         + table(_summary_pivot(s, "from_transplant"), caption="Posterior median (95% credible interval)")
         + f"<h3>From study entry (alive in remission at day {lmk})</h3>"
         + table(_summary_pivot(s, "conditional"), caption="Posterior median (95% credible interval), conditional")
+        + _prior_driven(out, s)
         + fig_or_note(
             fdir / "survival_efs_os.png",
             "posterior EFS and OS curves",
@@ -123,15 +128,16 @@ def posterior(out: Any) -> Section:
             "report gives probabilities, and the decision is the reader's."
         )
         + ul(claim_sent)
-        + table(cl_tab)
+        + plain_table(cl_tab)
         + "<h3>Posterior predictive check</h3>"
         + p(
             "Observed events per transition and interval against the posterior predictive Poisson mixture (mid-p "
             "value: near 0 or 1 flags misfit)."
             f" All p-values lie between {ppc['p_value'].min():.2f} and {ppc['p_value'].max():.2f}."
         )
-        + table(
+        + plain_table(
             ppc,
+            values={"transition": lambda v: lab.of("transition", v)},
             formats=COUNT_FORMATS,
             caption="Observed events (mean over tables) and the 95% posterior predictive interval",
         )
@@ -151,10 +157,11 @@ def posterior(out: Any) -> Section:
                 f"(law of total variance): at most {100 * rv1['between_share'].max():.1f}%; for 1-year relapse "
                 f"incidence from transplant {100 * rel_share:.1f}%."
             )
-            + table(
+            + plain_table(
                 rv1[["quantity", "scale", "between_share"]].assign(
                     between_share=rv1["between_share"].map(lambda v: f"{100 * v:.2f}%")
-                )
+                ),
+                values={"quantity": lambda v: lab.of("quantity", v), "scale": lambda v: lab.of("time scale", v)},
             )
             if n_tables > 1
             else ""
@@ -162,7 +169,7 @@ def posterior(out: Any) -> Section:
     )
     return Section(
         "posterior",
-        "Posterior results",
+        "Posterior results and clinical claims",
         body,
         barg={
             "3.A": "posterior predictive event counts, mid-p between "
@@ -174,6 +181,31 @@ def posterior(out: Any) -> Section:
             "4.C": f"claim supported when its posterior probability ≥ {' / '.join(f'{t:g}' for t in thresholds)}",
             "4.D": "not applicable: no Bayes factors or model-choice decisions",
         },
+    )
+
+
+def _prior_driven(out: Any, summary: pd.DataFrame) -> str:
+    """Which 1-year values rest on intervals where the prior carries more patient-days than the data."""
+    if "prior_driven" not in summary.columns:
+        return ""
+    one = summary[(summary["day"] == 365) & summary["prior_driven"].astype(bool)]
+    if one.empty:
+        return ""
+    lab = out.labels
+    scales: dict[str, list[str]] = {}
+    for q, sc in zip(one["quantity"], one["scale"], strict=True):
+        scales.setdefault(lab.of("quantity", q), []).append(lab.of("time scale", sc))
+    flagged = "; ".join(f"{q} ({' and '.join(s)})" for q, s in scales.items())
+    rows = {tuple(r.values()): r for v in one["prior_driven_intervals"] for r in say.prior_driven_rows(str(v))}
+    return p(
+        "<strong>Prior-driven values.</strong> A value is flagged when it depends on an interval where the prior "
+        "carries at least as many patient-days as the data: there the posterior largely restates the prior. "
+        f"Flagged at 1 year: {esc(flagged)}."
+    ) + table(
+        pd.DataFrame(list(rows.values())),
+        numeric=["patient-days at risk", "prior's patient-days"],
+        formats={"patient-days at risk": str, "prior's patient-days": str},
+        caption="Prior-driven intervals: patient-days at risk in the data against the prior's pseudo-exposure",
     )
 
 
@@ -206,6 +238,7 @@ def diagnostics(out: Any) -> Section:
     smp = posterior_attrs(idn).get("sampler", {})
     dn = out.fit_nuts["diagnostics"]
     de = out.fit["diagnostics"]
+    lab = out.labels
     per_var = (
         dn.groupby("variable")
         .agg(
@@ -265,13 +298,15 @@ def diagnostics(out: Any) -> Section:
             ),
             "claim",
         )
-        + table(
+        + plain_table(
             per_var,
+            values={"variable": lambda v: _hazard(lab, v)},
             formats=DIAG_FORMATS,
             caption="Parameters: worst value over tables and intervals",
         )
-        + table(
+        + plain_table(
             per_q,
+            values={"quantity": lambda v: lab.of("quantity", v), "scale": lambda v: lab.of("time scale", v)},
             formats=DIAG_FORMATS,
             caption="Derived 1-year values: worst value over tables",
         )
@@ -280,12 +315,15 @@ def diagnostics(out: Any) -> Section:
             "percentage points (Monte Carlo error of a median from 4,000 draws is of the order of 0.5 points here; the "
             "test suite checks agreement within 4 Monte Carlo standard errors)."
         )
-        + table(mg[["quantity", "scale", "exact", "NUTS", "|Δ median| (points)", "|Δ limits| max (points)"]])
+        + plain_table(
+            mg[["quantity", "scale", "exact", "NUTS", "|Δ median| (points)", "|Δ limits| max (points)"]],
+            values={"quantity": lambda v: lab.of("quantity", v), "scale": lambda v: lab.of("time scale", v)},
+        )
         + p(
             ("All diagnostics pass." if ok_all else "<span class='bad'>Some diagnostics FAILED.</span>")
             + " Per-table values: <code>diagnostics.csv</code> of both fits."
         )
-        + _failing_note(failing)
+        + _failing_note(failing, lab)
     )
     return Section(
         "diagnostics",
@@ -311,7 +349,13 @@ def _failing_rows(diag: pd.DataFrame, exposure: pd.DataFrame) -> pd.DataFrame:
     return bad.merge(ex, on=["table", "transition", "interval"], how="left")
 
 
-def _failing_note(bad: pd.DataFrame) -> str:
+def _hazard(labels: Any, variable: str) -> str:
+    """``hazard_relapse`` → ``relapse hazard``."""
+    name = str(variable)
+    return f"{labels.of('transition', name.removeprefix('hazard_'))} hazard" if name.startswith("hazard_") else name
+
+
+def _failing_note(bad: pd.DataFrame, labels: Any) -> str:
     if bad.empty:
         return ""
     unexposed = bad[bad["exposure_days"].fillna(0) == 0]
@@ -323,8 +367,9 @@ def _failing_note(bad: pd.DataFrame) -> str:
         "draws these mixtures exactly; the derived 1-year values of the NUTS fit are tabulated above."
     )
     cols = ["variable", "table", "interval", "r_hat", "ess_bulk", "ess_tail", "divergences", "events", "exposure_days"]
-    return p(esc(text)) + table(
+    return p(esc(text)) + plain_table(
         bad[cols],
+        values={"variable": lambda v: _hazard(labels, v)},
         formats=DIAG_FORMATS,
         caption="Failing rows of the NUTS cross-check, with the table's events and exposure (days) in that interval",
     )

@@ -1,4 +1,10 @@
-"""Report sections 9–11: limitations, reproducibility (software, seeds, hashes) and the BARG checklist."""
+"""Limitations, and the appendices: provenance and hashes, software versions, names and labels, BARG.
+
+The appendices hold the audit material a clinical reader may skip: every input with its SHA-256,
+the commands and seeds of the pipeline steps, the versions of the software, the table mapping the
+names in the output files to the labels the report uses (the one place those names appear) and the
+checklist of the Bayesian Analysis Reporting Guidelines.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import pandas as pd
 
 from models import report_text as say
 from models.report_html import Section, esc, p, table, ul
-from models.report_sections_common import event_counts, plural, shown
+from models.report_sections_common import code, event_counts, plural, shown, tables_phrase
 
 
 def _data_limitation(out: Any) -> str:
@@ -26,8 +32,8 @@ def _data_limitation(out: Any) -> str:
         f"figure and {len(out.draw_files)} are analysed. Differences between them account for "
         + "; ".join(
             f"up to {100 * g['between_share'].max():.1f}% of the posterior variance at {say.horizon(day)} "
-            f"({say.QUANTITY[g.loc[g['between_share'].idxmax(), 'quantity']]}, "
-            f"{g.loc[g['between_share'].idxmax(), 'scale'].replace('_', ' ')})"
+            f"({out.labels.of('quantity', g.loc[g['between_share'].idxmax(), 'quantity'])}, "
+            f"{out.labels.of('time scale', g.loc[g['between_share'].idxmax(), 'scale'])})"
             for day, g in rv.groupby("day")
         )
         + ". No reconstruction can recover information the letter does not contain (exact days, ties, covariates)."
@@ -55,21 +61,25 @@ def limitations(out: Any) -> Section:
     return Section("limitations", "Limitations", ul(esc(i) for i in items))
 
 
-# ----------------------------------------------------------------------------- reproducibility
+# ----------------------------------------------------------------------------- appendices
 
 
-def reproducibility(out: Any) -> Section:
-    import platform
-    import sys
+def _data_files(out: Any) -> pd.DataFrame:
+    recorded: dict[str, str] = {}
+    for name in ("reconstruction", "fit"):
+        recorded.update(out.manifests.get(name, {}).get("inputs_sha256", {}))
+    files = [*out.study.input_files(), *out.draw_files]
+    return pd.DataFrame([{"file": shown(f), "SHA-256": recorded.get(shown(f), "")} for f in files])
 
-    from models.io import versions
 
+def provenance(out: Any) -> Section:
+    """Where every number comes from: data files, pipeline steps with commands and seeds, input hashes."""
     steps = []
     for r in out.runs:
         m = out.manifests[r.status.step.name]
         steps.append(
             {
-                "step": r.status.step.name,
+                "step": out.labels.of("step", r.status.step.name),
                 "what": r.status.step.title,
                 "command": m.get("command", ""),
                 "seed": m.get("seed"),
@@ -82,13 +92,18 @@ def reproducibility(out: Any) -> Section:
     inputs: dict[tuple[str, str], list[str]] = {}
     for name, m in out.manifests.items():
         for k, v in m.get("inputs_sha256", {}).items():
-            inputs.setdefault((k, v), []).append(name)
-    inp = pd.DataFrame([{"input": k, "sha256": v, "read by": ", ".join(s)} for (k, v), s in sorted(inputs.items())])
-    vers = {name: m.get("versions", {}) for name, m in out.manifests.items()}
-    now = versions()
-    pkgs = sorted(set(now) | {k for v in vers.values() for k in v})
-    vt = pd.DataFrame(
-        [{"package": k, "this report": now.get(k, "–"), **{s: v.get(k, "–") for s, v in vers.items()}} for k in pkgs]
+            inputs.setdefault((k, v), []).append(out.labels.of("step", name))
+    inp = pd.DataFrame([{"input": k, "SHA-256": v, "read by": ", ".join(s)} for (k, v), s in sorted(inputs.items())])
+    stored = (
+        f"The pack's published figures and Table 1 are in {code(out.study.root)}; the reconstructed tables are "
+        "committed with them."
+        if out.reconstructed
+        else f"The study's per-patient outcome tables are in {code(out.outcomes)}."
+    )
+    data_note = (
+        f"aggregate data in the study pack; {tables_phrase(out)} with hashes"
+        if out.reconstructed
+        else f"the study's own per-patient data ({tables_phrase(out)}) with hashes"
     )
     body = (
         p(
@@ -96,12 +111,12 @@ def reproducibility(out: Any) -> Section:
             "re-runs any step whose outputs are missing or whose recorded inputs or settings no longer match. Same "
             "inputs and seeds give identical tables."
         )
-        + p(
-            f"Code revision: <code>{esc(out.revision or 'not a git checkout')}</code>; "
-            f"Python {esc(sys.version.split()[0])} on {esc(platform.platform())}."
-        )
+        + p(f"Code revision: <code>{esc(out.revision or 'not a git checkout')}</code>.")
+        + "<h3>Data files</h3>"
+        + p(f"{stored} Their SHA-256 hashes as recorded by the runs:")
+        + table(_data_files(out), formats={"SHA-256": lambda v: v}, caption="Input data and their hashes")
+        + "<h3>Pipeline steps</h3>"
         + table(pd.DataFrame(steps), caption="Pipeline steps, their commands and seeds")
-        + table(vt, caption="Software versions recorded by each step")
         + table(inp, caption="Every input file and its SHA-256")
         + p(
             "Code: the <code>models/</code> package (one concern per module, numpydoc with the mathematics and "
@@ -111,16 +126,50 @@ def reproducibility(out: Any) -> Section:
         )
     )
     return Section(
-        "reproducibility",
-        "Software, seeds and input hashes",
+        "provenance",
+        "Provenance: commands, seeds and input hashes",
         body,
         barg={
-            "2.A": f"versions of Python and {len(pkgs) - 2} packages per step",
             "6.A": "code in the repository; one command regenerates the report",
+            "6.B": data_note,
             "6.C": "seeds, commands, settings and posterior files recorded per step",
             "6.D": "numpydoc modules with the mathematics, docs/ pages, and this report",
         },
     )
+
+
+def versions(out: Any) -> Section:
+    """The software that made each step's outputs, and the report's own."""
+    import platform
+    import sys
+
+    from models.io import versions as now_versions
+
+    vers = {out.labels.of("step", name): m.get("versions", {}) for name, m in out.manifests.items()}
+    now = now_versions()
+    pkgs = sorted(set(now) | {k for v in vers.values() for k in v})
+    vt = pd.DataFrame(
+        [{"package": k, "this report": now.get(k, "–"), **{s: v.get(k, "–") for s, v in vers.items()}} for k in pkgs]
+    )
+    body = p(f"This report: Python {esc(sys.version.split()[0])} on {esc(platform.platform())}.") + table(
+        vt, caption="Software versions recorded by each step"
+    )
+    return Section(
+        "versions",
+        "Software versions",
+        body,
+        barg={"2.A": f"versions of Python and {len(pkgs) - 2} packages per step"},
+    )
+
+
+def label_table(out: Any) -> Section:
+    """The names the output files use, with the plain label this report gives each."""
+    body = p(
+        "The output files (CSV tables, manifests) name quantities, claims, prior sets, designs, scenarios and "
+        "steps by short identifiers; this report uses plain labels instead. The table maps one to the other, so "
+        "a reader can find a number of the report in the files."
+    ) + table(out.labels.table(), caption="Names in the output files and their labels in this report")
+    return Section("labels", "Names in the output files", body)
 
 
 # ----------------------------------------------------------------------------- BARG checklist

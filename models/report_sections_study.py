@@ -1,4 +1,4 @@
-"""Report sections 1–2: the question and the study's data, and the reconstruction audit.
+"""The study and its data (methods), and the reconstruction audit (an appendix).
 
 Everything about the study comes from its pack (:class:`models.study.StudyPack`): title, citation,
 files, Table 1 populations. The published-figure parts appear only when the pack has published
@@ -82,16 +82,9 @@ def _study_rows(out: Any, n: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _data_files(out: Any) -> pd.DataFrame:
-    recorded: dict[str, str] = {}
-    for name in ("reconstruction", "fit"):
-        recorded.update(out.manifests.get(name, {}).get("inputs_sha256", {}))
-    files = [*out.study.input_files(), *out.draw_files]
-    return pd.DataFrame([{"file": shown(f), "sha256": recorded.get(shown(f), "")} for f in files])
-
-
-def question(out: Any) -> Section:
-    pack, info = out.study, out.study.info
+def study(out: Any) -> Section:
+    """The study, why a Bayesian analysis, the goals and the data variables (the question is in the summary)."""
+    pack = out.study
     n = out.n_patients
     ev = event_counts(out)
     lmk = landmark(out)
@@ -100,7 +93,7 @@ def question(out: Any) -> Section:
     if out.reconstructed:
         provenance = (
             "The per-patient outcome table was never published, so the event times analysed here are "
-            "reconstructions (next section)."
+            "reconstructions (audited in the appendix on the reconstruction)."
         )
     else:
         provenance = (
@@ -152,15 +145,7 @@ def question(out: Any) -> Section:
         else f"The study's per-patient outcome tables are in {code(out.outcomes)}."
     )
     body = (
-        p(
-            f"<strong>Question.</strong> What do the {n} patients of {esc(info.short_name)} "
-            f"(<i>{esc(info.title)}</i>) show, and not show, about relapse, non-relapse mortality (NRM), "
-            "event-free survival (EFS), overall survival (OS) and GvHD-free relapse-free survival (GRFS) one year "
-            "after transplant; how probable are the clinical claims one would like to make; and how large must a "
-            "prospective trial be to settle them?"
-        )
-        + "<h3>The study</h3>"
-        + table(_study_rows(out, n), html_columns=["value"], formats={"value": str})
+        table(_study_rows(out, n), html_columns=["value"], formats={"value": str})
         + p(letter + provenance)
         + "<h3>Why a Bayesian analysis</h3>"
         + p(
@@ -190,9 +175,7 @@ def question(out: Any) -> Section:
             f"cohorts of this size being too small for them.{table1}"
         )
         + flags
-        + "<h3>Data files</h3>"
-        + p(f"{stored} Their SHA-256 hashes as recorded by the runs:")
-        + table(_data_files(out), formats={"sha256": lambda v: v}, caption="Input data and their hashes")
+        + p(f"{stored} Every input file with its SHA-256 is in the appendix on provenance.")
     )
     data_note = (
         f"aggregate data in the study pack; {tables_phrase(out)} with hashes"
@@ -200,8 +183,8 @@ def question(out: Any) -> Section:
         else f"the study's own per-patient data ({tables_phrase(out)}) with hashes"
     )
     return Section(
-        "question",
-        "Question and data provenance",
+        "study",
+        "The study and its data",
         body,
         barg={
             "P.A": f"why Bayesian, given {n} patients and {plural(ev['events'], 'event')}",
@@ -359,4 +342,4 @@ def reconstruction(out: Any) -> Section:
     )
 
 
-__all__ = ["published_outcomes", "question", "reconstruction"]
+__all__ = ["published_outcomes", "reconstruction", "study"]

@@ -7,31 +7,31 @@ so a sentence always agrees with the table beside it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from models.labels import OPERATOR, QUANTITY, TRANSITION, horizon
+from models.labels import quantity as quantity_label
+from models.labels import transition as transition_label
 from models.report_html import pct, prob
 
-QUANTITY = {
-    "relapse_cif": "relapse incidence",
-    "nrm_cif": "non-relapse mortality",
-    "efs": "event-free survival",
-    "os": "overall survival",
-    "grfs": "GvHD-free relapse-free survival",
-}
-TRANSITION = {
-    "relapse": "relapse",
-    "nrm": "non-relapse death",
-    "gvhd": "GRFS-qualifying GvHD",
-    "death_after_relapse": "death after relapse",
-}
-OPERATOR = {"<": "below", ">": "above", "<=": "at most", ">=": "at least"}
+#: Words for a probability (the calibrated likelihood scale of Mastrandrea et al. 2010, IPCC guidance
+#: note): lower bound of each band, highest first
+LIKELIHOOD_WORDS: tuple[tuple[float, str], ...] = (
+    (0.99, "virtually certain"),
+    (0.90, "very likely"),
+    (0.66, "likely"),
+    (0.33, "about as likely as not"),
+    (0.10, "unlikely"),
+    (0.01, "very unlikely"),
+    (0.0, "exceptionally unlikely"),
+)
 
 
-def horizon(day: int) -> str:
-    """``365`` → ``1-year``; other days as ``day-180``-style phrases."""
-    named = {180: "6-month", 365: "1-year", 730: "2-year", 1095: "3-year"}
-    return named.get(int(day), f"day-{int(day)}")
+def likelihood(p: float) -> str:
+    """A probability in words: ``0.09`` → ``very unlikely``, ``0.43`` → ``about as likely as not``."""
+    return next(words for low, words in LIKELIHOOD_WORDS if float(p) >= low)
 
 
 def scale_phrase(scale: str, landmark: int | None) -> str:
@@ -44,7 +44,7 @@ def scale_phrase(scale: str, landmark: int | None) -> str:
 def estimate(quantity: str, scale: str, day: int, median: float, lower: float, upper: float, landmark=None) -> str:
     """``The 1-year relapse incidence, counted from transplant, is 22.4% (95% credible interval 9.2% to 41.9%).``"""
     return (
-        f"The {horizon(day)} {QUANTITY.get(quantity, quantity)}, {scale_phrase(scale, landmark)}, is "
+        f"The {horizon(day)} {quantity_label(quantity)}, {scale_phrase(scale, landmark)}, is "
         f"{pct(median)} (posterior median; 95% credible interval {pct(lower)} to {pct(upper)})."
     )
 
@@ -52,7 +52,7 @@ def estimate(quantity: str, scale: str, day: int, median: float, lower: float, u
 def claim(prior: str, quantity: str, scale: str, day: int, op: str, threshold: float, p: float, landmark=None) -> str:
     """``Given the literature prior, the probability that ... is below 10% is 0.04.``"""
     return (
-        f"Given the {prior} prior, the probability that the {horizon(day)} {QUANTITY.get(quantity, quantity)} "
+        f"Given the {prior} prior, the probability that the {horizon(day)} {quantity_label(quantity)} "
         f"({scale_phrase(scale, landmark)}) is {OPERATOR.get(op, op)} {pct(threshold)} is {prob(p)}."
     )
 
@@ -78,7 +78,7 @@ def conflict(prior: str, r: Mapping[str, Any]) -> str:
         )
     return (
         f"Before seeing the data, the {prior} prior predicted {float(r['prior_predictive_mean']):.1f} "
-        f"{TRANSITION.get(r['transition'], r['transition'])} events in the "
+        f"{transition_label(r['transition'])} events in the "
         f"{float(r['exposure_days']) / 365.25:.1f} patient-years at risk"
         + (f" ({'; '.join(parts)})" if parts else "")
         + f"; {float(r['observed_events']):g} occurred (prior predictive p = {prob(p)}: {flag}).{own}"
@@ -87,7 +87,7 @@ def conflict(prior: str, r: Mapping[str, Any]) -> str:
 
 def ess(r: Mapping[str, Any]) -> str:
     """The prior's weight in words, leading with its pull given the data."""
-    t = TRANSITION.get(r["transition"], r["transition"])
+    t = transition_label(r["transition"])
     text = (
         f"Given these data the {t} prior is worth about {float(r['pull_events']):.1f} events "
         f"({float(r['pull_patients']):.1f} patients followed for the first year)"
@@ -107,9 +107,7 @@ def agreement(r: Mapping[str, Any]) -> str:
     name, _, rest = q.partition("@")
     day, _, landmark = rest.partition("|")
     scale = "conditional" if landmark else "from_transplant"
-    what = (
-        f"{horizon(int(day))} {QUANTITY.get(name, name)} ({scale_phrase(scale, int(landmark) if landmark else None)})"
-    )
+    what = f"{horizon(int(day))} {quantity_label(name)} ({scale_phrase(scale, int(landmark) if landmark else None)})"
     src = r.get("sources_p")
     src_txt = f", the sources alone p = {prob(float(src))}" if src == src and src is not None else ""
     return (
@@ -118,18 +116,23 @@ def agreement(r: Mapping[str, Any]) -> str:
     )
 
 
-def sample_size(design: str, scenario: str, metric: str, analysis: str, target: float, n: float | None, best: float):
-    """Sample size for a target power or assurance, or the statement that the grid never reaches it."""
+def sample_size(
+    design: str, scenario: str, metric: str, analysis: str, target: float, n: float | None, best: float
+) -> str:
+    """Sample size for a target power or assurance, or the statement that the grid never reaches it.
+
+    ``design`` and ``scenario`` are plain labels (:mod:`models.labels`): ``single-arm``, ``relapse
+    hazard halved``.
+    """
     what = "power" if metric == "power" else "assurance (probability of success averaged over the design prior)"
     rule = "Bayesian decision rule" if analysis == "bayesian" else "frequentist test"
     if n is None or n != n:
         return (
-            f"The {design.replace('_', '-')} design never reaches {target:.0%} {what} under '{scenario}' with the "
+            f"The {design} design never reaches {target:.0%} {what} under '{scenario}' with the "
             f"{rule} within the simulated sizes (best {prob(best)})."
         )
     return (
-        f"The {design.replace('_', '-')} design reaches {target:.0%} {what} under '{scenario}' with the {rule} "
-        f"at N = {int(n)} patients."
+        f"The {design} design reaches {target:.0%} {what} under '{scenario}' with the {rule} at N = {int(n)} patients."
     )
 
 
@@ -160,3 +163,120 @@ def reconstruction(n_figures: int, n_draws: int, n_failed: int, orderings: int) 
         f"{orderings:,} event orderings are consistent with the {n_figures} published outcome figures used as "
         f"constraints; of the {n_draws} tables drawn from them, {status}."
     )
+
+
+def claims_against_threshold(n_reaching: int, n_claims: int, threshold: float) -> str:
+    """How many claims reach the decision threshold, from transplant."""
+    if n_reaching == 0:
+        return f"No claim reaches the decision threshold of {threshold:g} (from transplant)."
+    if n_reaching == n_claims:
+        return f"Every claim reaches the decision threshold of {threshold:g} (from transplant)."
+    verb = "reaches" if n_reaching == 1 else "reach"
+    return f"{n_reaching} of {n_claims} claims {verb} the decision threshold of {threshold:g} (from transplant)."
+
+
+def plan_in_words(
+    design: str, power: Mapping[str, Any] | None, own: Mapping[str, Any] | None, scenario: Callable[[str], str]
+) -> str:
+    """One design's planning answer: N for the target power, and the assurance under this study's posterior.
+
+    ``design`` is a label, ``scenario`` a function from a scenario's name to its label; ``power`` and
+    ``own`` are rows of ``sample_size.csv`` (or None).
+    """
+    parts = []
+    for r in (power, own):
+        if r is None:
+            continue
+        what = "power" if r["metric"] == "power" else "assurance"
+        rule = "Bayesian rule" if r["analysis"] == "bayesian" else "frequentist test"
+        n = r["n_point"]
+        under = (
+            f"under '{scenario(r['scenario'])}'"
+            if what == "power"
+            else f"with '{scenario(r['scenario'])}' as design prior"
+        )
+        if n is None or n != n:
+            parts.append(f"{r['target']:.0%} {what} {under} is not reached (best {prob(r['max_in_grid'])})")
+        else:
+            parts.append(f"N = {int(n)} for {r['target']:.0%} {what} {under} ({rule})")
+    return f"{design[0].upper()}{design[1:]} design: " + "; ".join(parts) + "."
+
+
+def prior_weight(
+    transition: str,
+    pull_events: float,
+    pull_patients: float,
+    observed: str,
+    agreement: Mapping[str, Any] | None = None,
+) -> str:
+    """``Given these data the relapse prior is worth about 5.0 events (...), against 1 relapse observed: ...``
+
+    ``agreement`` is the quantity's row of ``prior_agreement.csv``: its verdict, Box's p and the
+    power-scaling prior sensitivity follow (formatted as :func:`agreement` formats them).
+    """
+    text = (
+        f"Given these data the {transition_label(transition)} prior is worth about {pull_events:.1f} events "
+        f"({pull_patients:.1f} patients followed a year), against {observed} observed"
+    )
+    if agreement is None:
+        return text + "."
+    return (
+        f"{text}: {agreement['verdict']} (Box's p = {prob(float(agreement['box_p']))}; power-scaling prior "
+        f"sensitivity {float(agreement['prior_sensitivity']):.2f})."
+    )
+
+
+#: One interval of ``summary.csv``'s ``prior_driven_intervals``: ``relapse 0-100 (294 days at risk vs prior 391)``
+_PRIOR_DRIVEN = re.compile(
+    r"(?P<t>[a-z_]+) (?P<a>[\d.]+)-(?P<b>[\d.]+) \((?P<d>[\d.,]+) days at risk vs prior (?P<p>[\d.,]+)\)"
+)
+
+
+def prior_driven_rows(intervals: str) -> list[dict[str, str]]:
+    """The prior-driven intervals as table rows (transition, interval, data and prior patient-days as written)."""
+    return [
+        {
+            "transition": transition_label(m["t"]),
+            "interval (days)": f"{m['a']}–{m['b']}{_since(m['t'])}",
+            "patient-days at risk": m["d"],
+            "prior's patient-days": m["p"],
+        }
+        for m in _PRIOR_DRIVEN.finditer(intervals)
+    ]
+
+
+def _since(transition: str) -> str:
+    """Death after relapse is timed from relapse, every other transition from transplant."""
+    return " after relapse" if transition == "death_after_relapse" else ""
+
+
+def prior_driven_short(intervals: str) -> str:
+    """The prior-driven intervals by transition: ``relapse, days 0–100, 100–180; non-relapse death, days 0–100``."""
+    by: dict[str, list[str]] = {}
+    for m in _PRIOR_DRIVEN.finditer(intervals):
+        by.setdefault(transition_label(m["t"]), []).append(f"{m['a']}–{m['b']}{_since(m['t'])}")
+    return "; ".join(f"{t}, days {', '.join(spans)}" for t, spans in by.items())
+
+
+__all__ = [
+    "LIKELIHOOD_WORDS",
+    "OPERATOR",
+    "QUANTITY",
+    "TRANSITION",
+    "agreement",
+    "claim",
+    "claims_against_threshold",
+    "conflict",
+    "diagnostics",
+    "ess",
+    "estimate",
+    "horizon",
+    "likelihood",
+    "plan_in_words",
+    "prior_driven_rows",
+    "prior_driven_short",
+    "prior_weight",
+    "reconstruction",
+    "sample_size",
+    "scale_phrase",
+]

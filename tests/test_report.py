@@ -1,5 +1,8 @@
 """The reviewer's report: valid self-contained HTML, every section filled, numbers from the run.
 
+Reader order and plain labels (summary first, no identifier outside the label table) are checked
+in ``tests/test_report_order.py``.
+
 The report is built once per session (``built_report`` in conftest: every pipeline step runs
 into a temporary folder, ``<results>/huang2024/<step>``). Sentences are checked against the CSVs
 they were generated from, so a hand-typed or stale number fails. The pipeline of another study
@@ -24,19 +27,22 @@ from models.io import manifest
 from models.pipeline import default_steps, ensure, status
 from models.report import load_barg
 from models.report_html import pct, prob
-from models.report_text import claim, estimate
+from models.report_text import OPERATOR, QUANTITY, claim, estimate
 
 SECTION_ORDER = [
-    "question",
-    "reconstruction",
-    "model",
-    "priors",
+    "summary",
     "posterior",
-    "diagnostics",
     "sensitivity",
     "planning",
+    "study",
+    "model",
+    "priors",
+    "diagnostics",
     "limitations",
-    "reproducibility",
+    "provenance",
+    "reconstruction",
+    "versions",
+    "labels",
     "barg",
 ]
 
@@ -136,7 +142,10 @@ def test_diagnostics_and_results_are_this_runs(report):
     n = ss[(ss["design"] == "randomised") & (ss["metric"] == "power")]["n_point"].iloc[0]
     assert f"at N = {int(n)} patients" in text
     verdict = (results / "sensitivity" / "verdict.txt").read_text().splitlines()
-    assert html.unescape(verdict[1]) in text
+    assert verdict[1].split(": ")[0] in text  # "NOT SUPPORTED at 0.9", the rest in plain words
+    m = re.search(r"P\((\w+) at day 365 ([<>]) ([\d.]+%)\)", verdict[1])
+    assert m is not None, verdict[1]
+    assert f"the probability that the 1-year {QUANTITY[m[1]]} is {OPERATOR[m[2]]} {m[3]}" in text
     tornado = (results / "sensitivity" / "tornado_relapse_1y.png").read_bytes()
     import base64
 
@@ -332,11 +341,12 @@ def test_report_of_an_outcomes_only_pack(toy_pack, tmp_path):
     secs = sections(page)
     assert list(secs) == [s for s in SECTION_ORDER if s != "reconstruction"]
     assert "<title>Bayesian reanalysis: Toy single-centre cohort of maintenance after transplant</title>" in page
-    head = _text(page[: page.index("<nav")])
+    head = _text(page[: page.index("<nav")])  # the title block and the summary
     assert "Doe A, Roe B. A toy cohort of per-patient outcomes. Journal of Tests 2025;1:1." in head
-    question = secs["question"]
-    assert "Toy cohort 2025" in question and "the study's own per-patient data: nothing is reconstructed" in question
+    assert "Toy cohort 2025" in secs["summary"] and "nothing is reconstructed" in secs["summary"]
+    study = secs["study"]
+    assert "the study's own per-patient data: nothing is reconstructed" in study
     for huang in ("Huang", "huang2024", "Blood Cancer Journal", "B-ALL/LBL", "blinatumomab"):
-        assert huang not in head and huang not in question, huang
+        assert huang not in head and huang not in study, huang
     assert "data/huang2024" not in page and "reconstructed/draw_" not in page
     assert (results / TOY_ID / "fit" / "manifest.json").is_file() and not (results / STUDY).exists()
