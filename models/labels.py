@@ -48,6 +48,14 @@ QUANTITY_SHORT: dict[str, str] = {
     "os": "OS",
     "grfs": "GRFS",
 }
+#: Quantities as a figure's axis names them
+AXIS: dict[str, str] = {
+    "relapse_cif": "Cumulative incidence of relapse",
+    "nrm_cif": "Non-relapse mortality",
+    "efs": "Event-free survival",
+    "os": "Overall survival",
+    "grfs": "GvHD-free, relapse-free survival",
+}
 #: Transitions of the illness–death model (events of each hazard)
 TRANSITION: dict[str, str] = {
     "relapse": "relapse",
@@ -80,7 +88,7 @@ SCENARIO: dict[str, str] = {
     "no_effect": "no effect",
     "relapse_halved": "relapse hazard halved",
     "decitabine_analogue": "effect as in a decitabine maintenance study",
-    "current_study": "this study's posterior (discounted, robustified)",
+    "current_study": "this study's posterior, discounted and robustified",
     "literature": "literature prior",
     "skeptical": "sceptical prior",
     "enthusiastic": "enthusiastic prior",

@@ -19,6 +19,7 @@ from matplotlib.ticker import PercentFormatter
 from scipy.stats import gaussian_kde
 
 from models.constants import CI_LEVEL
+from models.labels import AXIS
 
 #: One colour per quantity, used by every figure.
 COLOURS: dict[str, str] = {
@@ -29,13 +30,7 @@ COLOURS: dict[str, str] = {
     "grfs": "#e08214",
     "prior": "#7f7f7f",
 }
-LABELS: dict[str, str] = {
-    "relapse_cif": "Cumulative incidence of relapse",
-    "nrm_cif": "Non-relapse mortality",
-    "efs": "Event-free survival",
-    "os": "Overall survival",
-    "grfs": "GvHD-free, relapse-free survival",
-}
+LABELS = AXIS  # axis titles: one home, models.labels
 STEP_COLOUR = "#4d4d4d"
 
 

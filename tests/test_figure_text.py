@@ -2,7 +2,8 @@
 
 Each figure is drawn as the commands draw it: the fit's from a short exact fit on the default and
 the bmt pack, the sensitivity figures from the default grid's own factors and levels (the longest
-names a user sees) with values spread over the axis, the planning figure from a small planning run.
+names a user sees) with values spread over the axis, the planning figures from a small planning run
+and the prior figures of two shipped sets.
 """
 
 from __future__ import annotations
@@ -83,3 +84,21 @@ def test_tipping_heatmap_of_the_default_grid_has_no_overlapping_text():
     fig.tight_layout()
     assert overlapping_texts(fig) == []
     plt.close(fig)
+
+
+def test_planning_figures_have_no_overlapping_text():
+    from models.workflows import PlanSettings, plan_trial
+
+    result = plan_trial(PlanSettings(posterior="none", n_sims=200, n_grid=(40, 120), workers=1))
+    for name, fig in result.figures().items():
+        assert overlapping_texts(fig) == [], name
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("prior", ["literature", "md_anderson_commensurate"])
+def test_prior_figures_have_no_overlapping_text(prior):
+    from models.workflows import PriorSettings, plot_prior
+
+    for name, fig in plot_prior(PriorSettings(prior=prior, draws=2000)).figures().items():
+        assert overlapping_texts(fig) == [], name
+        plt.close(fig)

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from models.design.schema import Design
+from models.labels import DESIGN, SCENARIO, humanise
 
 
 def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFrame | None = None):
@@ -30,12 +31,11 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
     curves = []
     for s in design.scenarios:
         if s.role == "alternative":
-            curves.append((s.name, "p_success", f"power, Bayesian ({s.name}; type I error {t1['bayesian']})", "-"))
-            curves.append(
-                (s.name, "p_success_freq", f"power, {test} ({s.name}; type I error {t1['frequentist']})", "--")
-            )
+            name = SCENARIO.get(s.name, humanise(s.name))
+            curves.append((s.name, "p_success", f"power, Bayesian ({name}; type I error {t1['bayesian']})", "-"))
+            curves.append((s.name, "p_success_freq", f"power, {test} ({name}; type I error {t1['frequentist']})", "--"))
         elif s.role == "design_prior":
-            curves.append((s.name, "p_success", f"assurance ({s.name})", "-."))
+            curves.append((s.name, "p_success", f"assurance ({SCENARIO.get(s.name, humanise(s.name))})", "-."))
     for i, (name, col, label, ls) in enumerate(curves):
         df = oc[oc["scenario"] == name].sort_values("N")
         c = colours[i % len(colours)]
@@ -62,7 +62,7 @@ def plot_oc(oc: pd.DataFrame, design: Design, axes=None, sample_sizes: pd.DataFr
         xlabel="patients randomised (N)" if design.kind == "randomised" else "patients enrolled (N)",
         ylabel="probability of success",
         ylim=(0, 1),
-        title=f"{design.name}: power and assurance",
+        title=f"{DESIGN.get(design.name, humanise(design.name))} design: power and assurance",
     )
     note = None
     nul = oc[oc["role"] == "null"]

@@ -70,7 +70,7 @@ def verdict(res: GridResult) -> list[str]:
             else:
                 # name the minority side: where the claim is reached if it mostly fails, and vice versa
                 reach = p >= thr
-                side, rows = ("reaches", ok[reach]) if reach.sum() <= (~reach).sum() else ("falls short", ok[~reach])
+                side, rows = ("reaches", ok[reach]) if reach.sum() <= (~reach).sum() else ("falls short of", ok[~reach])
                 names = sorted({f"{f}: {lv}" for f, lv in zip(rows["factor"], rows["level"], strict=True)})
                 lines.append(
                     f"DEPENDS at {thr:g}: {what} is {base:.2f} in the base scenario and ranges {lo:.2f}-{hi:.2f}; "

@@ -8,15 +8,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from models.workflows.sensitivity import SensitivityResult
 
-#: Quantities as the figures' axis labels name them
-LABELS = {
-    "relapse_cif": "relapse incidence",
-    "nrm_cif": "non-relapse mortality",
-    "efs": "EFS",
-    "os": "OS",
-    "grfs": "GRFS",
-}
-
 
 def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
     """Tornado of the 1-year relapse incidence; with a heat-map grid, the claim's tornado and heat map.
@@ -36,6 +27,7 @@ def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from models.labels import PRIOR_SET, QUANTITY
     from models.prior_library import load_prior_set
     from models.sensitivity import tornado_table
     from models.sensitivity.transforms import grid_position
@@ -63,7 +55,7 @@ def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
         tornado_table(table, col),
         ax=ax,
         percent=False,
-        xlabel=f"posterior probability that {LABELS.get(claim.quantity, claim.quantity)} "
+        xlabel=f"posterior probability that {QUANTITY.get(claim.quantity, claim.quantity)} "
         f"at day {claim.day} {claim.op} {100 * claim.threshold:.1f}%",
         reference=cfg.decision_thresholds,
     )
@@ -77,7 +69,7 @@ def sensitivity_figures(result: SensitivityResult) -> dict[str, Any]:
         col,
         thresholds=cfg.decision_thresholds,
         base=grid_position(load_prior_set(cfg.prior, cfg.cuts, cfg.relapse_death_cuts), cfg.cuts, cfg.day),
-        base_label=f"base prior '{cfg.prior}' (informative part)",
+        base_label=f"base prior: {PRIOR_SET.get(cfg.prior, cfg.prior)} (informative part)",
         ax=ax,
         title=f"P(1-year relapse incidence < {100 * claim.threshold:g}%) by relapse prior",
     )
