@@ -71,6 +71,7 @@ class ClaimEntry(Schema):
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0, allow_inf_nan=False)
     benchmark: Annotated[BenchmarkSpec, table("a table {relapse = ..., conversion = ...}")] | None = None
     reason: str
+    description: str | None = Field(default=None, min_length=3, max_length=200)
 
     @field_validator("quantity")
     @classmethod
@@ -138,6 +139,7 @@ class Claim:
     reason: str = ""
     figures: tuple[str, ...] = ()
     conversion: str | None = None
+    description: str | None = None  # the claim in words for readers (optional; else built from its parts)
 
     def holds(self, values: np.ndarray) -> np.ndarray:
         """Element-wise truth of the claim for posterior draws of its quantity."""
@@ -208,7 +210,7 @@ def build_claims(
             spec = e.benchmark.model_dump(exclude_none=True)
             where = f"{key}.{i}"
             thr, figures, conv = benchmark_threshold(spec, e.day, source=str(source), where=where, sources=sources)
-        out.append(Claim(e.name, e.quantity, e.day, e.op, thr, e.reason.strip(), figures, conv))
+        out.append(Claim(e.name, e.quantity, e.day, e.op, thr, e.reason.strip(), figures, conv, e.description))
     return tuple(out)
 
 

@@ -242,15 +242,23 @@ def claim_label(
 
 
 def claim_entries(path: str | Path) -> dict[str, dict[str, Any]]:
-    """The raw ``[[claim]]`` tables of a claims TOML by name (empty when the file is missing)."""
-    import tomllib
+    """Per claim of a claims TOML (read by :func:`models.claims.load_claims`): its ``description``
+    and whether its threshold is a cited ``benchmark``; empty when the file is missing or invalid
+    (the fit that used it has already refused an invalid one)."""
+    from models.claims import load_claims
+    from models.errors import ToolkitError
 
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        claims = load_claims(path)
+    except ToolkitError:
         return {}
-    entries = doc.get("claim", doc.get("claims", []))
-    return {str(e["name"]): e for e in entries if isinstance(e, dict) and "name" in e}
+    out: dict[str, dict[str, Any]] = {}
+    for c in claims:
+        entry: dict[str, Any] = {"description": c.description}
+        if c.figures:
+            entry["benchmark"] = True
+        out[c.name] = entry
+    return out
 
 
 @dataclass

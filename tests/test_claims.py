@@ -59,3 +59,20 @@ def test_bad_benchmarks(bench, fragment):
     entry = {k: v for k, v in BASE.items() if k != "threshold"} | {"benchmark": bench}
     with pytest.raises(ConfigError, match=fragment):
         parse_claims([entry], "claims.toml")
+
+
+def test_a_claim_may_carry_its_own_words_for_readers(tmp_path):
+    from models.labels import claim_entries
+
+    text = (
+        '[[claim]]\nname = "os_good"\nquantity = "os"\nop = ">"\nthreshold = 0.8\n'
+        'reason = "a round clinical value for survival"\ndescription = "one-year survival above 80%"\n'
+    )
+    path = tmp_path / "claims.toml"
+    path.write_text(text)
+    (claim,) = load_claims(path)
+    assert claim.description == "one-year survival above 80%"
+    assert claim_entries(path) == {"os_good": {"description": "one-year survival above 80%"}}
+    path.write_text(text.replace('"one-year survival above 80%"', '""'))
+    with pytest.raises(ConfigError, match=r"description"):
+        load_claims(path)
