@@ -35,6 +35,7 @@ class _Search:
         reading: str,
         max_states: int,
         checked: set[str] | None = None,
+        tracked: set[str] | None = None,
     ) -> None:
         self.cons = cons
         self.classes = config.classes
@@ -43,6 +44,9 @@ class _Search:
         self.landmarks = threshold_days(cons, self.windows)
         self.figures: list[KMTarget | CIFTarget] = [*cons.km, *cons.cif]
         self.checked = {f.name for f in self.figures} if checked is None else checked
+        # Figures whose risk sets the state records (default all: the signatures name every figure's
+        # reachable values); a figure neither checked nor tracked leaves the state alone.
+        self.tracked = {f.name for f in self.figures} if tracked is None else tracked | self.checked
         self.exit_kinds = FOLLOWUP_READINGS[reading]
         stat = cons.followup if reading == cons.followup_reading else _reading_stat(cons, reading)
         self.anchors = _anchors(stat)
@@ -103,7 +107,8 @@ class _Search:
         """Static lookup tables for :meth:`children` (which runs once per state)."""
         self.r_ahead = [R in self.classes[c].path[p:] for c, p in self.slots]
         self.slot_events = [
-            [(j, ev) for j, f in enumerate(self.figures) if (ev := self._event(f, i))] for i in range(len(self.slots))
+            [(j, ev) for j, f in enumerate(self.figures) if f.name in self.tracked and (ev := self._event(f, i))]
+            for i in range(len(self.slots))
         ]
         self.risk_idx = [[i for i, w in enumerate(self.at_risk[f.name]) if w] for f in self.figures]
         self.active = [[self._active(f, m) for f in self.figures] for m in range(len(self.landmarks) + 1)]

@@ -1,7 +1,8 @@
 """Solving: counting every consistent ordering over every configuration, and diagnosing failure.
 
-:func:`solve` runs the search of each configuration within a state bound; :func:`diagnose` names a
-figure that cannot be met jointly with the others and the closest value reachable.
+:func:`solve` runs the search of each configuration within a state bound; :func:`diagnose` names
+the smallest set of figures that cannot all hold (:func:`~models.reconstruct.conflicts.minimal_conflict`)
+and a figure that cannot be met jointly with the others, with the closest value reachable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from models.errors import ReconstructionError
 from models.executor import run_tasks
 from models.reconstruct.configurations import Configuration, configurations
+from models.reconstruct.conflicts import DEFAULT_TIME_LIMIT, minimal_conflict
 from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget
 from models.reconstruct.figures import cif_value, km_summary
 from models.reconstruct.search import _Budget, _Search
@@ -136,20 +138,35 @@ def diagnose(
     max_states: int,
     workers: int = 1,
     dask: Any = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> ReconstructionError:
-    """Name a figure that cannot be met jointly with the others, with the closest value reachable."""
+    """The error for constraints that admit no ordering: the figures that cannot all hold.
+
+    The message names a minimal conflicting set (:func:`minimal_conflict`, searched for at most
+    ``time_limit`` seconds) and, as before, the first figure that cannot be met jointly with all the
+    others, with the closest value reachable with them held. Such a figure lies in every conflicting
+    set, so only the set's figures are tried.
+    """
+    conflict = minimal_conflict(cons, qualifying=qualifying, max_states=max_states, time_limit=time_limit)
     figures: list[KMTarget | CIFTarget] = [*cons.km, *cons.cif]
     names = {f.name for f in figures}
+    blame = "no single figure is to blame"
     for f in figures:
-        sol = solve(
-            cons,
-            qualifying=qualifying,
-            max_states=max_states,
-            checked=names - {f.name},
-            keep_memo=False,
-            workers=workers,
-            dask=dask,
-        )
+        if f"figure.{f.name}" not in conflict.members:
+            continue
+        try:
+            sol = solve(
+                cons,
+                qualifying=qualifying,
+                max_states=max_states,
+                checked=names - {f.name},
+                keep_memo=False,
+                workers=workers,
+                dask=dask,
+            )
+        except ReconstructionError:  # the search bound: say what is known, the conflicting set
+            blame = f"closest reachable values not searched: more than {max_states} states"
+            break
         if sol.total == 0:
             continue
         # The signatures are every distinct risk-set outcome, so the closest value is exact.
@@ -170,13 +187,13 @@ def diagnose(
             cons.source,
             where=f"figure {f.name}",
             found=f"no ordering reproduces {shown} jointly with the other figures; "
-            f"closest reachable {best[1] if best else 'none'}",
+            f"closest reachable {best[1] if best else 'none'}; these cannot all hold: {conflict.text()}",
             expected="mutually consistent published figures",
         )
     return ReconstructionError(
         cons.source,
         where="constraints",
-        found="no event/censoring ordering satisfies them jointly (no single figure is to blame)",
+        found=f"no event/censoring ordering satisfies them jointly ({blame}); these cannot all hold: {conflict.text()}",
         expected="mutually consistent figures, counts and follow-up",
     )
 
