@@ -274,14 +274,8 @@ def test_orderings_are_drawn_uniformly(enumerated):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 item 3: when the day sampler fails (sample_increasing finds no days) the whole "
-    "ordering is redrawn, so tables are drawn in proportion to each ordering's day-acceptance "
-    "probability (0.5-1.0 on this study), not uniformly over orderings",
-)
 def test_tables_are_drawn_uniformly_over_orderings(tiny, enumerated):
-    """The whole table sampler, with its rejection of infeasible day draws."""
+    """The whole table sampler: days are retried for the drawn ordering, so tables stay uniform over orderings."""
     sol, brute = enumerated
     rng = random.Random(20261130)
     seen: Counter[tuple] = Counter()

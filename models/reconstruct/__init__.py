@@ -22,12 +22,15 @@ The submodules, in the order the method uses them:
   (:func:`configurations`);
 * :mod:`~models.reconstruct.search` — the memoised dynamic programme over the orderings of one
   configuration;
-* :mod:`~models.reconstruct.solve` — counting over every configuration (:func:`solve`) and naming
-  the figure to blame when nothing fits (:func:`diagnose`);
+* :mod:`~models.reconstruct.solve` — counting over every configuration (:func:`solve`) and, when
+  nothing fits, naming the smallest set of figures that conflict and the figure to blame
+  (:func:`diagnose`);
+* :mod:`~models.reconstruct.conflicts` — a minimal set of figures that cannot all hold
+  (:func:`minimal_conflict`, a bounded deletion search), used by :func:`diagnose`;
 * :mod:`~models.reconstruct.days` — strictly increasing integer days and exact order statistics
   (:func:`sample_increasing`, :func:`sample_order_stats`);
-* :mod:`~models.reconstruct.sampling` — drawing one table (ordering, patients, days, entries, GvHD
-  roster);
+* :mod:`~models.reconstruct.sampling` — drawing one table (an ordering uniformly, then its patients,
+  days, entries and GvHD roster, retried for the same ordering so tables stay uniform over orderings);
 * :mod:`~models.reconstruct.verify` — independent re-checks with lifelines (:func:`verify_table`);
 * :mod:`~models.reconstruct.driver` — :func:`reconstruct`, follow-up readings, the manifest's report
   and progress.

@@ -134,10 +134,36 @@ def _sample_days(
     return None if days is None else {j: days[k] for j, k in index.items()}
 
 
+#: Day draws tried for one ordering before it is given up (and a new ordering drawn)
+DAY_TRIES = 200
+
+
 def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | None:
+    """One table: an ordering drawn uniformly over the consistent ones, then its days.
+
+    The days (GvHD category, event days, entry days, GvHD roster) are drawn for the chosen ordering
+    until they succeed, up to :data:`DAY_TRIES` times. Giving up the ordering after one failed day
+    draw would favour orderings whose days are easy to draw (an exact even-n median is met by half
+    the draws of some orderings), so tables would not be uniform over orderings; with the retries
+    they are, except for orderings whose days succeed less often than about 1 in 200 draws (then
+    ``None`` and a new ordering).
+    """
     config, search, _cnt = _pick(sol, rng)
     labels, figs = search.sample(rng)
     items = _timeline(labels, search, rng)
+    for _ in range(DAY_TRIES):
+        drawn = _days_of(cons, sol, items, search, rng)
+        if drawn is not None:
+            table, roster = drawn
+            ordering = [("marker" if pid is None else f"{pid}:{step}") for pid, step in items]
+            return Draw(table, ordering, config.label(), roster, figs)
+    return None
+
+
+def _days_of(
+    cons: Constraints, sol: Solution, items: list[tuple[str | None, str]], search: Any, rng: random.Random
+) -> tuple[Any, Any] | None:
+    """Days of one ordering's items, entry days and the GvHD roster; ``None`` when a draw fails."""
     gpatients = [pid for pid, step in items if step == G and pid is not None]  # only markers have no pid
     first_cat = _gvhd_first_category(cons, sol.qualifying, gpatients, rng) if gpatients else {}
     if first_cat is None:
@@ -156,9 +182,7 @@ def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | N
     roster = _sample_gvhd_roster(cons, sol.qualifying, per, entry, first_cat, rng)
     if roster is None:
         return None
-    table = _table(cons, per, entry)
-    ordering = [("marker" if pid is None else f"{pid}:{step}") for pid, step in items]
-    return Draw(table, ordering, config.label(), roster, figs)
+    return _table(cons, per, entry), roster
 
 
 def _sample_entries(
