@@ -19,6 +19,12 @@ def _cell(r: pd.Series) -> str:
     return f"{100 * r['median']:.1f}% ({100 * r['lower']:.1f}–{100 * r['upper']:.1f})"
 
 
+def _span(lo: float, hi: float) -> str:
+    """``1–2``, or ``1`` when both ends print the same."""
+    a, b = f"{lo:.0f}", f"{hi:.0f}"
+    return a if a == b else f"{a}–{b}"
+
+
 def _year(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["day"] == 365].set_index(["quantity", "scale"])
 
@@ -122,7 +128,7 @@ def results(runs: Runs) -> str:
         ).replace("\n", "\n  "),
         "- "
         + prose(
-            f"The reconstruction contributes {100 * rv.drop('grfs').min():.0f}–{100 * rv.drop('grfs').max():.0f}% "
+            f"The reconstruction contributes {_span(100 * rv.drop('grfs').min(), 100 * rv.drop('grfs').max())}% "
             f"of the posterior variance at one year ({100 * rv['grfs']:.0f}% for GRFS): the uncertainty is the "
             "cohort's size, not the unpublished per-patient record."
         ).replace("\n", "\n  "),
