@@ -8,16 +8,11 @@ import pandas as pd
 
 from models.docgen.core import Block, prose
 from models.docgen.runs import Runs
+from models.labels import QUANTITY_SHORT
 
 DOC = "docs/model.md"
 
-_LABELS = {
-    "relapse_cif": "relapse incidence",
-    "nrm_cif": "NRM",
-    "efs": "EFS",
-    "os": "OS",
-    "grfs": "GRFS",
-}
+_LABELS = QUANTITY_SHORT  # the report's table labels (models.labels)
 
 
 def _cell(r: pd.Series) -> str:
