@@ -42,15 +42,16 @@ def sensitivity(out: Any) -> Section:
             d / "tornado_relapse_1y.png",
             "tornado plot of 1-year relapse incidence",
             "Posterior median 1-year relapse incidence: each bar spans the lowest to the highest median over "
-            "a factor's levels (named at the bar's ends); the vertical line is the base scenario. Medians only: "
-            "every scenario's 95% interval is in scenarios.csv.",
+            "a factor's levels (named at the bar's ends); the vertical line is the base scenario and the grey band "
+            "its 95% credible interval, against which the shifts can be read. The bars are medians: every "
+            "scenario's own 95% interval is in scenarios.csv.",
         )
         + fig_or_note(
             d / "tornado_claim.png",
             "tornado plot of the claim probability",
             "Posterior probability of the benchmark claim: each bar spans its lowest to highest value over a "
-            "factor's levels; the solid line is the base scenario and the dashed lines are the decision "
-            "thresholds of the verdict.",
+            "factor's levels; the solid line is the base scenario and the dashed and dotted lines are the "
+            "decision thresholds the verdict uses.",
         )
         + "<h3>Tipping points</h3>"
         + p(
@@ -60,7 +61,8 @@ def sensitivity(out: Any) -> Section:
         + fig_or_note(
             d / "tipping_heatmap.png",
             "tipping-point heat map",
-            "Claim probability over the grid of prior centre × prior weight.",
+            "Claim probability over the grid of relapse-prior centre × prior weight, with the contours where it "
+            "crosses each decision threshold and a star where the base prior's informative part sits.",
         )
         + plain_table(
             tip,
