@@ -191,9 +191,9 @@ def default_steps(
                 "plot",
                 DEFAULT_PRIOR,
                 "--out",
-                str(figures / "priors" / DEFAULT_PRIOR),
+                input_key(figures / "priors" / DEFAULT_PRIOR),
                 "--results",
-                str(results / "priors" / DEFAULT_PRIOR),
+                input_key(results / "priors" / DEFAULT_PRIOR),
             ),
             results / "priors" / DEFAULT_PRIOR,
             _prior_inputs,
@@ -202,7 +202,7 @@ def default_steps(
             "fit",
             "posterior by the exact (conjugate) engine, default prior",
             "fit",
-            (*on, "--out", str(res / "fit"), "--figures-dir", str(fig / "fit"), "--quiet"),
+            (*on, "--out", input_key(res / "fit"), "--figures-dir", input_key(fig / "fit"), "--quiet"),
             res / "fit",
             fit_inputs,
             {"engine": "exact", "prior_set": DEFAULT_PRIOR, "from_transplant": False, **own},
@@ -211,7 +211,7 @@ def default_steps(
             "fit_nuts",
             "the same model sampled by NUTS (MCMC cross-check and diagnostics)",
             "fit",
-            (*on, "--engine", "nuts", "--out", str(res / "fit_nuts"), "--no-figures", "--quiet"),
+            (*on, "--engine", "nuts", "--out", input_key(res / "fit_nuts"), "--no-figures", "--quiet"),
             res / "fit_nuts",
             fit_inputs,
             {"engine": "nuts", "prior_set": DEFAULT_PRIOR, "from_transplant": False, **own},
@@ -220,7 +220,7 @@ def default_steps(
             "sensitivity",
             "prior, model and reconstruction sensitivity grid" if reconstructed else "prior and model sensitivity grid",
             "sensitivity",
-            (*on, "--out", str(res / "sensitivity"), "--figures", str(fig / "sensitivity"), "--quiet"),
+            (*on, "--out", input_key(res / "sensitivity"), "--figures", input_key(fig / "sensitivity"), "--quiet"),
             res / "sensitivity",
             lambda: [DATA_DIR / "sensitivity" / "default.toml", *tables(), *_prior_inputs(), claims],
             own,
@@ -232,11 +232,11 @@ def default_steps(
             (
                 *on,
                 "--out",
-                str(res / "plan"),
+                input_key(res / "plan"),
                 "--figures",
-                str(fig / "plan"),
+                input_key(fig / "plan"),
                 "--posterior",
-                str(res / "fit" / "posterior.nc"),
+                input_key(res / "fit" / "posterior.nc"),
                 "--quiet",
             ),
             res / "plan",
@@ -261,8 +261,8 @@ def status(step: Step) -> StepStatus:
     if man is None:
         return StepStatus(step, "missing", (f"no readable manifest at {input_key(step.manifest_path)}",))
     reasons: list[str] = []
-    for out in man.get("outputs", []):
-        if not (step.out_dir / out).exists():
+    for out in man.get("outputs", []):  # a name in the step's folder, or a repository key (figure copies)
+        if not (step.out_dir / out).exists() and not resolve_input_key(out).exists():
             reasons.append(f"output {out} is missing")
     recorded = man.get("inputs_sha256", {})
     if not isinstance(recorded, dict):

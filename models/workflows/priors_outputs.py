@@ -257,7 +257,7 @@ def write_plots(result: PriorPlots, fig_dir: Path, res_dir: Path, *, command: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from models.io import atomic_write_json, manifest, staged_directory
+    from models.io import atomic_write_json, input_key, manifest, staged_directory
     from models.plotting import save_figure
     from models.workflows.priors import prior_inputs
 
@@ -281,7 +281,7 @@ def write_plots(result: PriorPlots, fig_dir: Path, res_dir: Path, *, command: st
                 command=command or f"models.workflows.priors.plot_prior({s!r})",
                 seed=s.seed,
                 inputs=prior_inputs(),
-                outputs=outs + [str(p) for p in written],
+                outputs=outs + [input_key(p) for p in written],
             ),
         )
         written += [res_dir / o for o in [*outs, "manifest.json"]]
