@@ -14,7 +14,7 @@ from typing import Any
 from models.errors import ReconstructionError
 from models.executor import connect, is_client
 from models.reconstruct.constraints import Constraints
-from models.reconstruct.sampling import Draw, _draw_once
+from models.reconstruct.sampling import DAY_TRIES, Draw, _draw_once
 from models.reconstruct.solve import Solution, diagnose, solve
 from models.reconstruct.verify import verify_table
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
@@ -199,7 +199,9 @@ def _anonymous_alternative(
 
 
 def _first_table(cons: Constraints, sol: Solution, rng: random.Random, max_tries: int) -> Draw | None:
-    for _ in range(max_tries):
+    """A first verified table within ``max_tries`` day-sampling attempts (each ordering drawn gets
+    up to :data:`DAY_TRIES` of them), or ``None``: orderings exist but their days cannot be met."""
+    for _ in range(max(1, max_tries // DAY_TRIES)):
         d = _draw_once(cons, sol, rng)
         if d is not None and all(c.ok for c in verify_table(d.table, cons, qualifying=sol.qualifying)):
             return d
