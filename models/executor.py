@@ -85,9 +85,7 @@ def run_tasks(
 # ------------------------------------------------------------------------------ local processes
 def where_run(workers: int, dask: Any) -> dict[str, Any]:
     """What a manifest records of where a grid ran (the results do not depend on it)."""
-    if dask is None:
-        return {"workers": int(workers), "dask": None}
-    return {"workers": None, "dask": dask if isinstance(dask, str) else type(dask).__name__}
+    return {"workers": int(workers), "dask": dask if dask is None or isinstance(dask, str) else type(dask).__name__}
 
 
 def _init_worker(shared: Any) -> None:

@@ -122,6 +122,7 @@ def write_plan(
 
     import matplotlib.pyplot as plt
 
+    from models.executor import where_run
     from models.io import atomic_write_csv, atomic_write_json, manifest, staged_directory
     from models.plotting import save_figure
     from models.workflows.plan import SEARCH_METHOD, TABLES, grid_sizes, shown_path
@@ -152,8 +153,7 @@ def write_plan(
             outputs=names,
             extra={
                 "design_prior_posterior": result.posterior_note,
-                "workers": s.workers,
-                "dask": s.dask,
+                **where_run(s.workers, s.dask),
                 "seconds": round(result.seconds + time.perf_counter() - t0, 2),
                 "sample_size_search": {
                     "method": SEARCH_METHOD,
