@@ -127,42 +127,61 @@ class _Search:
 
     def children(self, state: tuple) -> list[tuple[tuple, tuple]]:
         """Labelled successor states that no figure rules out."""
-        counts, marker, figs = state
         out: list[tuple[tuple, tuple]] = []
-        if marker < len(self.landmarks) and self._marker_ok(counts, marker, figs):
-            out.append((("L", marker), (counts, marker + 1, figs)))
-        active = self.active[marker]
-        for i, cnt in enumerate(counts):
-            if cnt == 0 or self.final[i]:
-                continue
-            new_figs = figs
-            ok = True
-            for j, ev in self.slot_events[i]:
-                if not active[j]:
-                    continue
-                n = 0
-                for k in self.risk_idx[j]:
-                    n += counts[k]
-                if self.is_km[j]:
-                    new = (*figs[j], n)
-                    ok = not self.is_checked[j] or new in self.prefix_list[j]
-                elif ev != EVENT_RELAPSE and not self._relapse_ahead(counts, i):
-                    # No relapse can follow: the incidence is final, so the state need not grow
-                    # (this merges histories that differ only after the last relapse).
-                    continue
-                else:
-                    new = (*figs[j], (ev, n))
-                    ok = not self.is_checked[j] or _cif_ok(cast(CIFTarget, self.figures[j]), new, final=False)
-                if not ok:
-                    break
-                new_figs = (*new_figs[:j], new, *new_figs[j + 1 :])
-            if not ok:
-                continue
-            nc = list(counts)
-            nc[i] -= 1
-            nc[self.next_slot[i]] += 1
-            out.append((("T", i), (tuple(nc), marker, new_figs)))
+        marker_child = self.child(state, ("L", state[1]))
+        if marker_child is not None:
+            out.append((("L", state[1]), marker_child))
+        for i, cnt in enumerate(state[0]):
+            if cnt and not self.final[i]:
+                kid = self._step(state, i)
+                if kid is not None:
+                    out.append((("T", i), kid))
         return out
+
+    def child(self, state: tuple, label: tuple) -> tuple | None:
+        """The successor of ``state`` along ``label`` (``("L", marker)`` or ``("T", slot)``), or None.
+
+        None when the label is not a step of ``state`` or a figure rules it out; :meth:`children` is
+        this over every label, so a replayed ordering is checked by exactly the search's rules.
+        """
+        counts, marker, figs = state
+        if label[0] == "L":
+            if label[1] != marker or marker >= len(self.landmarks) or not self._marker_ok(counts, marker, figs):
+                return None
+            return (counts, marker + 1, figs)
+        i = label[1]
+        if not counts[i] or self.final[i]:
+            return None
+        return self._step(state, i)
+
+    def _step(self, state: tuple, i: int) -> tuple | None:
+        """One patient of slot ``i`` takes its next step (``None`` if a figure rules it out)."""
+        counts, marker, figs = state
+        active = self.active[marker]
+        new_figs = figs
+        for j, ev in self.slot_events[i]:
+            if not active[j]:
+                continue
+            n = 0
+            for k in self.risk_idx[j]:
+                n += counts[k]
+            if self.is_km[j]:
+                new = (*figs[j], n)
+                ok = not self.is_checked[j] or new in self.prefix_list[j]
+            elif ev != EVENT_RELAPSE and not self._relapse_ahead(counts, i):
+                # No relapse can follow: the incidence is final, so the state need not grow
+                # (this merges histories that differ only after the last relapse).
+                continue
+            else:
+                new = (*figs[j], (ev, n))
+                ok = not self.is_checked[j] or _cif_ok(cast(CIFTarget, self.figures[j]), new, final=False)
+            if not ok:
+                return None
+            new_figs = (*new_figs[:j], new, *new_figs[j + 1 :])
+        nc = list(counts)
+        nc[i] -= 1
+        nc[self.next_slot[i]] += 1
+        return (tuple(nc), marker, new_figs)
 
     def _marker_ok(self, counts: tuple, marker: int, figs: tuple) -> bool:
         day = self.landmarks[marker]
