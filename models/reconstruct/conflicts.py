@@ -75,7 +75,12 @@ def _items(cons: Constraints) -> list[_Item]:
         out.append(_Item(f"figure.{cons.entry.name}", None, lambda c: replace(c, entry=None)))
     if cons.admin is not None:
         out.append(_Item("admin_censoring", None, lambda c: replace(c, admin=None)))
+    out += [_Item(f"curve.{cv.name}", None, _without_curve(cv.name)) for cv in cons.curves]
     return out
+
+
+def _without_curve(name: str) -> Callable[[Constraints], Constraints]:
+    return lambda c: replace(c, curves=tuple(x for x in c.curves if x.name != name))
 
 
 def _exists(s: _Search, state: tuple, dead: set[tuple]) -> bool:

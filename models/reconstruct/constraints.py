@@ -73,6 +73,34 @@ class PopulationCount:
     value: int
 
 
+@dataclass(frozen=True)
+class CurveTarget:
+    r"""A digitised Kaplan–Meier curve with its risk table (``[[curve]]``; :mod:`models.reconstruct.curves`).
+
+    ``points`` are the digitised (day, survival probability) pairs and ``risk`` the printed
+    (day, number at risk) pairs, both converted to days from transplant; ``tol_survival`` (a
+    probability) and ``tol_days`` are the digitisation tolerances. ``lower``, ``upper`` and
+    ``at_risk`` are what the search checks at its threshold markers (marker day, bound):
+    :math:`\hat S \ge` bound, :math:`\hat S \le` bound, and the number at risk equal to the count.
+    """
+
+    name: str
+    endpoint: str
+    population: str
+    points: tuple[tuple[float, float], ...]
+    risk: tuple[tuple[float, int], ...]
+    tol_survival: float
+    tol_days: float
+    lower: tuple[tuple[float, float], ...]
+    upper: tuple[tuple[float, float], ...]
+    at_risk: tuple[tuple[float, int], ...]
+
+    @property
+    def marker_days(self) -> frozenset[float]:
+        """Days of the threshold markers this curve needs (all half-integers)."""
+        return frozenset(d for d, _b in (*self.lower, *self.upper, *self.at_risk))
+
+
 @dataclass
 class Constraints:
     """Everything the solver needs, resolved from the constraints file and published.toml."""
@@ -96,6 +124,7 @@ class Constraints:
     gvhd_candidates: tuple[str, ...] = ()
     anonymous_gvhd: bool = True
     counts: dict[str, int] = field(default_factory=dict)
+    curves: tuple[CurveTarget, ...] = ()
 
     @property
     def n(self) -> int:

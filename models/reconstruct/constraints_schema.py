@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from models.reconstruct.vocabulary import FOLLOWUP_READINGS
+from models.reconstruct.vocabulary import ENDPOINT_EXITS, FOLLOWUP_READINGS
 from models.schema import FieldSchema, fail_at, one_message, shaped, table, tables
 
 FIGURE_KEY = "a figure key of published.toml"
@@ -36,6 +36,9 @@ Landmark = Annotated[
     Literal["plateau"] | Annotated[float, Field(gt=0, allow_inf_nan=False)],
     one_message("'plateau' or a positive number of days"),
 ]
+#: Endpoints a digitised curve may show (:data:`models.reconstruct.vocabulary.ENDPOINT_EXITS`)
+CurveEndpoint = Literal["os", "efs", "grfs"]
+assert set(get_args(CurveEndpoint)) == set(ENDPOINT_EXITS)
 #: GvHD candidates: the patients named in the event figures, or a list of patient IDs
 Candidates = Annotated[Literal["named"] | list[str], one_message("'named' or a list of patient IDs")]
 
@@ -145,6 +148,36 @@ class Gvhd(FieldSchema):
         return self
 
 
+class CurveRef(FieldSchema):
+    """``[[curve]]``: a digitised Kaplan–Meier curve and its risk table (:mod:`models.reconstruct.curves`).
+
+    ``points`` (columns ``time, survival``) and ``risk_table`` (columns ``time, at_risk``) are CSV
+    files relative to the pack folder; ``tolerance_survival`` (in ``survival_unit``) and
+    ``tolerance_time`` (in ``time_unit``) are the digitisation tolerances, stated by the user.
+    """
+
+    hints: ClassVar[Mapping[str, str]] = {
+        "endpoint": "'os', 'efs' or 'grfs'",
+        "population": "a population of study.toml (or 'cohort')",
+        "points": "a CSV file (time, survival) relative to the pack folder",
+        "risk_table": "a CSV file (time, at_risk) relative to the pack folder",
+        "time_unit": "'days', 'weeks', 'months' or 'years'",
+        "survival_unit": "'probability' or 'percent'",
+        "tolerance_survival": "a number > 0 in the survival unit (the digitisation tolerance)",
+        "tolerance_time": "a number >= 0 in the time unit (the digitisation tolerance)",
+    }
+
+    name: str | None = None
+    endpoint: CurveEndpoint
+    population: str = "cohort"
+    points: str
+    risk_table: str
+    time_unit: Literal["days", "weeks", "months", "years"] = "days"
+    survival_unit: Literal["probability", "percent"] = "probability"
+    tolerance_survival: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    tolerance_time: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class ConstraintsToml(FieldSchema):
     """The whole constraints file; only ``[events]`` is required."""
 
@@ -157,6 +190,7 @@ class ConstraintsToml(FieldSchema):
     entry: Annotated[FigureRef, table("a table")] | None = None
     admin_censoring: Annotated[AdminCensoring, table("a table")] | None = None
     gvhd: Annotated[Gvhd, table("a table")] | None = None
+    curve: Annotated[list[CurveRef], tables("an array of [[curve]] tables")] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from models.errors import ConfigError, ReconstructionError
 from models.reconstruct.constraints import (
     CIFTarget,
     Constraints,
+    CurveTarget,
     GvhdCategory,
     KMTarget,
     OrderStat,
@@ -31,11 +32,13 @@ from models.reconstruct.constraints import (
 from models.reconstruct.constraints_schema import (
     CifRef,
     ConstraintsToml,
+    CurveRef,
     Events,
     FigureRef,
     Gvhd,
     PopulationCountRef,
 )
+from models.reconstruct.curves import DAYS_PER_UNIT, SURVIVAL_SCALE, build_curve, read_points, read_risk
 from models.reconstruct.vocabulary import ENDPOINT_EXITS
 from models.schema import validate_fields
 
@@ -114,8 +117,10 @@ def load_constraints(
     ``[events] relapse/death_relapse/death_nrm/alive = <figure key>, named = [keys]``,
     ``[[population_count]] figure=..., event=...``, ``[followup] figure, reading, alternative``,
     ``[entry] figure``, ``[admin_censoring] enabled``, ``[gvhd] categories, definitions,
-    candidates, anonymous``. See ``docs/reconstruction.md``. Populations are the ``study`` pack's
-    (default: the shipped one).
+    candidates, anonymous``, ``[[curve]] endpoint, population, points, risk_table, time_unit,
+    survival_unit, tolerance_survival, tolerance_time`` (digitised curves, files relative to the
+    constraints file's folder; :mod:`models.reconstruct.curves`). See ``docs/reconstruction.md``
+    and ``docs/study_packs.md``. Populations are the ``study`` pack's (default: the shipped one).
     """
     path = Path(path)
     src = str(path)
@@ -142,11 +147,13 @@ def load_constraints(
     for key in m.events.named:  # named patients are checked against Table 1
         if key in published.figures:
             pops.add(published[key].population)
+    pops |= _curve_populations(m.curve, src, study)
     membership = {
         p: dict(zip(patients, population_mask(baseline, p, source=src, study=study).tolist(), strict=True))
         for p in sorted(pops | {"cohort"})
     }
     _check_named_populations(m.events, published, src, membership, named_paths)
+    curves = tuple(_load_curves(m.curve, src, path.parent, membership))
     followup, reading, alternative = None, "all", None
     if m.followup is not None:
         reading, alternative = m.followup.reading, m.followup.alternative
@@ -174,6 +181,7 @@ def load_constraints(
         entry,
         admin,
         counts=counts,
+        curves=curves,
     )
     if m.gvhd is not None:
         _load_gvhd(m.gvhd, published, src, cons)
@@ -303,6 +311,51 @@ def _load_population_counts(entries: list[PopulationCountRef], pub: Published, s
     for i, e in enumerate(entries):
         fig = _figure(pub, e.figure, src, f"population_count[{i}]", ("count",))
         yield PopulationCount(fig.key, fig.population, e.event, _count_of(fig))
+
+
+def _curve_populations(entries: list[CurveRef], src: str, study: StudyPack | None) -> set[str]:
+    """The curves' populations, each checked to be one of the pack's."""
+    if not entries:
+        return set()
+    from models.study import default_study
+
+    known = (study or default_study()).population_names
+    for i, e in enumerate(entries):
+        if e.population not in known:
+            raise ConfigError(
+                src, where=f"curve[{i}]", field="population", found=e.population, expected=f"one of {known}"
+            )
+    return {e.population for e in entries}
+
+
+def _load_curves(
+    entries: list[CurveRef], src: str, folder: Path, membership: dict[str, dict[str, bool]]
+) -> Iterable[CurveTarget]:
+    """Digitised curves and risk tables (files relative to the pack folder; :mod:`models.reconstruct.curves`)."""
+    for i, e in enumerate(entries):
+        where = f"curve[{i}]"
+        size = sum(membership[e.population].values())
+        points = read_points(
+            folder / e.points,
+            src,
+            where,
+            time_unit=e.time_unit,
+            survival_unit=e.survival_unit,
+            tol=e.tolerance_survival,
+        )
+        risk = read_risk(folder / e.risk_table, src, where, time_unit=e.time_unit, size=size)
+        name = e.name if e.name is not None else f"curve_{e.endpoint}_{e.population}"
+        yield build_curve(
+            name,
+            e.endpoint,
+            e.population,
+            points,
+            risk,
+            e.tolerance_survival / SURVIVAL_SCALE[e.survival_unit],
+            e.tolerance_time * DAYS_PER_UNIT[e.time_unit],
+            src=src,
+            where=where,
+        )
 
 
 def _load_gvhd(g: Gvhd, pub: Published, src: str, cons: Constraints) -> None:

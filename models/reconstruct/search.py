@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
 from models.constants import EVENT_RELAPSE
 from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget
+from models.reconstruct.curves import EPS
 from models.reconstruct.figures import _cif_ok, _prefixes, km_tuples
 from models.reconstruct.vocabulary import CIF_CAUSES, ENDPOINT_EVENTS, ENDPOINT_EXITS, FOLLOWUP_READINGS, C, D, R
 from models.reconstruct.windows import _anchors, _reading_stat, step_windows, threshold_days
@@ -83,6 +85,7 @@ class _Search:
                 self.complete[f.name] = km_tuples(f, size)
                 self.prefix[f.name] = _prefixes(self.complete[f.name])
         self._prepare()
+        self._prepare_curves()
 
     def _at_risk(self, f: KMTarget | CIFTarget, c: int, p: int) -> bool:
         cl = self.classes[c]
@@ -116,6 +119,94 @@ class _Search:
         self.is_checked = [f.name in self.checked for f in self.figures]
         self.prefix_list = [self.prefix.get(f.name, frozenset()) for f in self.figures]
 
+    def _prepare_curves(self) -> None:
+        r"""Lookup tables for the digitised curves (:mod:`models.reconstruct.curves`).
+
+        A curve's entry in the state, after the figures', is its KM estimate :math:`\hat S` as an
+        exact fraction while a survival bound is still to be checked, else ``None`` (states that
+        differ only in a value no later check reads are merged). Per number of markers passed
+        ``m``: the largest at-risk count and lower bound still ahead (the count and :math:`\hat S`
+        only fall, so a step below either is cut at once), and whether :math:`\hat S` is still read.
+        """
+        self.curves = self.cons.curves
+        self.base = len(self.figures)
+        marks = len(self.landmarks)
+        self.curve_risk_idx: list[list[int]] = []
+        self.curve_move: list[list[tuple[bool, bool]]] = []
+        self.curve_at: list[list[tuple[int, int | None, float | None, float | None]]] = [[] for _ in range(marks)]
+        self.need_n: list[list[int]] = []
+        self.need_s: list[list[float]] = []
+        self.track_s: list[list[bool]] = []
+        where = {day: m for m, day in enumerate(self.landmarks)}
+        for c, cv in enumerate(self.curves):
+            exits, events = ENDPOINT_EXITS[cv.endpoint], ENDPOINT_EVENTS[cv.endpoint]
+            risk = [
+                cv.population in self.classes[k].populations and not any(x in exits for x in self.classes[k].path[:p])
+                for k, p in self.slots
+            ]
+            self.curve_risk_idx.append([i for i, w in enumerate(risk) if w])
+            self.curve_move.append(
+                [(w and st in events, w and st in exits) for w, st in zip(risk, self.step, strict=True)]
+            )
+            n_at = {where[d]: n for d, n in cv.at_risk}
+            lo_at = {where[d]: b for d, b in cv.lower}
+            hi_at = {where[d]: b for d, b in cv.upper}
+            for m in sorted(set(n_at) | set(lo_at) | set(hi_at)):
+                self.curve_at[m].append((c, n_at.get(m), lo_at.get(m), hi_at.get(m)))
+            self.need_n.append([max((n for k, n in n_at.items() if k >= m), default=0) for m in range(marks + 1)])
+            self.need_s.append([max((b for k, b in lo_at.items() if k >= m), default=0.0) for m in range(marks + 1)])
+            self.track_s.append([any(k >= m for k in (*lo_at, *hi_at)) for m in range(marks + 1)])
+        self.curve_start: tuple = tuple(Fraction(1) if t[0] else None for t in self.track_s)
+
+    def _curve_step(self, counts: tuple, marker: int, i: int, figs: tuple) -> tuple | None:
+        """The curves' part of one step of slot ``i``: ``figs`` updated, or None if a curve rules it out."""
+        for c, moves in enumerate(self.curve_move):
+            event, exit_ = moves[i]
+            if not exit_:
+                continue
+            n = 0
+            for k in self.curve_risk_idx[c]:
+                n += counts[k]
+            if n - 1 < self.need_n[c][marker]:
+                return None
+            s = figs[self.base + c]
+            if event and s is not None:
+                s = s * Fraction(n - 1, n)
+                if s < self.need_s[c][marker] - EPS:
+                    return None
+                figs = (*figs[: self.base + c], s, *figs[self.base + c + 1 :])
+        return figs
+
+    def _curve_marker_ok(self, counts: tuple, marker: int, figs: tuple) -> bool:
+        r"""At marker ``marker``: every curve's number at risk and survival bounds due there.
+
+        Curves put markers on half days, where an even-n follow-up median :math:`m = x + \tfrac12`
+        may fall: its lower middle exit (day :math:`\le x`) must then precede the marker and the
+        upper one (day :math:`\ge x + 1`) follow it, or no days exist for the ordering.
+        """
+        day = self.landmarks[marker]
+        exits = -1
+        for a in self.anchors:
+            if a.day == day and a.relation != "eq":
+                if exits < 0:
+                    exits = sum(c * w for c, w in zip(counts, self.exit_weight, strict=True))
+                if (a.relation == "le") != (a.k <= exits):
+                    return False
+        for c, n_req, lo, hi in self.curve_at[marker]:
+            if n_req is not None and sum(counts[k] for k in self.curve_risk_idx[c]) != n_req:
+                return False
+            s = figs[self.base + c]
+            if (lo is not None and s < lo - EPS) or (hi is not None and s > hi + EPS):
+                return False
+        return True
+
+    def _curve_pass(self, figs: tuple, marker: int) -> tuple:
+        """``figs`` once ``marker`` markers are passed: a curve value no later check reads is dropped."""
+        return (
+            *figs[: self.base],
+            *(None if not t[marker] else v for t, v in zip(self.track_s, figs[self.base :], strict=True)),
+        )
+
     def _relapse_ahead(self, counts: tuple, moving: int) -> bool:
         """Whether any patient still has a relapse to come (the moving one's step is no relapse)."""
         return any(
@@ -148,6 +239,10 @@ class _Search:
         if label[0] == "L":
             if label[1] != marker or marker >= len(self.landmarks) or not self._marker_ok(counts, marker, figs):
                 return None
+            if self.curves:
+                if not self._curve_marker_ok(counts, marker, figs):
+                    return None
+                figs = self._curve_pass(figs, marker + 1)
             return (counts, marker + 1, figs)
         i = label[1]
         if not counts[i] or self.final[i]:
@@ -178,6 +273,11 @@ class _Search:
             if not ok:
                 return None
             new_figs = (*new_figs[:j], new, *new_figs[j + 1 :])
+        if self.curves:
+            curved = self._curve_step(counts, marker, i, new_figs)
+            if curved is None:
+                return None
+            new_figs = curved
         nc = list(counts)
         nc[i] -= 1
         nc[self.next_slot[i]] += 1
@@ -240,13 +340,13 @@ class _Search:
         if self._terminal(state):
             total = int(self._terminal_ok(state[2]))
             if total:
-                self.signatures.add(state[2])
+                self.signatures.add(state[2][: self.base])
         elif self._free_tail(state):
             # Only last contacts / deaths after relapse remain and no threshold is left: they
             # interleave freely, so the completions are a multinomial coefficient.
             total = int(self._terminal_ok(state[2]))
             if total:
-                self.signatures.add(state[2])
+                self.signatures.add(state[2][: self.base])
                 left = [c for i, c in enumerate(state[0]) if c and not self.final[i]]
                 total = math.factorial(sum(left))
                 for c in left:
@@ -257,7 +357,7 @@ class _Search:
         return total
 
     def initial(self) -> tuple:
-        return (self.start, 0, tuple(() for _ in self.figures))
+        return (self.start, 0, tuple(() for _ in self.figures) + self.curve_start)
 
     def sample(self, rng: random.Random) -> tuple[list[tuple], tuple]:
         """One ordering, uniformly among the consistent ones (requires :meth:`count` > 0)."""
@@ -272,4 +372,4 @@ class _Search:
                     state = ch
                     break
                 r -= w
-        return labels, state[2]
+        return labels, state[2][: self.base]

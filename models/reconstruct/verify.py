@@ -15,8 +15,9 @@ import pandas as pd
 from models.constants import EVENT_RELAPSE
 from models.data import validate_outcomes
 from models.endpoints import derive
-from models.nonparametric import cif_at, km_at
-from models.reconstruct.constraints import Constraints, OrderStat
+from models.nonparametric import cif_at, kaplan_meier, km_at
+from models.reconstruct.constraints import Constraints, CurveTarget, OrderStat
+from models.reconstruct.curves import EPS
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,46 @@ def verify_table(table: pd.DataFrame, cons: Constraints, *, qualifying: tuple[st
         checks.append(Check(c.name, f"{c.value:g}", _fmt(v, c.tol), _pm(v, c.tol, c.value)))
     checks += _verify_counts(t, cons)
     checks += _verify_timeline(t, cons, qualifying)
+    for curve in cons.curves:
+        checks += _verify_curve(t, cons, curve)
     return checks
+
+
+def _verify_curve(t: pd.DataFrame, cons: Constraints, curve: CurveTarget) -> list[Check]:
+    r"""A digitised curve against the table's KM from lifelines: every point's box, every number at risk.
+
+    For each digitised point :math:`(t_k, s_k)`: :math:`\hat S(t_k-\delta_t) \ge s_k-\delta_s` and
+    :math:`\hat S(t_k+\delta_t) \le s_k+\delta_s` (lifelines' ``survival_function_at_times``); the
+    number at risk at :math:`\tau` is lifelines' ``at_risk`` at the first event-table time
+    :math:`\ge \tau` (0 past the last), i.e. :math:`\#\{T_j \ge \tau\}`.
+    """
+    mask = t["patient"].map(cons.membership[curve.population]).to_numpy(bool)
+    d = derive(t[mask], curve.endpoint, from_transplant=True)
+    kmf = kaplan_meier(d["duration"], d["event"])
+    times = [p for day, _s in curve.points for p in (day - curve.tol_days, day + curve.tol_days)]
+    surv = kmf.survival_function_at_times(times).to_numpy(float)
+    worst = 0.0  # largest excess over a box edge (<= 0 when every point is met)
+    for k, (_day, s) in enumerate(curve.points):
+        below, above = surv[2 * k], surv[2 * k + 1]
+        worst = max(worst, (s - curve.tol_survival) - below, above - (s + curve.tol_survival))
+    points_ok = worst <= EPS
+    table = kmf.event_table
+    at = table.index.to_numpy(float)
+    counts = []
+    for day, _n in curve.risk:
+        later = at >= day
+        counts.append(int(table["at_risk"].to_numpy()[later][0]) if later.any() else 0)
+    want = [n for _d, n in curve.risk]
+    box = f"{len(curve.points)} digitised points within +-{curve.tol_survival:g} survival, +-{curve.tol_days:g} days"
+    return [
+        Check(f"{curve.name} points", box, "all met" if points_ok else f"missed by {worst:.4f}", points_ok),
+        Check(
+            f"{curve.name} numbers at risk",
+            ", ".join(f"{n}@{day:g}" for day, n in curve.risk),
+            ", ".join(f"{n}@{day:g}" for (day, _n), n in zip(curve.risk, counts, strict=True)),
+            counts == want,
+        ),
+    ]
 
 
 def _verify_counts(t: pd.DataFrame, cons: Constraints) -> list[Check]:

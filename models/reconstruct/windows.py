@@ -1,8 +1,8 @@
 """Day windows: earliest and latest day of each step, threshold markers, follow-up anchors.
 
-An ordering carries one marker per threshold day (landmarks and the inner ends of step windows,
-:func:`threshold_days`); exits pinned by the follow-up median and range are anchors checked
-against those markers (:func:`_anchors`).
+An ordering carries one marker per threshold day (landmarks, the inner ends of step windows and
+the days of digitised-curve checks, :func:`threshold_days`); exits pinned by the follow-up median
+and range are anchors checked against those markers (:func:`_anchors`).
 """
 
 from __future__ import annotations
@@ -59,10 +59,13 @@ def step_windows(cons: Constraints, qualifying: tuple[str, ...], reading: str) -
 
 
 def threshold_days(cons: Constraints, windows: Mapping[str, tuple[int, int]]) -> tuple[float, ...]:
-    """Days at which the ordering carries a marker: landmarks and the inner ends of step windows."""
+    """Days at which the ordering carries a marker: landmarks, the inner ends of step windows and
+    the days a digitised curve is checked at (:attr:`CurveTarget.marker_days`, half-integers)."""
     lo_all = min(w[0] for w in windows.values())
     hi_all = max(w[1] for w in windows.values())
     days = set(cons.landmarks)
+    for curve in cons.curves:
+        days |= curve.marker_days
     for a, b in windows.values():
         if a > lo_all:
             days.add(a - 0.5)
