@@ -16,6 +16,9 @@ material in appendices. The sections live in one module per concern, re-exported
     the one-page summary (unnumbered, first).
 ``report_sections_results``
     1. posterior results; 7. computation and MCMC diagnostics.
+``report_sections_comparative``
+    the comparison with no-maintenance cohorts, after the posterior results, only when the fit ran
+    with ``--control`` (its ``comparative.csv`` exists).
 ``report_sections_decisions``
     2. sensitivity; 3. trial planning.
 ``report_sections_study``
@@ -36,6 +39,7 @@ from typing import Any
 
 from models.report_html import Section
 from models.report_sections_common import COUNT_FORMATS, DIAG_FORMATS, QUANTITY_ORDER
+from models.report_sections_comparative import comparative
 from models.report_sections_decisions import planning, sensitivity
 from models.report_sections_model import model, priors
 from models.report_sections_results import diagnostics, posterior
@@ -53,8 +57,10 @@ def all_sections(out: Any) -> list[Section]:
     checklist, which says where each item is answered) are lettered A, B, ...
     """
     first = summary(out)
+    versus = comparative(out)  # only when the fit compared with no-maintenance controls
     main = [
         posterior(out),
+        *([versus] if versus is not None else []),
         sensitivity(out),
         planning(out),
         study(out),

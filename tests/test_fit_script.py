@@ -120,8 +120,10 @@ def test_fit_on_a_folder_of_draws_writes_every_output(tmp_path, data, capsys):
     assert diag["table"].nunique() == 3 and "ok" in diag
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 20240708
-    # three tables, the prior sources and sets, and the claims file, named relative to the repository
-    assert len(man["inputs_sha256"]) == 6 and "data/priors/sources.toml" in man["inputs_sha256"]
+    # three tables, the prior sources and sets, the claims file and the study's three control packs,
+    # named relative to the repository
+    assert len(man["inputs_sha256"]) == 9 and "data/priors/sources.toml" in man["inputs_sha256"]
+    assert "data/controls/chang2020_msd/control.toml" in man["inputs_sha256"]
     assert "data/claims.toml" in man["inputs_sha256"]
     assert set(man["outputs"]) >= {"summary.csv", "posterior.nc", "manifest.json", "figures/survival_efs_os.png"}
     assert man["landmark_day"] == 100

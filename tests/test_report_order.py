@@ -28,7 +28,7 @@ from models.report_html import Section, page, pct_ci, prob
 
 STUDY = "huang2024"
 #: Main sections in reader order (results, then methods), before the appendices
-RESULTS = ["posterior", "sensitivity", "planning"]
+RESULTS = ["posterior", "comparative", "sensitivity", "planning"]
 METHODS = ["study", "model", "priors", "diagnostics", "limitations"]
 APPENDICES = ["provenance", "reconstruction", "versions", "labels", "barg"]
 ORDER = ["summary", *RESULTS, *METHODS, *APPENDICES]

@@ -16,7 +16,9 @@ Model
     (conjugate gamma / gamma-mixture priors) and ``nuts`` (PyMC or nutpie, any prior).
 Outputs (``--out``, default ``results/STUDY/fit/``, written all-or-nothing)
     summary.csv, curves.csv, claims.csv, diagnostics.csv, reconstruction_variance.csv,
-    exposure.csv, posterior.nc, manifest.json and figures (also copied to ``figures/STUDY/fit/``).
+    exposure.csv, posterior.nc, manifest.json and figures (also copied to ``figures/STUDY/fit/``);
+    with ``--control PACK`` (repeatable) also comparative.csv, comparative_sweep.csv and the
+    comparison's figures (:mod:`models.comparative`, ``docs/comparative.md``).
     STUDY is the pack's id, or ``data-NAME`` for tables given with ``--data``.
 References
     Friedman M. Ann Stat 1982;10:101–13. Andersen PK, Keiding N. Stat Methods Med Res
@@ -111,6 +113,33 @@ def build_parser() -> ArgumentParser:
         default=SUMMARY_DRAWS,
         help="pooled draws used for curves and summaries (equal per table)",
     )
+    p.add_argument(
+        "--control",
+        action="append",
+        default=None,
+        metavar="PACK",
+        help="compare with a no-maintenance control pack (a name under data/controls, e.g. chang2020_haplo, or a "
+        "folder holding control.toml); repeatable, replaces the study's [comparison] controls. Adds "
+        "comparative.csv, comparative_sweep.csv and figures",
+    )
+    p.add_argument(
+        "--no-control",
+        action="store_true",
+        help="no comparison with control cohorts, not even the study's own [comparison] controls",
+    )
+    p.add_argument(
+        "--control-a0",
+        type=float,
+        default=1.0,
+        help="power-prior weight of the controls in the headline comparison (0: ignored, 1: full borrowing; "
+        "the sweep over 0, 0.05, ..., 1 always runs)",
+    )
+    p.add_argument(
+        "--hr-prior-sd",
+        type=float,
+        default=None,
+        help="prior sd of each log hazard ratio of the comparison (default 2: 95%% of HRs in 0.02-50)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 if convergence checks fail")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr and no report")
     p.add_argument("--no-figures", action="store_true")
@@ -140,7 +169,24 @@ def settings_from(args: argparse.Namespace):
         landmark_day=args.landmark_day,
         claims=args.claims,
         max_summary_draws=args.max_summary_draws,
+        controls=() if args.no_control else None if args.control is None else tuple(args.control),
+        control_a0=args.control_a0,
+        hr_prior_sd=args.hr_prior_sd,
     )
+
+
+def check_comparison_options(args: argparse.Namespace) -> None:
+    """``--control-a0`` in [0, 1] and ``--hr-prior-sd`` positive, named by their options."""
+    import math
+
+    from models.errors import ConfigError
+
+    if args.no_control and args.control:
+        raise ConfigError("--no-control", found=f"with --control {args.control[0]}", expected="one of the two")
+    if not 0.0 <= args.control_a0 <= 1.0:
+        raise ConfigError("--control-a0", found=args.control_a0, expected="a power-prior weight in [0, 1]")
+    if args.hr_prior_sd is not None and not (math.isfinite(args.hr_prior_sd) and args.hr_prior_sd > 0):
+        raise ConfigError("--hr-prior-sd", found=args.hr_prior_sd, expected="a positive, finite sd of log HR")
 
 
 def run(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -149,6 +195,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from models.study import load_study
     from models.workflows import fit_study
 
+    check_comparison_options(args)
     study = load_study(args.study)
     args.out = args.out or default_output(study, args.data, "results", "fit")
     args.figures_dir = args.figures_dir or default_output(study, args.data, "figures", "fit")

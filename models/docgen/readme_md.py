@@ -189,4 +189,73 @@ def results(runs: Runs) -> str:
     return "\n".join(out)
 
 
-BLOCKS = [Block("readme-results", DOC, results, slow=True)]
+def _hr(rows: pd.DataFrame, control: str, quantity: str) -> pd.Series:
+    return rows[(rows["control"] == control) & (rows["quantity"] == quantity)].iloc[0]
+
+
+def _listed(parts: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (empty for none)."""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}" if parts else ""
+
+
+def comparison(runs: Runs) -> str:
+    """The comparison with the study's no-maintenance controls: HRs, differences, fragility."""
+    main = runs.csv(*FIT, name="comparative")
+    weak = runs.csv("fit.py", "--prior", "weak", name="comparative")
+    head, head_weak = main[main["a0"] == 1.0], weak[weak["a0"] == 1.0]
+    names = list(dict.fromkeys(head["control"]))
+    titles = [str(_hr(head, c, "hr_relapse")["title"]).split(" (")[0] for c in names]
+
+    def hrs(rows: pd.DataFrame, quantity: str) -> str:
+        return _listed(
+            [f"{r['median']:.2f} ({r['lower']:.2f}–{r['upper']:.2f})" for r in (_hr(rows, c, quantity) for c in names)]
+        )
+
+    def probs(rows: pd.DataFrame) -> str:
+        return _listed([f"{_hr(rows, c, 'hr_relapse')['p_below_1']:.2f}" for c in names])
+
+    diff = _listed(
+        [
+            f"{100 * r['median']:+.1f} points ({100 * r['lower']:+.1f} to {100 * r['upper']:+.1f})"
+            for r in (_hr(head, c, "relapse_1y_difference") for c in names)
+        ]
+    )
+    day = int(_hr(head, names[0], "relapse_1y_difference")["landmark_day"])
+    sweep = runs.csv(*FIT, name="comparative_sweep")
+    sweep_weak = runs.csv("fit.py", "--prior", "weak", name="comparative_sweep")
+    tips = [r for r in (_hr(x, c, "tipping_a0") for x in (main, weak) for c in names) if "never" not in str(r["note"])]
+    top = max(float(sweep["hr_relapse_p_below_1"].max()), float(sweep_weak["hr_relapse_p_below_1"].max()))
+    grid = runs.csv("sensitivity.py", name="comparative")
+    roots = grid[(grid["quantity"] == "tipping_a0") & (grid["status"] == "root")]
+    reached = _listed(
+        [f"{r.control} under {r.factor} `{r.level}` from a0* = {r.value:.2f}" for r in roots.itertuples()]
+    )
+    fragility = (
+        '"maintenance reduces relapse" never reaches a posterior probability of 0.9 against any control at any '
+        f"a0 from 0 to 1 under either prior (at most {top:.2f})"
+        if not tips
+        else f'"maintenance reduces relapse" reaches 0.9 against {len(tips)} control(s) (tipping points in '
+        "`comparative.csv`)"
+    )
+    return prose(
+        f"**Against no-maintenance cohorts** (`docs/comparative.md`; the study names its controls in "
+        f"`study.toml`: {'; '.join(titles)}). A hazard ratio of relapse, maintenance over no maintenance, "
+        "links this cohort to each control's published figures, with the control's size and CI carried "
+        "and its weight set by a power prior a0. With full borrowing (a0 = 1) and the default prior the "
+        f"posterior HR of relapse is {hrs(head, 'hr_relapse')}; P(HR < 1) = {probs(head)}. The 1-year "
+        f"relapse incidence from day {day} (given alive in remission then) differs by {diff}, treated minus "
+        f"control. NRM, the safety check: HR {hrs(head, 'hr_nrm')}. The default prior carries MD Anderson's "
+        "blinatumomab cohort into the treated hazards, so these ratios partly compare that prior with the "
+        f"controls; the treated data alone (`--prior weak`) give HR {hrs(head_weak, 'hr_relapse')}, "
+        f"P(HR < 1) = {probs(head_weak)}. **Fragility:** {fragility}. Over the sensitivity grid's "
+        f"scenarios (`scripts/sensitivity.py`, `comparative.csv`) it reaches 0.9 "
+        f"{'nowhere' if roots.empty else 'only against ' + reached}. The controls differ from this cohort "
+        "(pre-transplant MRD, lineage, era, constant hazards over 3 years; Xu's NRM landmark is assumed) "
+        "and nothing adjusts for that: the comparison cannot show a benefit these data do not."
+    )
+
+
+BLOCKS = [
+    Block("readme-results", DOC, results, slow=True),
+    Block("readme-comparison", DOC, comparison, slow=True),
+]

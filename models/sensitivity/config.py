@@ -9,7 +9,11 @@ has
   :math:`a_0`; robust-mixture weight :math:`w`; cut-point sets; time origin; each reconstructed
   table alone) — these feed the tornado figure and the verdict;
 * a **grid** of priors on the relapse hazard over (prior centre :math:`p_c` × prior weight
-  :math:`m`) — the heat map of :math:`P(\text{claim})` and its tipping-point contour.
+  :math:`m`) — the heat map of :math:`P(\text{claim})` and its tipping-point contour;
+* optionally a **comparison** with no-maintenance control packs (``[comparative]``: ``controls``,
+  ``a0`` levels, ``hr_prior_sd``): :math:`P(\mathrm{HR}_\mathrm{relapse} < 1)` for every
+  factor scenario, control and control weight :math:`a_0`, with the tipping point :math:`a_0^*`
+  (:mod:`models.sensitivity.comparative`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from models.claims import Claim, ClaimEntry, build_claims, claim_list, load_claims
+from models.comparative.engine import HR_PRIOR_SD
 from models.constants import DATA_DIR, DEFAULT_CUTS, DEFAULT_SEED, MAX_DAY
 from models.errors import ConfigError
 from models.intervals import DEFAULT_RELAPSE_DEATH_CUTS
@@ -58,6 +63,15 @@ class GridSpec:
 
 
 @dataclass(frozen=True)
+class ComparativeSpec:
+    """``[comparative]``: control packs (empty: the study's ``[comparison] controls``), weights a0, sd of log HR."""
+
+    controls: tuple[str, ...]
+    a0: tuple[float, ...]
+    hr_prior_sd: float
+
+
+@dataclass(frozen=True)
 class SensitivityConfig:
     """A validated scenario grid (see ``data/sensitivity/default.toml`` for the format)."""
 
@@ -82,6 +96,8 @@ class SensitivityConfig:
     #: draws ("" = none), on this many tables
     power_scaling_prior: str = ""
     power_scaling_tables: int = 3
+    #: the comparison with no-maintenance controls over the factor scenarios (``None``: none)
+    comparative: ComparativeSpec | None = None
 
     def claim(self, name: str) -> Claim:
         for c in self.claims:
@@ -193,8 +209,16 @@ class GridTable(_Finite):
     ]
 
 
+class ComparativeTable(_Finite):
+    """``[comparative]``: control packs (shipped names or folders) and the control weights a0 to sweep."""
+
+    controls: Annotated[list[Annotated[str, Field(min_length=1)]], _count(1, 20, "control packs")] | None = None
+    a0: Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], _count(2, MAX_LEVELS, "weights in [0, 1]")]
+    hr_prior_sd: float = Field(default=HR_PRIOR_SD, gt=0.0, le=100.0)
+
+
 class SensitivityToml(_Finite):
-    """The whole grid file: ``[base]``, ``[[claims]]``, ``[[factors]]`` and ``[grid]``, each optional."""
+    """The whole grid file: ``[base]``, ``[[claims]]``, ``[[factors]]``, ``[grid]``, ``[comparative]``; all optional."""
 
     base: Annotated[BaseTable, table("a table [base]")] = Field(default_factory=lambda: BaseTable())
     claims: Annotated[list[ClaimEntry], tables("[[claims]] tables"), claim_list("[[claims]]")] | None = None
@@ -202,11 +226,20 @@ class SensitivityToml(_Finite):
         list[FactorEntry], tables("[[factors]] tables"), _count(0, MAX_FACTORS, "[[factors]] tables")
     ] = Field(default_factory=list)
     grid: Annotated[GridTable, table("a table [grid]")] | None = None
+    comparative: Annotated[ComparativeTable, table("a table [comparative]")] | None = None
 
 
 def _prior_ref(value: str, grid: Path) -> str:
     """A prior named in a grid file: a set name as is; a file path relative to the grid's own folder."""
     if "/" in value or value.endswith(".toml"):
+        p = Path(value)
+        return str(p if p.is_absolute() else (grid.parent / p))
+    return value
+
+
+def _control_ref(value: str, grid: Path) -> str:
+    """A control named in a grid file: a shipped name as is; a folder relative to the grid's own folder."""
+    if "/" in value:
         p = Path(value)
         return str(p if p.is_absolute() else (grid.parent / p))
     return value
@@ -252,6 +285,16 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
             lv = tuple(_prior_ref(v, path) for v in f.levels)
         factors.append(Factor(f.kind if f.name is None else f.name, f.kind, lv))
 
+    if m.comparative is not None:  # every control pack must load: fail here, naming the grid file's key
+        from models.comparative import load_control
+        from models.errors import StudyError
+
+        for i, c in enumerate(m.comparative.controls or ()):
+            try:
+                load_control(_control_ref(c, path))
+            except StudyError as exc:
+                raise ConfigError(src, where=f"key 'comparative.controls[{i}]'", found=c, expected=str(exc)) from None
+
     grid = None
     if m.grid is not None:
         g = m.grid
@@ -278,4 +321,11 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> SensitivityCon
         b.nuts_tune,
         ps_prior,
         b.power_scaling_tables,
+        None
+        if m.comparative is None
+        else ComparativeSpec(
+            tuple(_control_ref(c, path) for c in m.comparative.controls or ()),
+            tuple(sorted({float(a) for a in m.comparative.a0})),
+            float(m.comparative.hr_prior_sd),
+        ),
     )

@@ -53,6 +53,9 @@ class StudyPack:
         last follow-up date, the letter's text file.
     columns, populations
         Table 1's declared columns and the named populations (``cohort`` is built in).
+    controls
+        ``[comparison] controls``: the control packs a fit compares with by default, as shipped
+        names or folders resolved against the pack (empty: no comparison unless asked for).
     """
 
     root: Path
@@ -60,6 +63,7 @@ class StudyPack:
     files: dict[str, Path | None]
     columns: dict[str, ColumnSpec]
     populations: dict[str, PopulationRule]
+    controls: tuple[str, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ identity and labels
@@ -325,10 +329,39 @@ def _build(toml: Path) -> StudyPack:
         raise StudyError(src, where="columns", found="columns without a baseline", expected="[files] baseline = ...")
     check_rules(doc.populations, doc.columns, src, files["baseline"] is not None)
     pack = StudyPack(
-        root=root, info=doc.study, files=files, columns=dict(doc.columns), populations=dict(doc.populations)
+        root=root,
+        info=doc.study,
+        files=files,
+        columns=dict(doc.columns),
+        populations=dict(doc.populations),
+        controls=_controls(doc, root, src),
     )
     pack.baseline()  # Table 1 and every population rule are checked when the pack loads
     return pack
+
+
+def _controls(doc: StudyToml, root: Path, src: str) -> tuple[str, ...]:
+    """``[comparison] controls`` as names the control loader accepts: shipped names, or pack folders."""
+    if doc.comparison is None:
+        return ()
+    from models.comparative import CONTROLS_DIR, control_names
+    from models.comparative.packs import CONTROL_FILE
+
+    out = []
+    for i, name in enumerate(doc.comparison.controls):
+        local = root / name
+        if (local / CONTROL_FILE).is_file():
+            out.append(str(local))
+        elif "/" not in name and (CONTROLS_DIR / name / CONTROL_FILE).is_file():
+            out.append(name)
+        else:
+            raise StudyError(
+                src,
+                where=f"key 'comparison.controls[{i}]'",
+                found=f"'{name}'",
+                expected=f"a shipped control {control_names()} or a folder of the pack holding {CONTROL_FILE}",
+            )
+    return tuple(out)
 
 
 def output_key(pack: StudyPack, data: str | os.PathLike[str] | None = None) -> str:

@@ -109,11 +109,23 @@ class PopulationRule(Schema):
         return [*(self.all_of or []), *(self.any_of or []), *(self.none_of or [])]
 
 
+class Comparison(Schema):
+    """``[comparison]``: the no-maintenance control packs a fit of this study compares with by default.
+
+    Names of shipped packs (``data/controls/<name>``) or folders relative to the pack; the fit's
+    ``--control`` replaces the list and ``--no-control`` drops it (``docs/comparative.md``).
+    """
+
+    controls: list[str] = Field(min_length=1)
+    why: str | None = None
+
+
 class StudyToml(Schema):
     """The whole ``study.toml``."""
 
     study: StudyInfo
     files: StudyFiles
+    comparison: Comparison | None = None
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     populations: dict[str, PopulationRule] = Field(default_factory=dict)
 

@@ -74,6 +74,15 @@ class FitSettings:
         A claims TOML file, or ``"builtin"`` for the built-in claims (placeholder benchmark).
     max_summary_draws
         Pooled draws for curves and summaries (equal per table).
+    controls
+        No-maintenance control packs to compare with (shipped names or folders; :mod:`models.comparative`);
+        ``None``: the study pack's ``[comparison] controls`` (none when it names none); empty: no
+        comparison, and the outputs are exactly those of a fit without it.
+    control_a0
+        The headline power-prior weight of the controls (1: full borrowing); the sweep over
+        :data:`models.comparative.DEFAULT_A0` always runs beside it.
+    hr_prior_sd
+        Prior sd of each log hazard ratio; ``None``: :data:`models.comparative.HR_PRIOR_SD`.
     """
 
     study: str | Path | None = None
@@ -91,6 +100,9 @@ class FitSettings:
     landmark_day: int | None = None
     claims: str | Path = CLAIMS_TOML
     max_summary_draws: int = SUMMARY_DRAWS
+    controls: tuple[str, ...] | None = None
+    control_a0: float = 1.0
+    hr_prior_sd: float | None = None
 
 
 @dataclass
@@ -117,6 +129,8 @@ class FitResult:
     ok: bool
     advice: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: The comparison with no-maintenance controls (:class:`models.comparative.ComparativeResult`), if asked for.
+    comparative: Any = None
 
     @property
     def idata(self) -> Any:
@@ -234,7 +248,17 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
     )
     claim_list, benchmarks = _claims(s.claims)
     prior = load_prior_set(s.prior, cuts, rcuts)
+    packs = None
     study = load_study(s.study)
+    controls = study.controls if s.controls is None else s.controls
+    if controls:  # checked before any computation
+        from models.comparative import load_controls
+
+        packs = load_controls(controls)
+        if not 0.0 <= float(s.control_a0) <= 1.0:
+            raise ConfigError("control_a0", found=s.control_a0, expected="a power-prior weight in [0, 1]")
+        if s.hr_prior_sd is not None and not (math.isfinite(s.hr_prior_sd) and s.hr_prior_sd > 0):
+            raise ConfigError("hr_prior_sd", found=s.hr_prior_sd, expected="a positive, finite sd of log HR")
     if s.data is None and study.outcomes_path is None:
         raise ConfigError(
             "data",
@@ -346,6 +370,24 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
         "power_scaling.csv": power,
         "prior_agreement.csv": agreement_table(conflict, power),
     }
+    comparative = None
+    if packs:
+        from models.comparative import run_comparative
+
+        say(f"comparing with {len(packs)} control(s) over the a0 sweep")
+        comparative = run_comparative(
+            model,
+            landmark,
+            packs,
+            a0=s.control_a0,
+            sd=s.hr_prior_sd,
+            draws=s.max_summary_draws,
+            seed=s.seed,
+        )
+        out.update(comparative.tables())
+    inputs = [*study.input_files(), *_inputs(s, files)] if own else _inputs(s, files)
+    if packs:
+        inputs += [p.root / "control.toml" for p in packs.values()]
     return FitResult(
         settings=s,
         study=study,
@@ -358,8 +400,9 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
         sampler=sampler,
         tables=out,
         benchmarks=benchmarks,
-        inputs=[*study.input_files(), *_inputs(s, files)] if own else _inputs(s, files),
+        inputs=inputs,
         ok=ok,
         advice=advice,
         seconds=time.perf_counter() - t0,
+        comparative=comparative,
     )

@@ -153,6 +153,10 @@ def fit_figures(result: FitResult) -> dict[str, Any]:
         xlabel="1-year cumulative incidence of relapse (from transplant)",
     )
     figs["prior_posterior_relapse_1y"] = fig
+    if result.comparative is not None:
+        from models.comparative.plots import comparative_figures
+
+        figs.update(comparative_figures(result.comparative, title))
     return figs
 
 
@@ -245,6 +249,10 @@ def text_report(result: FitResult) -> str:
             "share of posterior variance from reconstruction at 1 year: "
             + "; ".join(f"{x.quantity} {100 * x.between_share:.1f}%" for x in r.itertuples())
         )
+    if result.comparative is not None:
+        from models.comparative.tables import text_lines
+
+        lines += text_lines(result.comparative)
     lines.append(f"elapsed {result.seconds:.1f} s")
     return "\n".join(lines)
 
@@ -264,7 +272,10 @@ def write_fit(result: FitResult, folder: Path, *, figures: bool = True, command:
 
     s, model = result.settings, result.model
     with staged_directory(folder) as stage:
-        written = [atomic_write_csv(stage / name, result.tables[name], float_format="%.6g") for name in TABLES]
+        extra = [n for n in result.tables if n not in TABLES]  # the comparison's tables, when asked for
+        written = [
+            atomic_write_csv(stage / name, result.tables[name], float_format="%.6g") for name in [*TABLES, *extra]
+        ]
         written.append(save_posterior(result.idata, stage / "posterior.nc"))
         if figures:
             for name, fig in result.figures().items():
@@ -292,6 +303,7 @@ def write_fit(result: FitResult, folder: Path, *, figures: bool = True, command:
                 "landmark_day": int(result.landmark),
                 "data_sha256": model.data_hashes,
                 "convergence_ok": result.ok,
+                **({"controls": result.comparative.manifest()} if result.comparative is not None else {}),
             },
         )
         atomic_write_json(stage / "manifest.json", doc)

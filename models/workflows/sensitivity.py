@@ -206,6 +206,26 @@ def run_sensitivity(
         workers=s.workers,
         dask=s.dask,
     )
+    comparative = {}
+    verdict = list(grid.verdict)
+    controls: list[Path] = []
+    if cfg.comparative is not None:  # optional: a grid without [comparative] writes what it wrote before
+        from models.comparative import load_controls
+        from models.sensitivity.comparative import comparative_grid, comparative_verdict
+
+        names = cfg.comparative.controls or study.controls
+        if not names:
+            raise ConfigError(
+                "config",
+                found=f"[comparative] without controls, and {study.source} names no [comparison] controls",
+                expected="controls = [...] in [comparative], or a study pack with [comparison] controls",
+            )
+        (progress or SILENT).note("comparing with no-maintenance controls over the factor scenarios")
+        comparative["comparative.csv"] = comparative_grid(cfg, tables, names)
+        packs = load_controls(names)
+        titles = {name: pack.title for name, pack in packs.items()}
+        verdict += comparative_verdict(comparative["comparative.csv"], min(cfg.decision_thresholds), titles)
+        controls = [p.root / "control.toml" for p in packs.values()]
     return SensitivityResult(
         settings=s,
         config=cfg,
@@ -217,7 +237,8 @@ def run_sensitivity(
             "scenarios.csv": grid.table,
             "tipping_points.csv": grid.tipping,
             "power_scaling.csv": grid.power_scaling,
+            **comparative,
         },
-        verdict=list(grid.verdict),
-        inputs=[config, *files, SOURCES_TOML, SETS_TOML, CLAIMS_TOML, *prior_files(cfg)],
+        verdict=verdict,
+        inputs=[config, *files, SOURCES_TOML, SETS_TOML, CLAIMS_TOML, *prior_files(cfg), *controls],
     )

@@ -95,10 +95,11 @@ def write_sensitivity(
 
     s = result.settings
     with staged_directory(folder) as stage:
-        for name in TABLES:
+        extra = [n for n in result.tables if n not in TABLES]  # comparative.csv with a [comparative] grid
+        for name in [*TABLES, *extra]:
             atomic_write_csv(stage / name, result.tables[name])
         atomic_write_text(stage / "verdict.txt", "\n".join(result.verdict) + "\n")
-        written = [*TABLES, "verdict.txt"]
+        written = [*TABLES, *extra, "verdict.txt"]
         if figures:
             figs = result.figures()
             try:
