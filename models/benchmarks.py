@@ -16,7 +16,12 @@ What is timed (targets in brackets):
   (``models.design.benchmark_fast_path``) [>= 10,000 per second];
 * ``fit.py`` with the exact engine on one simulated cohort of 5,000 and of 20,000 patients
   (registry size), wall time and peak memory of the process [20,000: 60 s and 2 GB; the cost of
-  the prior-predictive check no longer grows with the cohort, so time grows at most linearly].
+  the prior-predictive check no longer grows with the cohort, so time grows at most linearly];
+* ``reconstruct.py`` with the default ``--method auto``, 20 draws, seed 1, every draw verified
+  (:func:`reconstruction_benchmarks`; wall time and peak memory, 2 GB): Huang 2024 as shipped
+  [as before: 63 s], and the synthetic letters of ``data/benchmarks/`` generated from their
+  generator files — n = 38 with 24 first events and five KM/CIF figures [60 s], n = 54 with 25
+  first events and one subgroup figure [60 s], n = 80 with 30 events [300 s].
 
 The data are the reconstructed tables (``data/huang2024/reconstructed``) when present, otherwise
 20 simulated stand-in tables of 21 patients with the study's entry and follow-up ranges (stated in
@@ -92,6 +97,65 @@ def _failed(cmd: list[str], code: int, stderr: str) -> None:
         found=f"exit {code}: {lines[-1] if lines else 'no message'}",
         expected="a successful run of the benchmarked command",
     )
+
+
+#: The reconstruction benchmarks: (name, study pack or generator file, target seconds).
+RECONSTRUCTION_BENCHMARKS: tuple[tuple[str, Path, float], ...] = (
+    ("huang2024", REPO_ROOT / "data" / "huang2024", 63.0),
+    ("letter_n38", REPO_ROOT / "data" / "benchmarks" / "letter_n38" / "generator.toml", 60.0),
+    ("letter_n54", REPO_ROOT / "data" / "benchmarks" / "letter_n54" / "generator.toml", 60.0),
+    ("letter_n80", REPO_ROOT / "data" / "benchmarks" / "letter_n80" / "generator.toml", 300.0),
+)
+
+
+def reconstruction_benchmarks(
+    folder: Path, *, names: tuple[str, ...] | None = None, say: Callable[[str], None] | None = None
+) -> list[dict[str, object]]:
+    """Time ``scripts/reconstruct.py --draws 20 --seed 1`` (method auto) on each benchmark study.
+
+    A generator file is first turned into a pack in ``folder`` (:func:`models.synthetic_study.generate`,
+    fixed seed). One row per study: wall seconds, peak memory (GB, target 2), the method used, the
+    chains' acceptance rates and the proposals per draw, read from the run's manifest.
+    """
+    import json
+
+    from models.synthetic_study import generate
+
+    rows: list[dict[str, object]] = []
+    for name, source, target in RECONSTRUCTION_BENCHMARKS:
+        if names is not None and name not in names:
+            continue
+        pack = source
+        if source.suffix == ".toml":
+            pack = folder / name
+            generate(source, pack)
+        out = folder / f"{name}_out"
+        cmd = [sys.executable, str(REPO_ROOT / "scripts" / "reconstruct.py"), "--study", str(pack)]
+        cmd += ["--draws", "20", "--seed", "1", "--out", str(out), "--quiet"]
+        seconds, gb, code = _run_measured(cmd)
+        if code != 0:
+            _failed(cmd, code, "")
+        m = json.loads((out / "manifest.json").read_text())
+        method = m.get("method", {}).get("used", "exact")
+        detail = f"method {method}"
+        if "chain" in m:
+            chains = m["chain"]["chains"]
+            acc = ", ".join(f"{c['acceptance_rate']:.2f}" for c in chains)
+            per_draw = sum(c["proposals"] for c in chains) / max(1, sum(c["states_drawn"] for c in chains))
+            detail += f", {len(chains)} chains, acceptance {acc}, {per_draw:,.0f} proposals per draw"
+        rows.append(
+            {
+                "task": "reconstruct.py, 20 verified draws",
+                "setting": f"{name}: {detail}; peak memory {gb:.2f} GB (target 2 GB)",
+                "seconds": round(seconds, 3),
+                "target_seconds": target,
+                "meets_target": seconds <= target and gb <= 2.0,
+                "peak_memory_gb": round(gb, 3),
+            }
+        )
+        if say:
+            say(f"reconstruct.py {name} [{detail}] {seconds:.1f} s, {gb:.2f} GB")
+    return rows
 
 
 def run_benchmarks(
@@ -254,7 +318,10 @@ def run_benchmarks(
         )
         rows[-1]["peak_memory_gb"] = round(gb, 3)
 
-    # 6. trial planning: fast decision path
+    # 6. reconstruction: the shipped study and the synthetic letters of data/benchmarks/
+    rows.extend(reconstruction_benchmarks(tmp / "reconstruct", say=say))
+
+    # 7. trial planning: fast decision path
     from models.design import benchmark_fast_path
 
     bp = benchmark_fast_path(20_000)

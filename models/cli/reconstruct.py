@@ -27,6 +27,7 @@ from models.cli import (
     positive_int,
     run_guarded,
 )
+from models.reconstruct.chain import DEFAULT_CHAINS, THIN_PER_ITEM
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
 from models.workflows.reconstruct import RECONSTRUCT_DRAWS, RECONSTRUCT_SEED
 
@@ -63,6 +64,26 @@ def build_parser() -> ArgumentParser:
         metavar="NAME",
         help="solve only this GRFS GvHD definition of the constraints file (repeatable)",
     )
+    p.add_argument(
+        "--method",
+        choices=("auto", "exact", "chain"),
+        default="auto",
+        help="exact counting, Metropolis chains over the orderings, or auto: exact unless its bound "
+        "is hit, then the chains (default auto)",
+    )
+    p.add_argument(
+        "--chains",
+        type=positive_int,
+        default=DEFAULT_CHAINS,
+        help=f"chains of the chain method (default {DEFAULT_CHAINS})",
+    )
+    p.add_argument(
+        "--thin",
+        type=positive_int,
+        default=THIN_PER_ITEM,
+        help=f"chain proposals per item of the ordering between draws (default {THIN_PER_ITEM}; "
+        "more mixes better and takes longer)",
+    )
     p.add_argument("--max-states", type=positive_int, default=DEFAULT_MAX_STATES, help="search bound per configuration")
     p.add_argument("--max-tries", type=positive_int, default=DEFAULT_MAX_TRIES, help="day-sampling attempts bound")
     add_executor_options(p, "the searches")
@@ -86,6 +107,9 @@ def settings_from(args: argparse.Namespace):
         max_tries=args.max_tries,
         workers=args.workers,
         dask=args.dask,
+        method=args.method,
+        chains=args.chains,
+        thin=args.thin,
     )
 
 
@@ -106,7 +130,11 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     result.write(out, command=command_line(argv, "scripts/reconstruct.py"))
     progress.note(
         f"wrote {len(result.tables)} tables and manifest.json to {out} "
-        f"({result.orderings} consistent orderings, {result.seconds:.1f} s)"
+        + (
+            f"({result.orderings} consistent orderings, {result.seconds:.1f} s)"
+            if result.orderings is not None
+            else f"(Metropolis chains, {result.seconds:.1f} s)"
+        )
     )
     return 0
 

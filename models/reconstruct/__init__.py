@@ -31,9 +31,12 @@ The submodules, in the order the method uses them:
   (:func:`sample_increasing`, :func:`sample_order_stats`);
 * :mod:`~models.reconstruct.sampling` — drawing one table (an ordering uniformly, then its patients,
   days, entries and GvHD roster, retried for the same ordering so tables stay uniform over orderings);
+* :mod:`~models.reconstruct.chain` — Metropolis chains over consistent orderings for studies too
+  large to count (:class:`OrderingChain`), with :mod:`~models.reconstruct.chain_start` finding their
+  starting orderings;
 * :mod:`~models.reconstruct.verify` — independent re-checks with lifelines (:func:`verify_table`);
-* :mod:`~models.reconstruct.driver` — :func:`reconstruct`, follow-up readings, the manifest's report
-  and progress.
+* :mod:`~models.reconstruct.driver` — :func:`reconstruct` (``method="auto" | "exact" | "chain"``),
+  follow-up readings, the manifest's report and progress.
 
 Method
 ------
@@ -74,6 +77,12 @@ Method
    medians and ranges. Infeasible day draws are rejected and redrawn a bounded number of times.
 5. **Independent verification.** Every table is re-checked by :func:`verify_table` with lifelines
    (:mod:`models.nonparametric`), not with the solver's arithmetic.
+6. **When counting is too costly** (``method="auto"`` past its bound, or ``method="chain"``),
+   orderings are drawn by Metropolis chains whose target,
+   :math:`\pi(x) \propto 1/(M(c)\,W(s))` on patient-level orderings :math:`x`, makes the
+   (configuration, ordering) pair uniform — the same law as step 3; every state is checked by the
+   search's own transition (:meth:`_Search.child`), and steps 4–5 are unchanged
+   (:mod:`~models.reconstruct.chain`).
 
 Errors are one line: :class:`models.errors.ReconstructionError` for contradictory or impossible
 constraints (naming the figure and the closest value reachable jointly with the others),
@@ -82,6 +91,7 @@ constraints (naming the figure and the closest value reachable jointly with the 
 
 from __future__ import annotations
 
+from models.reconstruct.chain import OrderingChain
 from models.reconstruct.configurations import Configuration, PatientClass, configurations
 from models.reconstruct.constraints import CIFTarget, Constraints, GvhdCategory, KMTarget, OrderStat, PopulationCount
 from models.reconstruct.days import sample_increasing, sample_order_stats
@@ -128,6 +138,7 @@ __all__ = [
     "KMTarget",
     "N",
     "OrderStat",
+    "OrderingChain",
     "PatientClass",
     "PopulationCount",
     "R",

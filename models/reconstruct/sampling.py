@@ -23,6 +23,7 @@ from models.reconstruct.vocabulary import FOLLOWUP_READINGS, D, G, N, R
 from models.reconstruct.windows import _anchors, _reading_stat, step_windows
 
 if TYPE_CHECKING:
+    from models.reconstruct.configurations import Configuration
     from models.reconstruct.search import _Search
 
 
@@ -150,9 +151,28 @@ def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | N
     """
     config, search, _cnt = _pick(sol, rng)
     labels, figs = search.sample(rng)
+    return draw_for_labels(cons, sol.qualifying, sol.reading, config, search, labels, figs, rng)
+
+
+def draw_for_labels(
+    cons: Constraints,
+    qualifying: tuple[str, ...],
+    reading: str,
+    config: Configuration,
+    search: _Search,
+    labels: list[tuple],
+    figs: tuple,
+    rng: random.Random,
+) -> Draw | None:
+    """A table for one given ordering (class-level ``labels`` of ``search``): patients, then days.
+
+    Shared by the exact sampler and the chain (:mod:`~models.reconstruct.chain`): the patients are
+    assigned within their classes at random and the days are retried up to :data:`DAY_TRIES` times
+    for the same ordering; ``None`` if they all fail.
+    """
     items = _timeline(labels, search, rng)
     for _ in range(DAY_TRIES):
-        drawn = _days_of(cons, sol, items, search, rng)
+        drawn = _days_of(cons, qualifying, reading, items, search, rng)
         if drawn is not None:
             table, roster = drawn
             ordering = [("marker" if pid is None else f"{pid}:{step}") for pid, step in items]
@@ -161,14 +181,19 @@ def _draw_once(cons: Constraints, sol: Solution, rng: random.Random) -> Draw | N
 
 
 def _days_of(
-    cons: Constraints, sol: Solution, items: list[tuple[str | None, str]], search: Any, rng: random.Random
+    cons: Constraints,
+    qualifying: tuple[str, ...],
+    reading: str,
+    items: list[tuple[str | None, str]],
+    search: Any,
+    rng: random.Random,
 ) -> tuple[Any, Any] | None:
     """Days of one ordering's items, entry days and the GvHD roster; ``None`` when a draw fails."""
     gpatients = [pid for pid, step in items if step == G and pid is not None]  # only markers have no pid
-    first_cat = _gvhd_first_category(cons, sol.qualifying, gpatients, rng) if gpatients else {}
+    first_cat = _gvhd_first_category(cons, qualifying, gpatients, rng) if gpatients else {}
     if first_cat is None:
         return None
-    days = _sample_days(cons, items, first_cat, sol.reading, search.landmarks, rng)
+    days = _sample_days(cons, items, first_cat, reading, search.landmarks, rng)
     if days is None:
         return None
     per: dict[str, dict[str, int]] = {p: {} for p in cons.patients}
@@ -179,7 +204,7 @@ def _days_of(
     entry = _sample_entries(cons, per, first_cat, rng)
     if entry is None:
         return None
-    roster = _sample_gvhd_roster(cons, sol.qualifying, per, entry, first_cat, rng)
+    roster = _sample_gvhd_roster(cons, qualifying, per, entry, first_cat, rng)
     if roster is None:
         return None
     return _table(cons, per, entry), roster

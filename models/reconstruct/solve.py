@@ -18,9 +18,13 @@ from models.executor import run_tasks
 from models.reconstruct.configurations import Configuration, configurations
 from models.reconstruct.conflicts import DEFAULT_TIME_LIMIT, minimal_conflict
 from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget
-from models.reconstruct.figures import cif_value, km_summary
+from models.reconstruct.figures import cif_value, km_summary, risk_set_tuples
 from models.reconstruct.search import _Budget, _Search
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES
+
+
+class SearchBoundError(ReconstructionError):
+    """The exact search passed its state bound (``--max-states``, or the bound of ``--method auto``)."""
 
 
 @dataclass
@@ -85,8 +89,12 @@ def solve(
     keep_memo: bool = True,
     workers: int = 1,
     dask: Any = None,
+    total_states: int | None = None,
 ) -> Solution:
     """Count every consistent ordering over every configuration (bounded by ``max_states``).
+
+    Past ``max_states`` states in one configuration, or ``total_states`` over all of them, a
+    :class:`SearchBoundError` (a one-line :class:`ReconstructionError`).
 
     The configurations are independent searches: they run on ``workers`` local processes or the
     Dask scheduler ``dask`` (:func:`models.executor.run_tasks`) and are combined in their own
@@ -94,13 +102,15 @@ def solve(
     memo tables (counts, signatures and assignments only; no table can be drawn from it).
     """
     reading = reading or cons.followup_reading
+    if total_states is not None:
+        _tuples_within(cons, checked, total_states)
     configs = list(configurations(cons, qualifying))
     job = _Job(cons, reading, max_states, checked, keep_memo)
     seen = {"done": 0, "total": 0, "states": 0}  # running sums for the progress messages
 
     def arrived(i: int, outcome: tuple[int, int, _Search | None] | None) -> None:
         if outcome is None:
-            raise ReconstructionError(
+            raise SearchBoundError(
                 cons.source,
                 where="search",
                 found=f"more than {max_states} states in one configuration",
@@ -109,6 +119,13 @@ def solve(
         seen["done"] += 1
         seen["total"] += outcome[0]
         seen["states"] += outcome[1]
+        if total_states is not None and seen["states"] > total_states:
+            raise SearchBoundError(
+                cons.source,
+                where="search",
+                found=f"more than {total_states} states over the configurations",
+                expected="constraints narrow enough to search exactly",
+            )
         if progress and seen["done"] % 50 == 1:
             progress(
                 f"definition {definition}: {seen['done']} configurations, {seen['total']} orderings, "
@@ -129,6 +146,23 @@ def solve(
             total += cnt
             sigs |= {(config.gvhd_patients, config.anonymous_gvhd, sig) for sig in s.signatures}
     return Solution(definition, qualifying or (), reading, searches, total, sigs, states)
+
+
+def _tuples_within(cons: Constraints, checked: set[str] | None, bound: int) -> None:
+    """Raise :class:`SearchBoundError` if a KM figure has more than ``bound`` risk-set prefixes
+    (the exact search enumerates them all before it starts; the chain does not need them)."""
+    for f in cons.km:
+        if checked is not None and f.name not in checked:
+            continue
+        try:
+            risk_set_tuples(f, sum(cons.membership[f.population].values()), budget=bound)
+        except ReconstructionError:
+            raise SearchBoundError(
+                cons.source,
+                where=f"figure {f.name}",
+                found=f"more than {bound} risk-set prefixes",
+                expected="a figure narrow enough to enumerate exactly",
+            ) from None
 
 
 def diagnose(

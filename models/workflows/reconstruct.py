@@ -21,6 +21,7 @@ from typing import Any
 
 from models.errors import ConfigError, StudyError
 from models.progress import Progress
+from models.reconstruct.chain import DEFAULT_CHAINS, THIN_PER_ITEM
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
 
 #: The draws and seed of the shipped reconstruction (``data/huang2024/reconstructed``).
@@ -57,6 +58,11 @@ class ReconstructSettings:
     workers, dask
         Local worker processes for the searches, or a Dask scheduler (an address such as
         ``tcp://10.0.0.5:8786``, or a cluster or client). The tables are the same either way.
+    method, chains, thin
+        ``"exact"`` (count every ordering), ``"chain"`` (Metropolis chains over the orderings,
+        ``chains`` of them, ``thin`` proposals per item of the ordering between draws) or
+        ``"auto"`` (exact unless its bound is hit, then the chain);
+        :func:`models.reconstruct.reconstruct`.
     """
 
     study: str | Path | None = None
@@ -70,6 +76,9 @@ class ReconstructSettings:
     max_tries: int = DEFAULT_MAX_TRIES
     workers: int = 1
     dask: Any = None
+    method: str = "auto"
+    chains: int = DEFAULT_CHAINS
+    thin: int = THIN_PER_ITEM
 
 
 @dataclass
@@ -91,9 +100,15 @@ class ReconstructResult:
     seconds: float
 
     @property
-    def orderings(self) -> int:
-        """Consistent orderings of the GvHD definition the tables are drawn from."""
-        return int(self.reconstruction.report["orderings"])
+    def orderings(self) -> int | None:
+        """Consistent orderings of the GvHD definition the tables are drawn from (None: not counted, chain)."""
+        n = self.reconstruction.report["orderings"]
+        return None if n is None else int(n)
+
+    @property
+    def method(self) -> str:
+        """The method the tables were drawn with: ``exact`` or ``chain``."""
+        return str(self.reconstruction.report.get("method", {}).get("used", "exact"))
 
     def checks(self) -> Any:
         """Every table's checks as one DataFrame: file, figure, published, reproduced, ok."""
@@ -112,15 +127,21 @@ class ReconstructResult:
         for d in rep["gvhd_definitions"]:
             found = "a table found" if d["table_found"] else "no table"
             name = "(no GvHD definitions)" if d["name"] is None else f"GvHD definition {d['name']}:"
-            lines.append(f"{name} {d['orderings']:,} consistent orderings ({found})")
+            lines.append(f"{name} {_count(d['orderings'])} consistent orderings ({found})")
         for r in rep["followup_readings"]:
             kind = "primary" if r["primary"] else "alternative, reported only"
             found = "a table found" if r["table_found"] else "no table"
-            lines.append(f"follow-up reading {r['reading']} ({kind}): {r['orderings']:,} orderings ({found})")
+            lines.append(f"follow-up reading {r['reading']} ({kind}): {_count(r['orderings'])} orderings ({found})")
         checks = self.checks()
         chosen = rep["chosen_definition"]
+        if "chain" in rep:
+            acc = [c["acceptance_rate"] for c in rep["chain"]["chains"]]
+            lines.append(
+                f"method: {len(acc)} Metropolis chains, acceptance {min(acc):.2f}-{max(acc):.2f}, "
+                f"split R-hat {rep['chain']['split_rhat']}"
+            )
         lines.append(
-            f"{n} tables drawn from {self.orderings:,} consistent orderings"
+            f"{n} tables drawn from {_count(self.orderings)} consistent orderings"
             + ("" if chosen is None else f" (definition {chosen})")
             + f" in {rep['draw_attempts']} attempts; re-verified with lifelines: "
             f"{int(checks['ok'].sum())}/{len(checks)} figure checks pass"
@@ -162,6 +183,10 @@ class ReconstructResult:
         return [folder / name for name in files] + [folder / "manifest.json"]
 
 
+def _count(n: int | None) -> str:
+    return "(not counted: chain)" if n is None else f"{n:,}"
+
+
 def default_output_folder(study: Any) -> Path:
     """Where a pack's reconstruction goes: its declared outcomes folder, else ``PACK/reconstructed``."""
     own = study.outcomes_path
@@ -195,6 +220,12 @@ def _check(settings: ReconstructSettings) -> None:
         value = getattr(settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ConfigError(name, found=value, expected=f"a whole number >= {least}")
+    if settings.method not in ("auto", "exact", "chain"):
+        raise ConfigError("method", found=settings.method, expected="one of ['auto', 'exact', 'chain']")
+    for key in ("chains", "thin"):
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(key, found=value, expected="a whole number >= 1")
 
 
 def _audit(rec: Any, cons: Any, files: list[str]) -> list[dict[str, Any]]:
@@ -262,6 +293,9 @@ def reconstruct_study(
         progress=None if progress is None else progress.note,
         workers=s.workers,
         dask=s.dask,
+        method=s.method,
+        chains=s.chains,
+        thin=s.thin,
     )
     seconds = time.perf_counter() - t0
     files = [f"draw_{i:03d}.csv" for i in range(1, len(rec.draws) + 1)]

@@ -1,0 +1,585 @@
+r"""A Metropolis chain over consistent orderings, for studies too large to count exactly.
+
+The exact method (:mod:`~models.reconstruct.search`) counts every consistent ordering of every path
+configuration and draws uniformly from the count. Its memo grows with the number of risk-set
+histories and becomes impractical beyond about 40 patients with ten events. This module samples the
+same target, the uniform law over (configuration, ordering) pairs, without counting, by a Markov
+chain whose every state is a consistent ordering checked by the search's own rules
+(:meth:`_Search.child`).
+
+State
+-----
+The chain moves on *patient-level* orderings :math:`x`: a path for every patient (anonymous
+patients' paths may move between subgroups; named candidates may gain or lose a qualifying GvHD
+step) and a sequence of (patient, step) items and threshold markers. :math:`x` is consistent when
+each patient's steps appear in path order, its configuration (the counts of paths per subgroup) is
+one of :func:`~models.reconstruct.configurations.configurations`, and its class-level labels
+(``("T", slot)`` / ``("L", marker)``) replay from :meth:`_Search.initial` through
+:meth:`_Search.child` to a terminal state satisfying :meth:`_Search._terminal_ok`.
+
+A class-level ordering :math:`s` of configuration :math:`c` is the image of
+:math:`M(c)\,W(s)` patient-level ones, with
+
+.. math:: M(c) = \prod_g \frac{n_g!}{\prod_k m_{g,k}!}, \qquad
+          W(s) = \prod_{t:\ \text{step}} \#\{\text{patients in the slot that moves at } t\},
+
+(:math:`n_g` anonymous patients in subgroup :math:`g`, :math:`m_{g,k}` of them with path
+:math:`k`; :math:`W` counts which patient of the class moves at each step). The chain targets
+:math:`\pi(x) \propto 1/(M(c(x))\,W(s(x)))` on consistent :math:`x`, so that the image
+:math:`(c, s)` is uniform over every consistent pair — the exact method's law, configurations
+weighted by their counts of orderings.
+
+The search checks windows, markers, follow-up pins and the incidence figures; the KM figures are
+tracked in its state but checked here: along the replay each grown tuple of risk sets must keep the
+estimate and the lower bound at or above the printed values (the monotone cut of
+:func:`~models.reconstruct.figures.risk_set_tuples`), and at the figure's landmark marker the
+estimate and both bounds must be reproduced, all risk sets at least 2 — the definition of the
+admissible tuples, which the exact search lists in advance and which at 40 patients are too many
+to list. A replay starts at the first changed position from the cached prefix states and stops
+when, after the last changed position, it meets the previous ordering's state.
+
+Moves
+-----
+* **Permutation moves** (a symmetric kernel :math:`Q`): swap two items, move one item to another
+  position (positions near, :math:`|i-j| \le 5`, or anywhere, each with probability 1/2), or
+  exchange the identities of two anonymous patients (their paths and items; this moves a relapse
+  or a death between subgroups). A proposal applies :math:`k \in \{1, 2, 3\}` independent draws
+  of :math:`Q` (probabilities 0.5, 0.3, 0.2): :math:`\sum_k p_k Q^k` is symmetric, so the
+  Metropolis acceptance is :math:`\min(1, \pi(x')/\pi(x))`. The intermediate orderings of a
+  composite need not be consistent, which links orderings whose risk-set tuples differ at two
+  events at once.
+* **GvHD toggle** (Metropolis–Hastings): an eligible patient (a named GvHD candidate, or an
+  event-free anonymous patient when event-free qualifying cases are allowed) gains a ``G`` step at
+  one of the :math:`K` positions before its first item, or loses it; the acceptance is
+  :math:`\min(1, K\,\pi(x')/\pi(x))` for a gain and :math:`\min(1, \pi(x')/(K\,\pi(x)))` for a loss.
+
+Each kernel leaves :math:`\pi` invariant (detailed balance), and so does their mixture. Every
+state is consistent by construction, and each draw is then sent through the same day sampling and
+lifelines verification as an exact draw.
+
+What is and is not proven
+-------------------------
+Invariance of :math:`\pi` is exact. Irreducibility — that the moves connect every consistent
+ordering — is not proven: orderings reachable only through a long run of inconsistent intermediate
+states may be rarely or never visited. Several chains from random starts
+(:mod:`~models.reconstruct.chain_start`; a chain that finds no independent start within
+:data:`LATER_START_RESTARTS` annealing restarts starts from a copy of the first chain, as the manifest records),
+burn-in, thinning and the split :math:`\hat R` of
+summary statistics across chains (Gelman et al. 2013, *Bayesian Data Analysis*, 3rd ed., §11.4;
+Vehtari et al. 2021, *Bayesian Analysis* 16:667) are recorded to make poor mixing visible; where
+the exact method also runs, the tests compare the two by chi-square goodness of fit.
+
+References
+----------
+Metropolis N, et al. Equation of state calculations by fast computing machines. J Chem Phys
+1953;21:1087–92. Hastings WK. Monte Carlo sampling methods using Markov chains and their
+applications. Biometrika 1970;57:97–109.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.errors import ReconstructionError
+from models.reconstruct.configurations import Configuration, configurations
+from models.reconstruct.constraints import Constraints, KMTarget
+from models.reconstruct.figures import _km_ok
+from models.reconstruct.search import _Search
+from models.reconstruct.vocabulary import G
+
+#: Chains (draws are taken from them in turn); one per core of the 2-core reference machine.
+DEFAULT_CHAINS = 2
+#: Annealing restarts (20,000 proposals each) allowed to the independent start of every chain
+#: after the first; past them the chain starts from a copy of the first chain's burnt-in state
+#: (recorded in the manifest). A bound in steps, not seconds, so the draws do not depend on the
+#: machine's speed.
+LATER_START_RESTARTS = 1
+#: Proposals before a chain's first draw and between its draws, per item of the ordering.
+BURN_PER_ITEM = 200
+THIN_PER_ITEM = 60
+#: Time limit of the search for a chain's start (seconds; :mod:`~models.reconstruct.chain_start`).
+START_SECONDS = 60.0
+#: Probability of a GvHD toggle (when some patient is eligible), and the composite lengths.
+TOGGLE_P = 0.1
+COMPOSITE = (1, 1, 1, 1, 1, 2, 2, 2, 3, 3)
+NEAR = 5
+
+Item = tuple[str | None, Any]  # (patient, step) or (None, marker index)
+
+
+def _config_key(gvhd: frozenset[str], anon: dict[tuple[frozenset[str], str], int]) -> tuple:
+    return (gvhd, frozenset((k, v) for k, v in anon.items() if v))
+
+
+@dataclass
+class _Layout:
+    """One configuration's search and how patient items map to its slots."""
+
+    config: Configuration
+    search: _Search
+    class_of: dict[tuple, int]  # ("named", pid) or ("anon", populations, path) -> class index
+    slot: dict[tuple[int, int], int]
+    log_m: float
+    km: list[tuple[int, KMTarget]]  # the search's KM figures, checked here (see OrderingChain.layout)
+    lenient: bool = False  # no figure is checked (start-up only: chain_start)
+
+
+@dataclass
+class _State:
+    seq: list[Item]
+    paths: dict[str, str]
+    layout: _Layout
+    states: list[tuple]  # states[k]: the search state before item k (len(seq) + 1 entries)
+    logw: list[float]  # log W of the first k items
+
+
+@dataclass
+class ChainStats:
+    """A chain's counters and the trace of its summary statistics (after burn-in)."""
+
+    proposals: int = 0
+    accepted: int = 0
+    toggles: int = 0
+    toggles_accepted: int = 0
+    start_seconds: float = 0.0
+    start: str = "independent randomised search"
+    trace: list[tuple[float, ...]] = field(default_factory=list)
+    configurations: set[str] = field(default_factory=set)
+    signatures: set[tuple] = field(default_factory=set)
+
+
+class OrderingChain:
+    """Metropolis chains over the consistent orderings of one GvHD definition (module docstring)."""
+
+    def __init__(self, cons: Constraints, *, qualifying: tuple[str, ...] | None, reading: str) -> None:
+        self.cons = cons
+        self.qualifying = qualifying
+        self.reading = reading
+        self.configs: dict[tuple, Configuration] = {}
+        for config in configurations(cons, qualifying):
+            self.configs[self._key_of_config(config)] = config
+        self.layouts: dict[tuple, _Layout] = {}
+        self.lenient_layouts: dict[tuple, _Layout] = {}
+        self._km_cache: dict[tuple[str, tuple[int, ...], bool], bool] = {}
+        self.anon = sorted(p for p in cons.patients if p not in cons.named_paths)
+        self.group = {p: frozenset(pop for pop, m in cons.membership.items() if m[p]) for p in cons.patients}
+        # Patients a GvHD toggle may pick (the same set in every state, so the choice is symmetric).
+        self.eligible = sorted({p for c in self.configs.values() for p in c.gvhd_patients})
+        if any(c.anonymous_gvhd for c in self.configs.values()):
+            self.eligible = sorted(set(self.eligible) | set(self.anon))
+
+    # ------------------------------------------------------------------ configurations and layouts
+
+    def _key_of_config(self, config: Configuration) -> tuple:
+        anon: dict[tuple[frozenset[str], str], int] = {}
+        for cl in config.classes:
+            if not cl.named:
+                anon[(cl.populations, cl.path)] = anon.get((cl.populations, cl.path), 0) + len(cl.members)
+        return _config_key(frozenset(config.gvhd_patients), anon)
+
+    def _key_of_paths(self, paths: dict[str, str]) -> tuple:
+        anon: dict[tuple[frozenset[str], str], int] = {}
+        for p in self.anon:
+            k = (self.group[p], paths[p])
+            anon[k] = anon.get(k, 0) + 1
+        gvhd = frozenset(p for p in self.cons.named_paths if paths[p].startswith(G))
+        return _config_key(gvhd, anon)
+
+    def layout(self, key: tuple, lenient: bool = False) -> _Layout | None:
+        """The search of the configuration ``key`` (built once), or None if it is no configuration.
+
+        The search checks the incidence figures itself; the KM figures are tracked (their risk sets
+        are in the state) but checked here (:meth:`_km_fits`) rather than against the enumerated
+        tuples of :func:`~models.reconstruct.figures.risk_set_tuples`, which at 40 patients with
+        20 deaths before the landmark are too many to list. The test is the same: a tuple of risk
+        sets (all at least 2) reproducing the estimate and both interval bounds.
+        """
+        cache = self.lenient_layouts if lenient else self.layouts
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        config = self.configs.get(key)
+        if config is None:
+            return None
+        checked = set() if lenient else {f.name for f in self.cons.cif}
+        search = _Search(self.cons, config, reading=self.reading, max_states=1, checked=checked)
+        class_of: dict[tuple, int] = {}
+        for c, cl in enumerate(config.classes):
+            class_of[("named", cl.members[0]) if cl.named else ("anon", cl.populations, cl.path)] = c
+        slot = {s: i for i, s in enumerate(search.slots)}
+        sizes: dict[frozenset[str], list[int]] = {}
+        for cl in config.classes:
+            if not cl.named:
+                sizes.setdefault(cl.populations, []).append(len(cl.members))
+        log_m = sum(math.lgamma(sum(v) + 1) - sum(math.lgamma(m + 1) for m in v) for v in sizes.values())
+        km = [(j, f) for j, f in enumerate(search.figures) if isinstance(f, KMTarget)]
+        out = _Layout(config, search, class_of, slot, log_m, km, lenient)
+        cache[key] = out
+        return out
+
+    # ------------------------------------------------------------------ replay
+
+    def _km_fits(self, f: KMTarget, ns: tuple[int, ...], final: bool) -> bool:
+        """Whether KM risk sets ``ns`` can still (prefix) or do (``final``) reproduce ``f``."""
+        key = (f.name, ns, final)
+        hit = self._km_cache.get(key)
+        if hit is None:
+            hit = (not ns or ns[-1] >= 2) and _km_ok(f, ns, final=final)
+            if len(self._km_cache) > 1_000_000:
+                self._km_cache.clear()
+            self._km_cache[key] = hit
+        return hit
+
+    def _step_ok(self, lay: _Layout, before: tuple, after: tuple, label: tuple) -> bool:
+        """KM checks of one step: a grown tuple must stay admissible as a prefix, and at the marker
+        of a figure's landmark (after which its tuple no longer changes) it must reproduce it."""
+        if label[0] == "L":
+            day = lay.search.landmarks[label[1]]
+            return all(f.landmark != day or self._km_fits(f, after[2][j], True) for j, f in lay.km)
+        if after[2] is before[2]:  # no figure's risk sets changed
+            return True
+        for j, f in lay.km:
+            if after[2][j] is not before[2][j] and not self._km_fits(f, after[2][j], False):
+                return False
+        return True
+
+    def _complete(self, lay: _Layout, state: tuple) -> bool:
+        """A terminal state whose figures all hold (the search's final checks and the KM ones)."""
+        search = lay.search
+        return (
+            search._terminal(state)
+            and search._terminal_ok(state[2])
+            and all(self._km_fits(f, state[2][j], True) for j, f in lay.km)
+        )
+
+    def _slot_of(self, lay: _Layout, paths: dict[str, str], item: Item) -> tuple | None:
+        pid, step = item
+        if pid is None:
+            return ("L", step)
+        path = paths[pid]
+        c = lay.class_of.get(("named", pid) if pid in self.cons.named_paths else ("anon", self.group[pid], path))
+        if c is None:
+            return None
+        return ("T", lay.slot[(c, path.index(step))])
+
+    def _replay(
+        self,
+        lay: _Layout,
+        seq: list[Item],
+        paths: dict[str, str],
+        start: int,
+        states: list[tuple],
+        logw: list[float],
+        last: int | None = None,
+    ) -> tuple[list[tuple], list[float]] | None:
+        """States and log W of ``seq`` replayed from position ``start`` (prefix reused), or None.
+
+        ``states``/``logw`` are those of the previous ordering; when items after position ``last``
+        are unchanged and the replayed state meets the previous one, the rest is the previous
+        suffix (the same states; log W shifted by a constant) and is reused as it is.
+        """
+        search = lay.search
+        st, lw = states[: start + 1], logw[: start + 1]
+        state, w = st[-1], lw[-1]
+        for k in range(start, len(seq)):
+            if last is not None and k > last and state == states[k]:
+                shift = w - logw[k]
+                st.extend(states[k + 1 :])
+                lw.extend(v + shift for v in logw[k + 1 :])
+                return st, lw
+            label = self._slot_of(lay, paths, seq[k])
+            if label is None:
+                return None
+            if label[0] == "T":
+                n = state[0][label[1]]
+                if not n:
+                    return None
+                w += math.log(n)
+            nxt = search.child(state, label)
+            if nxt is None or not (lay.lenient or self._step_ok(lay, state, nxt, label)):
+                return None
+            state = nxt
+            st.append(state)
+            lw.append(w)
+        if not (search._terminal(state) if lay.lenient else self._complete(lay, state)):
+            return None
+        return st, lw
+
+    def _in_order(self, seq: list[Item], paths: dict[str, str], who: set[str]) -> bool:
+        seen: dict[str, int] = {}
+        for pid, step in seq:
+            if pid in who:
+                k = paths[pid].index(step)
+                if k != seen.get(pid, 0):
+                    return False
+                seen[pid] = k + 1
+        return all(seen.get(p, 0) == len(paths[p]) for p in who)
+
+    def _make(
+        self,
+        seq: list[Item],
+        paths: dict[str, str],
+        start: int,
+        old: _State | None,
+        lenient: bool = False,
+        last: int | None = None,
+    ) -> _State | None:
+        """The state of ``seq`` (None if inconsistent), replayed from ``start``; items after ``last``
+        are those of ``old`` (see :meth:`_replay`)."""
+        same = old is not None and paths is old.paths and old.layout.lenient == lenient
+        lay = old.layout if same and old is not None else self.layout(self._key_of_paths(paths), lenient)
+        if lay is None:
+            return None
+        if old is None or lay is not old.layout:
+            start, states, logw, last = 0, [lay.search.initial()], [0.0], None
+        else:
+            states, logw = old.states, old.logw
+        out = self._replay(lay, seq, paths, start, states, logw, last)
+        if out is None:
+            return None
+        return _State(seq, paths, lay, out[0], out[1])
+
+    @staticmethod
+    def log_pi(x: _State) -> float:
+        return -(x.layout.log_m + x.logw[-1])
+
+    # ------------------------------------------------------------------ starts
+
+    def start(self, rng: random.Random, *, seconds: float = START_SECONDS, restarts: int | None = None) -> _State:
+        """A consistent ordering to start from (:func:`models.reconstruct.chain_start.find_start`)."""
+        from models.reconstruct.chain_start import find_start
+
+        return find_start(self, rng, seconds=seconds, restarts=restarts)
+
+    def lift(self, lay: _Layout, labels: list[tuple], rng: random.Random) -> _State | None:
+        """A patient-level ordering of class-level ``labels``: a random patient of the class moves."""
+        search = lay.search
+        queues: dict[int, list[str]] = {}
+        paths: dict[str, str] = {}
+        for i, (c, p) in enumerate(search.slots):
+            queues[i] = list(search.classes[c].members) if p == 0 else []
+            for pid in queues[i]:
+                paths[pid] = search.classes[c].path
+        seq: list[Item] = []
+        for kind, i in labels:
+            if kind == "L":
+                seq.append((None, i))
+                continue
+            q = queues[i]
+            pid = q.pop(rng.randrange(len(q)))
+            queues[search.next_slot[i]].append(pid)
+            seq.append((pid, search.step[i]))
+        return self._make(seq, paths, 0, None, lay.lenient)
+
+    # ------------------------------------------------------------------ moves
+
+    def _permute(self, x: _State, rng: random.Random) -> tuple[list[Item], dict[str, str], int, int, set[str]]:
+        """One draw of the symmetric kernel: the ordering, paths, first and last changed position."""
+        seq, paths = list(x.seq), x.paths
+        first, last, who = len(seq), -1, set()
+        for _ in range(rng.choice(COMPOSITE)):
+            kind = rng.random()
+            if kind < 0.2 and len(self.anon) >= 2:
+                a, b = rng.sample(self.anon, 2)
+                if paths is x.paths:
+                    paths = dict(paths)
+                paths[a], paths[b] = paths[b], paths[a]
+                swap = {a: b, b: a}
+                for k, (pid, step) in enumerate(seq):
+                    if pid in swap:
+                        seq[k] = (swap[pid], step)
+                        first, last = min(first, k), max(last, k)
+                who |= {a, b}
+                continue
+            i = rng.randrange(len(seq))
+            if rng.random() < 0.5:
+                j = i + rng.choice((-1, 1)) * rng.randint(1, NEAR)
+                if not 0 <= j < len(seq):
+                    continue  # a null move keeps the kernel symmetric
+            else:
+                j = rng.randrange(len(seq))
+                if j == i:
+                    continue
+            if kind < 0.6:
+                seq[i], seq[j] = seq[j], seq[i]
+            else:
+                seq.insert(j, seq.pop(i))
+            first, last = min(first, i, j), max(last, i, j)
+            who |= {p for p in (seq[i][0], seq[j][0]) if p is not None}
+        return seq, paths, first, last, who
+
+    def _toggle(self, x: _State, rng: random.Random) -> tuple[list[Item], dict[str, str], int, float] | None:
+        """A GvHD gain or loss and the log Hastings factor of its proposal."""
+        p = rng.choice(self.eligible)
+        paths = dict(x.paths)
+        seq = list(x.seq)
+        if paths[p].startswith(G):
+            k = seq.index((p, G))
+            del seq[k]
+            paths[p] = paths[p][1:]
+            first = next(i for i, it in enumerate(seq) if it[0] == p)
+            return seq, paths, k, -math.log(first + 1)
+        first = next(i for i, it in enumerate(seq) if it[0] == p)
+        k = rng.randint(0, first)
+        seq.insert(k, (p, G))
+        paths[p] = G + paths[p]
+        return seq, paths, k, math.log(first + 1)
+
+    def step(self, x: _State, rng: random.Random, stats: ChainStats) -> _State:
+        """One Metropolis(-Hastings) proposal from ``x``; the next state."""
+        stats.proposals += 1
+        toggle = bool(self.eligible) and rng.random() < TOGGLE_P
+        if toggle:
+            stats.toggles += 1
+            prop = self._toggle(x, rng)
+            if prop is None:
+                return x
+            seq, paths, first, log_q = prop
+            if not self._in_order(seq, paths, {p for p in paths if paths[p] != x.paths.get(p)}):
+                return x
+        else:
+            seq, paths, first, last, who = self._permute(x, rng)
+            log_q = 0.0
+            if first >= len(seq) or (who and not self._in_order(seq, paths, who)):
+                return x
+        y = self._make(seq, paths, first, x, last=last if not toggle else None)
+        if y is None:
+            return x
+        log_a = self.log_pi(y) - self.log_pi(x) + log_q
+        if log_a >= 0 or rng.random() < math.exp(log_a):
+            stats.accepted += 1
+            stats.toggles_accepted += toggle
+            return y
+        return x
+
+    # ------------------------------------------------------------------ draws
+
+    def labels(self, x: _State) -> list[tuple]:
+        """The class-level labels of ``x`` (what :func:`models.reconstruct.sampling._timeline` reads)."""
+        out = []
+        for item in x.seq:
+            lab = self._slot_of(x.layout, x.paths, item)
+            assert lab is not None
+            out.append(lab)
+        return out
+
+    def summary(self, x: _State) -> tuple[float, ...]:
+        """Scalar summaries traced for :math:`\\hat R`: items before the first marker, mean event rank."""
+        n = len(x.seq)
+        before = next((k for k, it in enumerate(x.seq) if it[0] is None), n)
+        ranks = [k for k, it in enumerate(x.seq) if it[0] is not None and it[1] != "C"]
+        return (before / n, (sum(ranks) / len(ranks) / n) if ranks else 0.0)
+
+
+def split_rhat(traces: list[list[float]]) -> float:
+    r"""Split :math:`\hat R` (Gelman et al. 2013, §11.4) of several chains' traces of one statistic.
+
+    Each trace is cut in halves; with :math:`W` the mean within-half variance and :math:`B/n` the
+    variance of the half means, :math:`\hat R = \sqrt{((n-1)/n\,W + B/n)/W}`. Constant traces give 1.
+    """
+    halves = []
+    for t in traces:
+        h = len(t) // 2
+        if h >= 2:
+            halves += [t[:h], t[h : 2 * h]]
+    if len(halves) < 2:
+        return math.nan
+    n = min(len(h) for h in halves)
+    halves = [h[:n] for h in halves]
+    means = [sum(h) / n for h in halves]
+    grand = sum(means) / len(means)
+    b_over_n = sum((m - grand) ** 2 for m in means) / (len(means) - 1)
+    w = sum(sum((v - m) ** 2 for v in h) / (n - 1) for h, m in zip(halves, means, strict=True)) / len(halves)
+    if w == 0:
+        return 1.0 if b_over_n == 0 else math.inf
+    return math.sqrt(((n - 1) / n * w + b_over_n) / w)
+
+
+def run_chains(
+    chain: OrderingChain,
+    rng: random.Random,
+    *,
+    chains: int = DEFAULT_CHAINS,
+    burn_per_item: int = BURN_PER_ITEM,
+    thin_per_item: int = THIN_PER_ITEM,
+    progress: Callable[[str], None] | None = None,
+    first: Any = None,
+) -> Iterator[tuple[int, Any, ChainStats]]:
+    """Endless states ``(chain index, state, stats)``: chains in turn, each thinned after burn-in.
+
+    Each chain has its own stream (seeded from ``rng``) and starts from its own randomised search;
+    ``first``, a consistent state already found (the driver's check that a table exists), is the
+    first chain's start. Summary statistics are traced every tenth of a thinning interval.
+    """
+    seeds = [rng.getrandbits(64) for _ in range(chains)]
+    rngs = [random.Random(s) for s in seeds]
+    states: list[Any] = []
+    stats = [ChainStats() for _ in range(chains)]
+    for c in range(chains):
+        t0 = time.perf_counter()
+        if progress:
+            progress(f"chain {c + 1}/{chains}: searching a start")
+        try:
+            if c == 0 and first is not None:
+                x = first
+                stats[c].start = "the randomised search that showed a table exists"
+            else:
+                x = chain.start(rngs[c], restarts=None if c == 0 else LATER_START_RESTARTS)
+        except ReconstructionError:
+            if c == 0:
+                raise
+            x = states[0]
+            stats[
+                c
+            ].start = f"copy of chain 1 after its burn-in (no independent start in {LATER_START_RESTARTS} restarts)"
+        stats[c].start_seconds = time.perf_counter() - t0
+        burn = burn_per_item * len(x.seq)
+        for _ in range(burn):
+            x = chain.step(x, rngs[c], stats[c])
+        states.append(x)
+        if progress:
+            acc = stats[c].accepted / max(1, stats[c].proposals)
+            progress(f"chain {c + 1}/{chains}: started and burnt in ({burn} proposals, acceptance {acc:.2f})")
+    while True:
+        for c in range(chains):
+            x = states[c]
+            thin = thin_per_item * len(x.seq)
+            every = max(1, thin // 10)
+            for k in range(thin):
+                x = chain.step(x, rngs[c], stats[c])
+                if (k + 1) % every == 0:
+                    stats[c].trace.append(chain.summary(x))
+            states[c] = x
+            stats[c].configurations.add(x.layout.config.label())
+            stats[c].signatures.add((x.layout.config.gvhd_patients, x.states[-1][2]))
+            yield c, x, stats[c]
+
+
+def chain_report(stats: list[ChainStats], draws_per_chain: list[int]) -> dict[str, Any]:
+    """The manifest's record of the chains: acceptance, proposals per draw, starts and split R-hat."""
+    per = []
+    for s, d in zip(stats, draws_per_chain, strict=True):
+        per.append(
+            {
+                "proposals": s.proposals,
+                "acceptance_rate": round(s.accepted / max(1, s.proposals), 4),
+                "gvhd_toggle_acceptance": round(s.toggles_accepted / max(1, s.toggles), 4),
+                "states_drawn": d,
+                "start": s.start,
+                "start_seconds": round(s.start_seconds, 2),
+                "configurations_visited": len(s.configurations),
+                "risk_set_signatures_visited": len(s.signatures),
+            }
+        )
+    width = min((len(s.trace[0]) for s in stats if s.trace), default=0)
+    rhat = [round(split_rhat([[t[i] for t in s.trace] for s in stats]), 3) for i in range(width)]
+    return {
+        "chains": per,
+        "split_rhat": dict(zip(("items_before_first_marker", "mean_event_rank"), rhat, strict=False)),
+        "signatures_visited": len(set().union(*(s.signatures for s in stats))) if stats else 0,
+    }
