@@ -8,7 +8,7 @@ the treated cohort in the relapse colour, controls in grey tones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,12 +37,18 @@ def _ax(ax: Axes | None) -> Axes:
 
 
 def plot_hr_forest(
-    sweep: pd.DataFrame, transition: str, *, a0_levels: Sequence[float] = FOREST_A0, ax: Axes | None = None
+    sweep: pd.DataFrame,
+    transition: str,
+    *,
+    a0_levels: Sequence[float] = FOREST_A0,
+    names: Mapping[str, str] | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """Posterior HR (median, 95% interval) per control and discounting level, log scale, line at HR 1.
 
     ``sweep`` is ``comparative_sweep.csv``; one row per control and ``a0`` in ``a0_levels``, the
-    posterior probability of HR < 1 printed beside each.
+    posterior probability of HR < 1 printed beside each. ``names`` labels controls in words
+    (default: their ids).
     """
     ax = _ax(ax)
     rows = sweep[sweep["a0"].round(6).isin([round(a, 6) for a in a0_levels])]
@@ -58,7 +64,7 @@ def plot_hr_forest(
             ax.annotate(
                 f"P(HR<1) {p:.2f}", (hi, -y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=6.5
             )
-            labels.append(f"{name}, a0 = {r.a0:g}")
+            labels.append(f"{(names or {}).get(str(name), name)}, a0 = {r.a0:g}")
             pos.append(-y)
             y += 1
         y += 0.5
@@ -71,14 +77,22 @@ def plot_hr_forest(
 
 
 def plot_arm_incidence(
-    comparison: Comparison, transition: str = "relapse", *, colour: str = CONTROL_COLOURS[0], ax: Axes | None = None
+    comparison: Comparison,
+    transition: str = "relapse",
+    *,
+    colour: str = CONTROL_COLOURS[0],
+    name: str | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
-    """Treated against control cumulative incidence over one year from the landmark, 95% bands."""
+    """Treated against control cumulative incidence over one year from the landmark, 95% bands.
+
+    ``name`` labels the control in words (default: its id).
+    """
     ax = _ax(ax)
     lo_q, hi_q = (1 - CI_LEVEL) / 2, (1 + CI_LEVEL) / 2
     for arm, col, lab in (
         ("treated", TREATED_COLOUR, "Treated (maintenance)"),
-        ("control", colour, f"Control: {comparison.control}"),
+        ("control", colour, f"Control: {name or comparison.control}"),
     ):
         v = comparison.cif[arm][transition]
         days = comparison.landmark + np.arange(v.shape[1])
@@ -95,15 +109,24 @@ def plot_arm_incidence(
 
 
 def plot_a0_sweep(
-    sweep: pd.DataFrame, tipping: dict[str, tuple[float, str]], level: float, *, ax: Axes | None = None
+    sweep: pd.DataFrame,
+    tipping: dict[str, tuple[float, str]],
+    level: float,
+    *,
+    names: Mapping[str, str] | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
-    """P(HR_relapse < 1) against the power-prior weight a0, per control, with the claim level and a0*."""
+    """P(HR_relapse < 1) against the power-prior weight a0, per control, with the claim level and a0*.
+
+    ``names`` labels controls in words (default: their ids).
+    """
     ax = _ax(ax)
     for i, (name, g) in enumerate(sweep.groupby("control", sort=False)):
         colour = CONTROL_COLOURS[i % len(CONTROL_COLOURS)]
         g = g.sort_values("a0")
         tip, _how = tipping[name]
-        lab = f"{name} (a0* = {tip:.2f})" if np.isfinite(tip) else f"{name} (never reaches {level:g})"
+        word = (names or {}).get(str(name), name)
+        lab = f"{word} (a0* = {tip:.2f})" if np.isfinite(tip) else f"{word} (never reaches {level:g})"
         ax.plot(g["a0"], g["hr_relapse_p_below_1"], "o-", color=colour, ms=3, lw=1.2, label=lab)
         if np.isfinite(tip):
             ax.axvline(tip, color=colour, lw=0.8, ls=":")
@@ -123,21 +146,23 @@ def comparative_figures(cr: ComparativeResult, title: str) -> dict[str, Any]:
     from models.comparative.compare import CLAIM_LEVEL
 
     sweep = cr.tables()["comparative_sweep.csv"]
+    names = {k: pack.title.split(" (")[0] for k, pack in cr.packs.items()}
     levels = tuple(sorted({*FOREST_A0, cr.a0}))
     figs: dict[str, Any] = {}
     n_rows = len(cr.packs) * len(levels)
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 1.2 + 0.32 * n_rows), layout="constrained")
     for ax, k in zip(axes, ("relapse", "nrm"), strict=True):
-        plot_hr_forest(sweep, k, a0_levels=levels, ax=ax)
+        plot_hr_forest(sweep, k, a0_levels=levels, names=names, ax=ax)
     fig.suptitle(f"{title} — hazard ratio against each no-maintenance control, by borrowing a0", fontsize=10)
     figs["comparative_hr_forest"] = fig
     n = len(cr.packs)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), layout="constrained", squeeze=False)
     for i, (ax, name) in enumerate(zip(axes[0], cr.packs, strict=True)):
-        plot_arm_incidence(cr.headline(name), "relapse", colour=CONTROL_COLOURS[i % len(CONTROL_COLOURS)], ax=ax)
+        colour = CONTROL_COLOURS[i % len(CONTROL_COLOURS)]
+        plot_arm_incidence(cr.headline(name), "relapse", colour=colour, name=names[name], ax=ax)
     fig.suptitle(f"{title} — 1-year relapse, treated against control (a0 = {cr.a0:g})", fontsize=10)
     figs["comparative_incidence"] = fig
     fig, ax = plt.subplots(figsize=(5.6, 3.8), layout="constrained")
-    plot_a0_sweep(sweep, cr.tipping, CLAIM_LEVEL, ax=ax)
+    plot_a0_sweep(sweep, cr.tipping, CLAIM_LEVEL, names=names, ax=ax)
     figs["comparative_a0_sweep"] = fig
     return figs
