@@ -110,6 +110,7 @@ def test_a_study_naming_an_unknown_control_is_a_one_line_error(tmp_path):
     [
         (["--control", "nope2020"], "--control"),
         (["--control", "chang2020_haplo", "--no-control"], "--no-control"),
+        (["--control", "chang2020_haplo", "--prior", "md_anderson_commensurate"], "--prior"),
         (["--control", "chang2020_haplo", "--control-a0", "1.5"], "--control-a0"),
         (["--control", "chang2020_haplo", "--hr-prior-sd", "0"], "--hr-prior-sd"),
         (["--control", "chang2020_haplo", "--control", "chang2020_haplo"], "twice"),

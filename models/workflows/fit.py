@@ -209,6 +209,15 @@ def default_landmark(tables: list[Any]) -> int:
     return round(float(np.median(entries)))
 
 
+def _not_comparable(prior: Any, cuts: Any) -> str:
+    """Why the comparative model cannot use this prior set ("" when it can: gamma mixtures for its transitions)."""
+    from models.comparative import COMPARED
+    from models.priors import all_gamma
+
+    bad = [k for k in COMPARED if not all_gamma(prior.per_interval(k, len(cuts)))]
+    return f"prior set '{prior.name}' ({', '.join(bad)}: not gamma mixtures)" if bad else ""
+
+
 def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | None = None) -> FitResult:
     """Fit the model to the outcome tables of ``settings`` and derive every reported quantity.
 
@@ -255,6 +264,17 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
         from models.comparative import load_controls
 
         packs = load_controls(controls)
+        blocked = _not_comparable(prior, cuts)
+        if blocked and s.controls is None:  # the study's own controls: compared where the model allows
+            say(f"no comparison with the study's control cohorts under this prior: {blocked}")
+            packs = None
+        elif blocked:
+            raise ConfigError(
+                "prior",
+                found=f"{blocked}, with controls {list(controls)}",
+                expected="gamma or gamma-mixture relapse and NRM priors for a comparison (the comparative model "
+                "is conjugate), or no controls",
+            )
         if not 0.0 <= float(s.control_a0) <= 1.0:
             raise ConfigError("control_a0", found=s.control_a0, expected="a power-prior weight in [0, 1]")
         if s.hr_prior_sd is not None and not (math.isfinite(s.hr_prior_sd) and s.hr_prior_sd > 0):
