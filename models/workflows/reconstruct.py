@@ -140,6 +140,14 @@ class ReconstructResult:
                 f"method: {len(acc)} Metropolis chains, acceptance {min(acc):.2f}-{max(acc):.2f}, "
                 f"split R-hat {rep['chain']['split_rhat']}"
             )
+            from models.pwe import RHAT_MAX
+
+            worst = max((float(v) for v in rep["chain"]["split_rhat"].values()), default=float("nan"))
+            if not worst <= RHAT_MAX:
+                lines.append(
+                    f"warning: split R-hat {worst:.2f} > {RHAT_MAX}: the chains have not shown that they mix; "
+                    "the tables are consistent but may not be spread as the uniform law; raise --thin"
+                )
         lines.append(
             f"{n} tables drawn from {_count(self.orderings)} consistent orderings"
             + ("" if chosen is None else f" (definition {chosen})")
