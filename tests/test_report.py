@@ -32,6 +32,7 @@ from models.report_text import OPERATOR, QUANTITY, claim, estimate
 SECTION_ORDER = [
     "summary",
     "posterior",
+    "comparative",
     "sensitivity",
     "planning",
     "study",
@@ -79,8 +80,8 @@ def test_sections_in_reviewer_order_and_none_empty(report):
 def test_every_figure_embedded(report):
     page, _ = report
     imgs = images(page)
-    # reconstruction KM, 2 prior, 4 posterior, 3 sensitivity, 2 planning figures
-    assert len(imgs) == 12
+    # reconstruction KM, 2 prior, 4 posterior, 3 comparison (the study's controls), 3 sensitivity, 2 planning
+    assert len(imgs) == 15
     for im in imgs:
         assert im["mime"] == "image/png" and im["bytes"] > 5_000 and im["alt"], im
 

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from models.comparative import COMPARATIVE_TABLES
 from models.constants import REPO_ROOT
 from models.data import format_outcomes
 from models.errors import ConfigError
@@ -41,12 +42,20 @@ def cohort(tmp_path_factory):
 def test_result_object_and_script_write_the_same_files(cohort, tmp_path):
     settings = FitSettings(data=cohort, prior="weak", draws=200, chains=2, seed=11)
     result = fit_study(settings)
-    assert set(result.tables) == set(TABLES) and result.ok in (True, False)
+    # the default study names its no-maintenance controls, so the comparison's tables come too
+    assert set(result.tables) == {*TABLES, *COMPARATIVE_TABLES} and result.ok in (True, False)
     s = result.tables["summary.csv"]
     assert {"quantity", "scale", "day", "median", "lower", "upper"} <= set(s.columns)
     assert "convergence:" in result.report() and "1 year, from transplant" in result.report()
     figs = result.figures()
-    assert set(figs) == {"incidence_relapse_nrm", "survival_efs_os", "prior_posterior_relapse_1y"}
+    assert set(figs) == {
+        "incidence_relapse_nrm",
+        "survival_efs_os",
+        "prior_posterior_relapse_1y",
+        "comparative_hr_forest",
+        "comparative_incidence",
+        "comparative_a0_sweep",
+    }
     result.write(tmp_path / "lib", figures=False)
     done = subprocess.run(
         [
@@ -60,7 +69,7 @@ def test_result_object_and_script_write_the_same_files(cohort, tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    for name in [*TABLES, "posterior.nc"]:
+    for name in [*TABLES, *COMPARATIVE_TABLES, "posterior.nc"]:
         assert (tmp_path / "lib" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     lib = json.loads((tmp_path / "lib" / "manifest.json").read_text())
     cli = json.loads((tmp_path / "cli" / "manifest.json").read_text())
