@@ -340,7 +340,8 @@ def test_report_of_an_outcomes_only_pack(toy_pack, tmp_path):
     page = path.read_text(encoding="utf-8")
     assert check_html(page, source="report.html") == []
     secs = sections(page)
-    assert list(secs) == [s for s in SECTION_ORDER if s != "reconstruction"]
+    # no reconstruction and no comparison: the toy pack names no control cohorts
+    assert list(secs) == [s for s in SECTION_ORDER if s not in ("reconstruction", "comparative")]
     assert "<title>Bayesian reanalysis: Toy single-centre cohort of maintenance after transplant</title>" in page
     head = _text(page[: page.index("<nav")])  # the title block and the summary
     assert "Doe A, Roe B. A toy cohort of per-patient outcomes. Journal of Tests 2025;1:1." in head

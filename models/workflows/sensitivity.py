@@ -209,17 +209,15 @@ def run_sensitivity(
     comparative = {}
     verdict = list(grid.verdict)
     controls: list[Path] = []
-    if cfg.comparative is not None:  # optional: a grid without [comparative] writes what it wrote before
+    names = () if cfg.comparative is None else cfg.comparative.controls or study.controls
+    if cfg.comparative is not None and not names:
+        (progress or SILENT).note(
+            f"no comparison with controls: the grid's [comparative] names none and so does {study.source}"
+        )
+    if names:  # optional: a grid without [comparative], or a study without controls, writes what it wrote before
         from models.comparative import load_controls
         from models.sensitivity.comparative import comparative_grid, comparative_verdict
 
-        names = cfg.comparative.controls or study.controls
-        if not names:
-            raise ConfigError(
-                "config",
-                found=f"[comparative] without controls, and {study.source} names no [comparison] controls",
-                expected="controls = [...] in [comparative], or a study pack with [comparison] controls",
-            )
         (progress or SILENT).note("comparing with no-maintenance controls over the factor scenarios")
         comparative["comparative.csv"] = comparative_grid(cfg, tables, names)
         packs = load_controls(names)
