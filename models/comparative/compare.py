@@ -51,6 +51,14 @@ MEANINGFUL_HR: float = 0.7
 HORIZON_DAYS: int = 365
 
 
+def not_comparable(prior: Any, n_intervals: int) -> str:
+    """Why the comparative model cannot use a prior set ("" when it can: gamma mixtures for :data:`COMPARED`)."""
+    from models.priors import all_gamma
+
+    bad = [k for k in COMPARED if not all_gamma(prior.per_interval(k, n_intervals))]
+    return f"prior set '{prior.name}' ({', '.join(bad)}: not gamma mixtures)" if bad else ""
+
+
 @dataclass(frozen=True)
 class Treated:
     """The treated cohort's sufficient statistics: ``events[k]``, ``exposure[k]`` ``(M, J)``, its priors and cuts."""
@@ -64,20 +72,16 @@ class Treated:
     @classmethod
     def from_model(cls, model: Any, landmark: int) -> Treated:
         """From a :class:`models.pwe.Model` (its tables' events/exposure and its prior set)."""
-        from models.priors import all_gamma
-
         stats, priors = model.stats, model.priors
         cuts = np.asarray(model.cuts, dtype=float)
-        out: dict[str, list[GammaMixture]] = {}
-        for k in COMPARED:
-            spec = priors.per_interval(k, cuts.size)
-            if not all_gamma(spec):
-                raise ConfigError(
-                    "prior",
-                    found=f"prior set '{priors.name}' ({k}: not gamma mixtures)",
-                    expected="gamma or gamma-mixture priors for relapse and NRM (the comparative model is conjugate)",
-                )
-            out[k] = spec
+        blocked = not_comparable(priors, cuts.size)
+        if blocked:
+            raise ConfigError(
+                "prior",
+                found=blocked,
+                expected="gamma or gamma-mixture priors for relapse and NRM (the comparative model is conjugate)",
+            )
+        out = {k: priors.per_interval(k, cuts.size) for k in COMPARED}
         return cls(
             events={k: np.stack([td.events[k] for td in stats]) for k in COMPARED},
             exposure={k: np.stack([td.exposure[k] for td in stats]) for k in COMPARED},

@@ -27,11 +27,12 @@ from models.sensitivity.scenarios import build_scenarios, scenario_prior
 
 
 def comparative_grid(
-    cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], controls: Sequence[str] | None = None
+    cfg: SensitivityConfig, tables: Sequence[pd.DataFrame], packs: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
     """``comparative.csv`` of a grid with ``[comparative]`` (module docstring); empty without it.
 
-    ``controls`` replaces the grid's own list (the workflow passes the study's when the grid names none).
+    ``packs`` (loaded control packs by id) replaces the grid's own list (the workflow passes the
+    study's when the grid names none).
     """
     from models.comparative import Grid, Treated, hr_posterior, load_controls, tipping_point
     from models.pwe import Model
@@ -39,7 +40,7 @@ def comparative_grid(
     spec = cfg.comparative
     if spec is None:
         return pd.DataFrame()
-    packs = load_controls(spec.controls if controls is None else controls)
+    packs = load_controls(spec.controls) if packs is None else packs
     level = min(cfg.decision_thresholds)
     grid = Grid.for_prior(spec.hr_prior_sd)
     cache: dict[Any, Any] = {}

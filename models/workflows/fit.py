@@ -209,15 +209,6 @@ def default_landmark(tables: list[Any]) -> int:
     return round(float(np.median(entries)))
 
 
-def _not_comparable(prior: Any, cuts: Any) -> str:
-    """Why the comparative model cannot use this prior set ("" when it can: gamma mixtures for its transitions)."""
-    from models.comparative import COMPARED
-    from models.priors import all_gamma
-
-    bad = [k for k in COMPARED if not all_gamma(prior.per_interval(k, len(cuts)))]
-    return f"prior set '{prior.name}' ({', '.join(bad)}: not gamma mixtures)" if bad else ""
-
-
 def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | None = None) -> FitResult:
     """Fit the model to the outcome tables of ``settings`` and derive every reported quantity.
 
@@ -262,9 +253,10 @@ def fit_study(settings: FitSettings = FitSettings(), *, progress: Progress | Non
     controls = study.controls if s.controls is None else s.controls
     if controls:  # checked before any computation
         from models.comparative import load_controls
+        from models.comparative.compare import not_comparable
 
         packs = load_controls(controls)
-        blocked = _not_comparable(prior, cuts)
+        blocked = not_comparable(prior, len(cuts))
         if blocked and s.controls is None:  # the study's own controls: compared where the model allows
             say(f"no comparison with the study's control cohorts under this prior: {blocked}")
             packs = None

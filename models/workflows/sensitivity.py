@@ -219,8 +219,8 @@ def run_sensitivity(
         from models.sensitivity.comparative import comparative_grid, comparative_verdict
 
         (progress or SILENT).note("comparing with no-maintenance controls over the factor scenarios")
-        comparative["comparative.csv"] = comparative_grid(cfg, tables, names)
         packs = load_controls(names)
+        comparative["comparative.csv"] = comparative_grid(cfg, tables, packs)
         titles = {name: pack.title for name, pack in packs.items()}
         verdict += comparative_verdict(comparative["comparative.csv"], min(cfg.decision_thresholds), titles)
         controls = [p.root / "control.toml" for p in packs.values()]
