@@ -301,3 +301,41 @@ def test_the_chi_square_test_rejects_a_biased_sampler(enumerated):
             labels.append(lab)
         seen[_key(config.classes, _sequence(search, labels))] += 1
     assert _fit(seen, brute).pvalue < ALPHA
+
+
+def test_anonymous_patients_of_a_subgroup_carry_its_events_equally_often(tiny, enumerated):
+    """Which anonymous patient of a subgroup has an event is random, not fixed by patient ID.
+
+    The text says how many patients of a subgroup relapse or die, never which, so every anonymous
+    member of a subgroup must carry an event equally often. Counts of draws in which each member
+    has an event are compared with equal shares by chi-square (conservative here: members of one
+    draw are sampled without replacement). Listing class members in ID order, as a configuration
+    does, and assigning them as listed, fails this with chi-square in the hundreds.
+    """
+    sol, _brute = enumerated
+    named = set(tiny.named_paths)
+    groups: dict[frozenset[str], list[str]] = {}
+    for p in tiny.patients:
+        if p not in named:
+            groups.setdefault(frozenset(k for k, m in tiny.membership.items() if m[p]), []).append(p)
+    rng = random.Random(11)
+    carried: Counter[str] = Counter()
+    n = 0
+    while n < 600:
+        d = _draw_once(tiny, sol, rng)
+        if d is None:
+            continue
+        n += 1
+        t = d.table.set_index("patient")
+        has_event = t["relapse_day"].notna() | t["death_day"].notna()
+        carried.update(p for p in t.index[has_event] if p not in named)
+    tested = 0
+    for members in groups.values():
+        counts = [carried[p] for p in members]
+        if len(members) < 2 or sum(counts) == 0 or sum(counts) == n * len(members):
+            continue
+        tested += 1
+        result = chisquare(counts)
+        assert result.pvalue > ALPHA, f"{members}: {counts} (p = {result.pvalue:.2g})"
+        assert min(counts) > 0
+    assert tested >= 1

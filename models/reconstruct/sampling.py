@@ -38,16 +38,35 @@ class Draw:
     signature: tuple
 
 
+def _dealt_members(search: _Search, rng: random.Random) -> list[list[str]]:
+    """Each class's patients for one draw, in random order.
+
+    Anonymous patients of one subgroup are exchangeable: the text says how many of them relapse or
+    die, never which. A configuration lists each class's members in ID order only to count them, so
+    the IDs of a subgroup are dealt at random over all of that subgroup's classes; otherwise the same
+    patients (and so the same Table 1 covariates) would carry the events in every draw.
+    """
+    pools: dict[frozenset[str], list[str]] = {}
+    for cl in search.classes:
+        if not cl.named:
+            pools.setdefault(cl.populations, []).extend(cl.members)
+    for key in sorted(pools, key=sorted):
+        rng.shuffle(pools[key])
+    dealt: list[list[str]] = []
+    for cl in search.classes:
+        if cl.named:
+            dealt.append(list(cl.members))
+        else:
+            pool = pools[cl.populations]
+            dealt.append(pool[: len(cl.members)])
+            del pool[: len(cl.members)]
+    return dealt
+
+
 def _timeline(labels: list[tuple], search: _Search, rng: random.Random) -> list[tuple[str | None, str]]:
     """Assign patients to an ordering's labels: within a class, a random patient moves on."""
-    queues: dict[int, list[str]] = {}
-    for i, (c, p) in enumerate(search.slots):
-        if p == 0:
-            ids = list(search.classes[c].members)
-            rng.shuffle(ids)
-            queues[i] = ids
-        else:
-            queues[i] = []
+    dealt = _dealt_members(search, rng)
+    queues: dict[int, list[str]] = {i: (dealt[c] if p == 0 else []) for i, (c, p) in enumerate(search.slots)}
     items: list[tuple[str | None, str]] = []
     for kind, i in labels:
         if kind == "L":
