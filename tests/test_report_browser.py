@@ -112,7 +112,8 @@ def test_a_page_from_the_templates_renders(chromium: str, tmp_path: Path):
 @pytest.mark.slow
 def test_every_figure_loads_and_no_section_is_empty(chromium: str, built_report):
     path, _, _ = built_report
-    res = assert_renders(path, chromium, n_images=12, min_text=400)
+    # 12 fit and sensitivity figures + 3 from the comparison with the study's controls
+    res = assert_renders(path, chromium, n_images=15, min_text=400)
     assert res.title.startswith("Bayesian reanalysis")
     assert all(width > 300 for _, _, width in res.images)
 
