@@ -115,3 +115,41 @@ def test_a_bounded_search_says_the_set_is_not_shown_minimal(pack, tmp_path):
     assert {"figure.os_1y", "figure.efs_1y"} <= set(conflict.members)  # still a conflict, maybe larger
     stopped = minimal_conflict(cons, qualifying=None, max_states=10**6, time_limit=0.0)
     assert not stopped.minimal and "stopped after 0 s" in stopped.text()
+
+
+# ----------------------------------------------------------------------------- chain mode
+
+
+@pytest.fixture
+def quick_start(monkeypatch):
+    """The chain's real start search, limited to ``seconds`` (a failing search otherwise runs 60 s)."""
+    from models.reconstruct import chain_start
+    from models.reconstruct.chain import OrderingChain
+
+    def limit(seconds: float) -> None:
+        def start(self, rng, *, seconds_=seconds, restarts=None, **_kw):
+            return chain_start.find_start(self, rng, seconds=seconds_, restarts=restarts)
+
+        monkeypatch.setattr(OrderingChain, "start", start)
+
+    return limit
+
+
+def test_chain_mode_names_the_conflicting_figures(pack, tmp_path, quick_start):
+    quick_start(1.0)
+    cons = _edited(pack, tmp_path, [(*EFS, "value = 100.0\nci = [100.0, 100.0]")])
+    text = _message(cons, method="chain")
+    assert "(shown by depth-first search); these cannot all hold: figure.os_1y, figure.efs_1y'" in text
+
+
+def test_chain_mode_says_when_its_start_search_missed_an_ordering(pack, tmp_path, quick_start):
+    quick_start(0.0)
+    text = _message(_edited(pack, tmp_path, []), method="chain")
+    assert "although a depth-first search finds a consistent ordering" in text and "--method exact" in text
+
+
+def test_chain_mode_says_when_neither_is_shown(pack, tmp_path, quick_start):
+    quick_start(1.0)
+    cons = _edited(pack, tmp_path, [(*EFS, "value = 100.0\nci = [100.0, 100.0]")])
+    text = _message(cons, method="chain", max_states=50)
+    assert "neither found a consistent ordering nor ruled one out within 50 states" in text

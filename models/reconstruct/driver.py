@@ -17,7 +17,7 @@ from models.executor import connect, is_client
 from models.reconstruct.chain import DEFAULT_CHAINS, THIN_PER_ITEM, OrderingChain, chain_report, run_chains
 from models.reconstruct.constraints import Constraints
 from models.reconstruct.sampling import DAY_TRIES, Draw, _draw_once, draw_for_labels
-from models.reconstruct.solve import SearchBoundError, Solution, diagnose, solve
+from models.reconstruct.solve import SearchBoundError, Solution, diagnose, diagnose_unstarted, solve
 from models.reconstruct.verify import verify_table
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
 from models.reconstruct.windows import _reading_stat
@@ -96,7 +96,7 @@ def reconstruct(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(key, found=value, expected="a whole number >= 1")
     if method == "chain":
-        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin)
+        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin, max_states)
         rec.report["method"] = {"used": "chain", "requested": method}
         return rec
     bound = (min(max_states, AUTO_EXACT_STATES), AUTO_EXACT_STATES) if method == "auto" else None
@@ -113,7 +113,7 @@ def reconstruct(
         if method == "exact":
             raise
         _say(progress, f"exact search stopped ({exc.found}); sampling with Metropolis chains")
-        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin)
+        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin, max_states)
         rec.report["method"] = {"used": "chain", "requested": method, "reason": f"exact search: {exc.found}"}
         return rec
     rec.report["method"] = {"used": "exact", "requested": method}
@@ -294,8 +294,12 @@ def _reconstruct_chain(
     progress: Callable[[str], None] | None,
     chains: int,
     thin: int = THIN_PER_ITEM,
+    max_states: int = DEFAULT_MAX_STATES,
 ) -> Reconstruction:
     """The chain method: the same report shape as the exact one, orderings not counted (None).
+
+    When no definition yields a start, :func:`~models.reconstruct.solve.diagnose_unstarted` says
+    what a depth-first search bounded by ``max_states`` (and :data:`AUTO_EXACT_STATES`) shows.
 
     Every GvHD definition and follow-up reading is tried from one randomised start (a table found
     or not); the draws come from the first definition with a table, from ``chains`` chains in turn,
@@ -319,11 +323,11 @@ def _reconstruct_chain(
             chosen = (name, qual or (), chain, first)
             report["chain_first_start_seconds"] = round(start_seconds, 2)
     if chosen is None:
-        raise ReconstructionError(
-            cons.source,
-            where="chain start",
-            found="no verified table found from a randomised search of any GvHD definition",
-            expected="mutually consistent figures (--method exact names the figures that conflict)",
+        raise diagnose_unstarted(
+            cons,
+            qualifying=defs[0][1],
+            max_states=min(max_states, AUTO_EXACT_STATES),
+            searched="no verified table found from a randomised search of any GvHD definition",
         )
     name, qual, chain, first = chosen
     for reading in _readings(cons):

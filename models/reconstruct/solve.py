@@ -2,7 +2,9 @@
 
 :func:`solve` runs the search of each configuration within a state bound; :func:`diagnose` names
 the smallest set of figures that cannot all hold (:func:`~models.reconstruct.conflicts.minimal_conflict`)
-and a figure that cannot be met jointly with the others, with the closest value reachable.
+and a figure that cannot be met jointly with the others, with the closest value reachable;
+:func:`diagnose_unstarted` says what a bounded depth-first search shows when the ordering chain found
+no start (no counting, which is what the chain is used to avoid).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from models.errors import ReconstructionError
 from models.executor import run_tasks
 from models.reconstruct.configurations import Configuration, configurations
-from models.reconstruct.conflicts import DEFAULT_TIME_LIMIT, minimal_conflict
+from models.reconstruct.conflicts import DEFAULT_TIME_LIMIT, feasible, minimal_conflict
 from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget
 from models.reconstruct.figures import cif_value, km_summary, risk_set_tuples
 from models.reconstruct.search import _Budget, _Search
@@ -228,6 +230,49 @@ def diagnose(
         cons.source,
         where="constraints",
         found=f"no event/censoring ordering satisfies them jointly ({blame}); these cannot all hold: {conflict.text()}",
+        expected="mutually consistent figures, counts and follow-up",
+    )
+
+
+def diagnose_unstarted(
+    cons: Constraints,
+    *,
+    qualifying: tuple[str, ...] | None,
+    max_states: int,
+    searched: str,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> ReconstructionError:
+    """The error when the ordering chain's randomised search found no start (``searched`` says how).
+
+    A failed randomised search proves nothing, so a depth-first search
+    (:func:`~models.reconstruct.conflicts.feasible`, at most ``max_states`` states shown to lead
+    nowhere) decides first: it finds a consistent ordering (the start search missed one: the message
+    says so), proves there is none (then :func:`minimal_conflict` names the figures that cannot all
+    hold, within ``time_limit`` seconds), or reaches its bound (the message says neither was shown).
+    """
+    figures: list[KMTarget | CIFTarget] = [*cons.km, *cons.cif]
+    ok = feasible(cons, qualifying=qualifying, checked={f.name for f in figures}, max_states=max_states)
+    if ok is True:
+        return ReconstructionError(
+            cons.source,
+            where="chain start",
+            found=f"{searched}, although a depth-first search finds a consistent ordering",
+            expected="a start the randomised search reaches (try another --seed, or --method exact)",
+        )
+    if ok is None:
+        return ReconstructionError(
+            cons.source,
+            where="chain start",
+            found=f"{searched}; a depth-first search neither found a consistent ordering nor ruled one out "
+            f"within {max_states} states",
+            expected="mutually consistent figures (check them, or --method exact with a larger --max-states)",
+        )
+    conflict = minimal_conflict(cons, qualifying=qualifying, max_states=max_states, time_limit=time_limit)
+    return ReconstructionError(
+        cons.source,
+        where="constraints",
+        found=f"no event/censoring ordering satisfies them jointly (shown by depth-first search); "
+        f"these cannot all hold: {conflict.text()}",
         expected="mutually consistent figures, counts and follow-up",
     )
 
