@@ -39,6 +39,7 @@ def pack(tmp_path_factory) -> Path:
 
 def _edited(pack: Path, tmp_path: Path, edits: list[tuple[str, str, str]]):
     """The pack's constraints with ``(file, old, new)`` text edits (each ``old`` must be present)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for name in ("study.toml", "published.toml", "baseline.csv", "constraints.toml"):
         (tmp_path / name).write_text((pack / name).read_text())
     for name, old, new in edits:
@@ -153,3 +154,41 @@ def test_chain_mode_says_when_neither_is_shown(pack, tmp_path, quick_start):
     cons = _edited(pack, tmp_path, [(*EFS, "value = 100.0\nci = [100.0, 100.0]")])
     text = _message(cons, method="chain", max_states=50)
     assert "neither found a consistent ordering nor ruled one out within 50 states" in text
+
+
+def test_the_chains_depth_first_search_agrees_with_the_exact_one(pack, tmp_path):
+    """:func:`chain_feasible` (used where KM tuples are too many to list) decides as the exact search."""
+    from models.reconstruct.solve import chain_feasible
+
+    ok = _edited(pack, tmp_path / "ok", [])
+    bad = _edited(pack, tmp_path / "bad", [(*EFS, "value = 100.0\nci = [100.0, 100.0]")])
+    for cons, want in ((ok, True), (bad, False)):
+        checked = {f.name for f in (*cons.km, *cons.cif)}
+        assert feasible(cons, qualifying=None, checked=checked, max_states=10**6) is want
+        assert chain_feasible(cons, qualifying=None, checked=checked, max_states=20_000) is want
+    conflict = minimal_conflict(bad, qualifying=None, max_states=20_000, oracle=chain_feasible)
+    assert {"figure.os_1y", "figure.efs_1y"} <= set(conflict.members)
+
+
+def test_chain_mode_falls_back_to_the_chains_search_when_tuples_cannot_be_listed(
+    pack, tmp_path, quick_start, monkeypatch
+):
+    """At scale the exact search cannot list a KM figure's risk-set tuples; the chain's search decides."""
+    import importlib
+
+    solve_module = importlib.import_module("models.reconstruct.solve")
+
+    exact = solve_module.feasible
+
+    def too_many(cons, *, checked, **kw):
+        if "os_1y" in checked:  # the exact search lists the tuples of the figures it checks
+            raise ReconstructionError("input", where="figure os_1y", found="more than 2000000 risk-set prefixes")
+        return exact(cons, checked=checked, **kw)
+
+    monkeypatch.setattr(solve_module, "feasible", too_many)
+    quick_start(1.0)
+    cons = _edited(pack, tmp_path, [(*EFS, "value = 100.0\nci = [100.0, 100.0]")])
+    text = _message(cons, method="chain", max_states=20_000)
+    assert "(shown by depth-first search); these cannot all hold: " in text
+    named = text.split("these cannot all hold: ")[1]
+    assert "figure.os_1y" in named and "figure.efs_1y" in named

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from models.errors import ReconstructionError
 from models.reconstruct.configurations import configurations
 from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget, PopulationCount
 from models.reconstruct.figures import km_tuples
@@ -118,11 +119,22 @@ def feasible(
 
 
 def _unsatisfiable_alone(cons: Constraints) -> str | None:
-    """A KM figure no risk-set tuple of its population reproduces (a conflict by itself), if any."""
+    """A KM figure no risk-set tuple of its population reproduces (a conflict by itself), if any.
+
+    A figure whose tuples are too many to list is not one (it has some).
+    """
     for f in cons.km:
-        if not km_tuples(f, sum(cons.membership[f.population].values())):
-            return f"figure.{f.name}"
+        try:
+            if not km_tuples(f, sum(cons.membership[f.population].values())):
+                return f"figure.{f.name}"
+        except ReconstructionError:
+            continue
     return None
+
+
+#: A feasibility test: the constraints, the figures checked and the state bound -> True, False or
+#: None (undecided within the bound); :func:`feasible` is the exact search's.
+Oracle = Callable[..., "bool | None"]
 
 
 def minimal_conflict(
@@ -131,12 +143,16 @@ def minimal_conflict(
     qualifying: tuple[str, ...] | None,
     max_states: int,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    oracle: Oracle | None = None,
 ) -> Conflict:
     """Deletion filter: an irreducible set of constraints that admit no ordering together.
 
     ``cons`` must admit no ordering (as :func:`models.reconstruct.solve` found). Members are named
     ``figure.<key>`` (the published figure) or ``admin_censoring``, in the constraints' order.
+    ``oracle`` decides each test (default :func:`feasible`; the chain's depth-first search for
+    studies whose KM risk-set tuples are too many to list).
     """
+    test = feasible if oracle is None else oracle
     alone = _unsatisfiable_alone(cons)
     if alone is not None:
         return Conflict((alone,), True, "", 0)
@@ -147,7 +163,7 @@ def minimal_conflict(
     core = cons
     for x in items:
         core = core if x.drop is None else x.drop(core)
-    if feasible(core, qualifying=qualifying, checked=set(), max_states=max_states) is False:
+    if test(core, qualifying=qualifying, checked=set(), max_states=max_states) is False:
         return Conflict((), True, "", tests)
     notes: list[str] = []
     for k, item in enumerate(items):
@@ -160,7 +176,7 @@ def minimal_conflict(
             if x.drop is not None and x not in trial:
                 relaxed = x.drop(relaxed)
         tests += 1
-        ok = feasible(
+        ok = test(
             relaxed,
             qualifying=qualifying,
             checked={x.figure for x in trial if x.figure is not None},

@@ -9,10 +9,11 @@ no start (no counting, which is what the chain is used to avoid).
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from models.errors import ReconstructionError
@@ -23,6 +24,9 @@ from models.reconstruct.constraints import CIFTarget, Constraints, KMTarget
 from models.reconstruct.figures import cif_value, km_summary, risk_set_tuples
 from models.reconstruct.search import _Budget, _Search
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES
+
+#: Time limit of the start search :func:`chain_feasible` tries when its depth-first search is undecided.
+UNDECIDED_START_SECONDS = 10.0
 
 
 class SearchBoundError(ReconstructionError):
@@ -234,6 +238,48 @@ def diagnose(
     )
 
 
+def chain_feasible(
+    cons: Constraints, *, qualifying: tuple[str, ...] | None, checked: set[str], max_states: int
+) -> bool | None:
+    """Whether some ordering satisfies ``cons`` with only the figures ``checked``; None past the bound.
+
+    The chain's depth-first search (:func:`models.reconstruct.chain_start.dfs`, dead states
+    remembered), which checks KM figures step by step instead of listing their risk-set tuples, so
+    it runs where those are too many to list; ``max_states`` bounds the states visited over all
+    configurations. Past the bound, one annealing restart of the chain's start search
+    (:func:`~models.reconstruct.chain_start.find_start`, at most :data:`UNDECIDED_START_SECONDS`)
+    may still find an ordering. Figures not checked are left out of the constraints altogether.
+    """
+    from models.reconstruct.chain import OrderingChain
+    from models.reconstruct.chain_start import dfs, find_start
+
+    kept = replace(
+        cons,
+        km=tuple(f for f in cons.km if f.name in checked),
+        cif=tuple(f for f in cons.cif if f.name in checked),
+    )
+    chain = OrderingChain(kept, qualifying=qualifying, reading=kept.followup_reading)
+    budget = {"left": max_states}
+    undecided = False
+    for key in chain.configs:
+        lay = chain.layout(key)
+        assert lay is not None
+        labels, exhausted = dfs(chain, lay, random.Random(0), budget, math.inf)
+        if labels is not None:
+            return True
+        if not exhausted:
+            undecided = True
+            if budget["left"] <= 0:
+                break
+    if not undecided:
+        return False
+    try:  # the chain's own start search: a consistent ordering it finds settles the question
+        find_start(chain, random.Random(0), seconds=UNDECIDED_START_SECONDS, restarts=1)
+    except ReconstructionError:
+        return None
+    return True
+
+
 def diagnose_unstarted(
     cons: Constraints,
     *,
@@ -244,14 +290,28 @@ def diagnose_unstarted(
 ) -> ReconstructionError:
     """The error when the ordering chain's randomised search found no start (``searched`` says how).
 
-    A failed randomised search proves nothing, so a depth-first search
-    (:func:`~models.reconstruct.conflicts.feasible`, at most ``max_states`` states shown to lead
-    nowhere) decides first: it finds a consistent ordering (the start search missed one: the message
-    says so), proves there is none (then :func:`minimal_conflict` names the figures that cannot all
-    hold, within ``time_limit`` seconds), or reaches its bound (the message says neither was shown).
+    A failed randomised search proves nothing, so a depth-first search decides first — the exact
+    one (:func:`~models.reconstruct.conflicts.feasible`), or :func:`chain_feasible` once a KM
+    figure's risk-set tuples prove too many to list; at most ``max_states`` states each. It finds
+    a consistent ordering (the start search missed one: the message says so), proves there is none
+    (then :func:`minimal_conflict`, with the same searches, names the figures that cannot all hold,
+    within ``time_limit`` seconds), or reaches its bound (the message says neither was shown).
     """
     figures: list[KMTarget | CIFTarget] = [*cons.km, *cons.cif]
-    ok = feasible(cons, qualifying=qualifying, checked={f.name for f in figures}, max_states=max_states)
+    unlistable: set[str] = set()
+
+    def decide(c: Constraints, *, qualifying: tuple[str, ...] | None, checked: set[str], max_states: int) -> Any:
+        """The exact search where the checked KM figures' tuples can be listed, else the chain's."""
+        if not checked & unlistable:
+            try:
+                return feasible(c, qualifying=qualifying, checked=checked, max_states=max_states)
+            except ReconstructionError as exc:
+                unlistable.update(f.name for f in c.km if f"figure {f.name}" == exc.where)
+                if not checked & unlistable:
+                    raise
+        return chain_feasible(c, qualifying=qualifying, checked=checked, max_states=max_states)
+
+    ok = decide(cons, qualifying=qualifying, checked={f.name for f in figures}, max_states=max_states)
     if ok is True:
         return ReconstructionError(
             cons.source,
@@ -267,7 +327,9 @@ def diagnose_unstarted(
             f"within {max_states} states",
             expected="mutually consistent figures (check them, or --method exact with a larger --max-states)",
         )
-    conflict = minimal_conflict(cons, qualifying=qualifying, max_states=max_states, time_limit=time_limit)
+    conflict = minimal_conflict(
+        cons, qualifying=qualifying, max_states=max_states, time_limit=time_limit, oracle=decide
+    )
     return ReconstructionError(
         cons.source,
         where="constraints",
