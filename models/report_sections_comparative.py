@@ -58,6 +58,41 @@ def comparison_rows(head: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def population_notes(fit_dir: Path, study: Any) -> list[str]:
+    """Per control of the fit: who its patients were, its own caveats and how this study differs.
+
+    The controls are those the fit's ``manifest.json`` records (their ``control.toml`` files);
+    the differences are the study's ``[comparison] differences`` for that control's folder name.
+    """
+    import json
+
+    from models.comparative.packs import load_control
+    from models.errors import ToolkitError
+    from models.io import resolve_input_key
+
+    path = fit_dir / "manifest.json"
+    if not path.is_file():
+        return []
+    out = []
+    for rec in json.loads(path.read_text(encoding="utf-8")).get("controls", []):
+        file = resolve_input_key(rec["file"])
+        try:
+            pop = load_control(file.parent).spec.population
+        except (ToolkitError, OSError):
+            out.append(f"{rec['title']}: its pack ({rec['file']}) is no longer readable; see the fit's manifest.")
+            continue
+        own = "; ".join(pop.caveats)
+        text = (
+            f"{rec['title']}: {pop.disease}; {pop.disease_status}; MRD {pop.mrd}; donor {pop.donor}; "
+            f"{pop.era_country}. Caveats: {own}."
+        )
+        diffs = study.control_differences.get(file.parent.name, ()) if study is not None else ()
+        if diffs:
+            text += " Against this study: " + "; ".join(diffs) + "."
+        out.append(text)
+    return out
+
+
 def comparative(out: Any) -> Section | None:
     """The section, or ``None`` when the fit compared with no control."""
     fit_dir = out.step_dir("fit")
@@ -71,6 +106,7 @@ def comparative(out: Any) -> Section | None:
     best = borrowed.loc[borrowed["hr_relapse_p_below_1"].idxmax()]
     titles = dict(zip(head["control"], head["title"], strict=True))
     figs = fit_dir / "figures"
+    notes = population_notes(fit_dir, getattr(out, "study", None))
     body = (
         p(
             esc(
@@ -90,11 +126,12 @@ def comparative(out: Any) -> Section | None:
                     "at a0 = 0 it is the prior's 0.5."
                 ),
                 esc(
-                    "The controls differ from this cohort in ways nothing here adjusts for (each pack's differences "
-                    "list): the hazard ratio is a crude external comparison."
+                    "The controls differ from this cohort in ways nothing here adjusts for (listed below): the "
+                    "hazard ratio is a crude external comparison."
                 ),
             ]
         )
+        + (ul([esc(t) for t in notes]) if notes else "")
         + fig_or_note(
             figs / "comparative_hr_forest.png",
             "Forest plot of hazard ratios",

@@ -97,12 +97,33 @@ def test_a_study_naming_an_unknown_control_is_a_one_line_error(tmp_path):
             (pack / f.name).write_bytes(f.read_bytes())
     (pack / "reconstructed").symlink_to(src / "reconstructed")
     toml = pack / "study.toml"
-    toml.write_text(toml.read_text().replace('"chang2020_msd"', '"chang2021_msd"'))
+    text = toml.read_text().replace('"chang2020_msd"', '"chang2021_msd"')
+    toml.write_text(text.replace("\nchang2020_msd = [", "\nchang2021_msd = ["))  # its differences too
     with pytest.raises(StudyError) as exc:
         load_study(pack)
     msg = str(exc.value)
     assert "\n" not in msg and "key 'comparison.controls[1]'" in msg and "chang2021_msd" in msg
     assert "chang2020_haplo" in msg  # the expected names are listed
+
+
+def test_differences_must_name_a_listed_control(tmp_path):
+    from models.errors import StudyError
+    from models.study import load_study
+    from models.study.pack import default_study
+
+    src = default_study().root
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    for f in src.iterdir():
+        if f.is_file():
+            (pack / f.name).write_bytes(f.read_bytes())
+    (pack / "reconstructed").symlink_to(src / "reconstructed")
+    toml = pack / "study.toml"
+    toml.write_text(toml.read_text().replace("\nxu2014_haplo = [", "\nxu2015_haplo = ["))
+    with pytest.raises(StudyError) as exc:
+        load_study(pack)
+    msg = str(exc.value)
+    assert "\n" not in msg and "comparison" in msg and "xu2015_haplo" in msg
 
 
 @pytest.mark.parametrize(
@@ -135,6 +156,17 @@ def test_report_section_reads_the_fits_comparison(tmp_path, folder):
     hr = head.loc["hr_relapse"]
     assert f"{hr['median']:.2f} ({hr['lower']:.2f}–{hr['upper']:.2f})" in section.body
     assert section.body.count("<img") == 3  # forest, incidence, a0 sweep
+    # Per control: its population and caveats from its pack; the study's differences only with a study.
+    from models.comparative.packs import load_control
+    from models.report_html import esc
+    from models.study.pack import default_study
+
+    pop = load_control("chang2020_msd").spec.population
+    assert esc(pop.caveats[0]) in section.body and "Against this study" not in section.body
+    study = default_study()
+    with_study = comparative(SimpleNamespace(step_dir=lambda name: out, study=study))
+    assert with_study is not None
+    assert esc("Against this study: " + study.control_differences["chang2020_msd"][0]) in with_study.body
     from models.html_check import check_html
     from models.report_html import page
 

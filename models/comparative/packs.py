@@ -81,14 +81,18 @@ class Summary(Schema):
 
 
 class Population(Schema):
-    """``[population]``: who the control patients were and how they differ from the treated study."""
+    """``[population]``: who the control patients were, and what about them can bias a comparison.
+
+    ``caveats`` speak of the control alone (any treated study may use the pack); how a particular
+    treated study differs is that study's ``[comparison] differences`` (``docs/study_packs.md`` §2.6).
+    """
 
     disease: str = Field(min_length=2)
     disease_status: str = Field(min_length=2)
     mrd: str = Field(min_length=2)
     donor: str = Field(min_length=2)
     era_country: str = Field(min_length=2)
-    differences: list[str] = Field(min_length=1)
+    caveats: list[str] = Field(min_length=1)
 
 
 class ControlToml(Schema):

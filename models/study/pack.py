@@ -56,6 +56,9 @@ class StudyPack:
     controls
         ``[comparison] controls``: the control packs a fit compares with by default, as shipped
         names or folders resolved against the pack (empty: no comparison unless asked for).
+    control_differences
+        ``[comparison] differences``: how this study's patients differ from a control's, keyed by
+        the control's folder name (a shipped name is its folder name).
     """
 
     root: Path
@@ -64,6 +67,7 @@ class StudyPack:
     columns: dict[str, ColumnSpec]
     populations: dict[str, PopulationRule]
     controls: tuple[str, ...] = ()
+    control_differences: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ identity and labels
@@ -335,6 +339,9 @@ def _build(toml: Path) -> StudyPack:
         columns=dict(doc.columns),
         populations=dict(doc.populations),
         controls=_controls(doc, root, src),
+        control_differences={
+            Path(k).name: tuple(v) for k, v in (doc.comparison.differences if doc.comparison else {}).items()
+        },
     )
     pack.baseline()  # Table 1 and every population rule are checked when the pack loads
     return pack

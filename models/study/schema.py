@@ -118,6 +118,16 @@ class Comparison(Schema):
 
     controls: list[str] = Field(min_length=1)
     why: str | None = None
+    #: How this study's patients differ from each control's, one sentence each, keyed by the name
+    #: in ``controls``; the control pack's own ``caveats`` speak of the control alone.
+    differences: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _differences_name_controls(self) -> Comparison:
+        for key in self.differences:
+            if key not in self.controls:
+                raise ValueError(f"differences names '{key}', which is not in controls {self.controls}")
+        return self
 
 
 class StudyToml(Schema):
