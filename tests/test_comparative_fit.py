@@ -84,9 +84,8 @@ def test_the_study_names_its_controls(tmp_path, folder):
     assert [c["id"] for c in json.loads((out / "manifest.json").read_text())["controls"]] == named
 
 
-def test_a_study_naming_an_unknown_control_is_a_one_line_error(tmp_path):
-    from models.errors import StudyError
-    from models.study import load_study
+def _copy_of_default_pack(tmp_path: Path) -> Path:
+    """The default study's pack files copied to ``tmp_path/pack`` (its tables linked), to edit."""
     from models.study.pack import default_study
 
     src = default_study().root
@@ -96,6 +95,14 @@ def test_a_study_naming_an_unknown_control_is_a_one_line_error(tmp_path):
         if f.is_file():
             (pack / f.name).write_bytes(f.read_bytes())
     (pack / "reconstructed").symlink_to(src / "reconstructed")
+    return pack
+
+
+def test_a_study_naming_an_unknown_control_is_a_one_line_error(tmp_path):
+    from models.errors import StudyError
+    from models.study import load_study
+
+    pack = _copy_of_default_pack(tmp_path)
     toml = pack / "study.toml"
     text = toml.read_text().replace('"chang2020_msd"', '"chang2021_msd"')
     toml.write_text(text.replace("\nchang2020_msd = [", "\nchang2021_msd = ["))  # its differences too
@@ -109,15 +116,8 @@ def test_a_study_naming_an_unknown_control_is_a_one_line_error(tmp_path):
 def test_differences_must_name_a_listed_control(tmp_path):
     from models.errors import StudyError
     from models.study import load_study
-    from models.study.pack import default_study
 
-    src = default_study().root
-    pack = tmp_path / "pack"
-    pack.mkdir()
-    for f in src.iterdir():
-        if f.is_file():
-            (pack / f.name).write_bytes(f.read_bytes())
-    (pack / "reconstructed").symlink_to(src / "reconstructed")
+    pack = _copy_of_default_pack(tmp_path)
     toml = pack / "study.toml"
     toml.write_text(toml.read_text().replace("\nxu2014_haplo = [", "\nxu2015_haplo = ["))
     with pytest.raises(StudyError) as exc:
