@@ -94,11 +94,15 @@ class GammaMixture:
         w_k\,\Gamma(a_k + D) b_k^{a_k} / (\Gamma(a_k) (b_k + E)^{a_k + D})` (negative-binomial marginal
         likelihood, in log space); weights are kept above 1e-300 so every component stays representable.
         """
-        from scipy.special import gammaln, logsumexp
+        from scipy.special import gammaln
 
         w, a, b = np.asarray(self.weights), np.asarray(self.shapes), np.asarray(self.rates)
         logm = np.log(w) + gammaln(a + events) - gammaln(a) + a * np.log(b) - (a + events) * np.log(b + exposure)
-        post_w = np.clip(np.exp(logm - logsumexp(logm)), 1e-300, None)
+        # log-sum-exp by hand as scipy computes it (the largest term set aside, log1p of the rest):
+        # scipy's costs ~0.25 ms a call, and this runs ~10^5 times per sensitivity grid
+        k = int(logm.argmax())
+        lse = logm[k] + np.log1p(np.exp(np.delete(logm, k) - logm[k]).sum())
+        post_w = np.clip(np.exp(logm - lse), 1e-300, None)
         return GammaMixture(tuple(post_w), tuple(a + events), tuple(b + exposure))
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
