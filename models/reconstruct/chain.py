@@ -40,20 +40,15 @@ when, after the last changed position, it meets the previous ordering's state.
 
 Moves
 -----
-* **Permutation moves** (a symmetric kernel :math:`Q`): swap two items, move one item to another
-  position (positions near, :math:`|i-j| \le 5`, or anywhere, each with probability 1/2), or
-  exchange the identities of two anonymous patients (their paths and items; this moves a relapse
-  or a death between subgroups). A proposal applies :math:`k \in \{1, 2, 3\}` independent draws
-  of :math:`Q` (probabilities 0.5, 0.3, 0.2): :math:`\sum_k p_k Q^k` is symmetric, so the
-  Metropolis acceptance is :math:`\min(1, \pi(x')/\pi(x))`. The intermediate orderings of a
-  composite need not be consistent, which links orderings whose risk-set tuples differ at two
-  events at once.
-* **GvHD toggle** (Metropolis–Hastings): an eligible patient (a named GvHD candidate, or an
-  event-free anonymous patient when event-free qualifying cases are allowed) gains a ``G`` step at
-  one of the :math:`K` positions before its first item, or loses it; the acceptance is
-  :math:`\min(1, K\,\pi(x')/\pi(x))` for a gain and :math:`\min(1, \pi(x')/(K\,\pi(x)))` for a loss.
-
-Each kernel leaves :math:`\pi` invariant (detailed balance), and so does their mixture. Every
+A proposal is a GvHD move (probability :data:`TOGGLE_P`, when some patient is eligible: a gain or
+loss of a ``G`` step, or its transfer from one patient to another, :data:`TRANSFER_P`;
+Metropolis–Hastings with the exact proposal ratio) or, with fixed probabilities
+(:data:`MOVE_WEIGHTS`), one of three symmetric kernels accepted with
+:math:`\min(1, \pi(x')/\pi(x))`: *permutation* (1–3 random swaps, inserts and anonymous identity
+exchanges), *event hops* (1–3 events each moved up to 3 places) and *event pairs* (two events of
+one kind moved one place each, in opposite directions, so that their changes of the figures nearly
+cancel). :mod:`~models.reconstruct.chain_moves` defines them and proves each symmetric (or its
+ratio); each leaves :math:`\pi` invariant by detailed balance, and so does their mixture. Every
 state is consistent by construction, and each draw is then sent through the same day sampling and
 lifelines verification as an exact draw.
 
@@ -63,10 +58,10 @@ Invariance of :math:`\pi` is exact. Irreducibility — that the moves connect ev
 ordering — is not proven: orderings reachable only through a long run of inconsistent intermediate
 states may be rarely or never visited. Several chains from random starts
 (:mod:`~models.reconstruct.chain_start`; a chain that finds no independent start within
-:data:`LATER_START_RESTARTS` annealing restarts starts from a copy of the first chain, as the manifest records),
-burn-in, thinning and the split :math:`\hat R` of
-summary statistics across chains (Gelman et al. 2013, *Bayesian Data Analysis*, 3rd ed., §11.4;
-Vehtari et al. 2021, *Bayesian Analysis* 16:667) are recorded to make poor mixing visible; where
+:data:`LATER_START_RESTARTS` annealing restarts starts from a copy of the first chain, as the
+manifest records), burn-in, thinning and the split :math:`\hat R` of summary statistics across
+chains (Gelman et al. 2013, *Bayesian Data Analysis*, 3rd ed., §11.4; Vehtari et al. 2021,
+*Bayesian Analysis* 16:667) are recorded to make poor mixing visible; where
 the exact method also runs, the tests compare the two by chi-square goodness of fit.
 
 References
@@ -79,6 +74,7 @@ applications. Biometrika 1970;57:97–109.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -86,6 +82,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.errors import ReconstructionError
+from models.reconstruct.chain_moves import Item, hop, pair, permute, toggle, transfer
 from models.reconstruct.configurations import Configuration, configurations
 from models.reconstruct.constraints import Constraints, KMTarget
 from models.reconstruct.figures import _km_ok
@@ -94,22 +91,24 @@ from models.reconstruct.vocabulary import G
 
 #: Chains (draws are taken from them in turn); one per core of the 2-core reference machine.
 DEFAULT_CHAINS = 2
-#: Annealing restarts (20,000 proposals each) allowed to the independent start of every chain
+#: Annealing restarts (60,000 proposals each) allowed to the independent start of every chain
 #: after the first; past them the chain starts from a copy of the first chain's burnt-in state
 #: (recorded in the manifest). A bound in steps, not seconds, so the draws do not depend on the
 #: machine's speed.
-LATER_START_RESTARTS = 1
+LATER_START_RESTARTS = 2
+#: States a chain process may run ahead of the draws (:func:`run_chains`).
+PREFETCH = 1
 #: Proposals before a chain's first draw and between its draws, per item of the ordering.
 BURN_PER_ITEM = 200
 THIN_PER_ITEM = 60
 #: Time limit of the search for a chain's start (seconds; :mod:`~models.reconstruct.chain_start`).
 START_SECONDS = 60.0
-#: Probability of a GvHD toggle (when some patient is eligible), and the composite lengths.
+#: Probability of a GvHD move (when some patient is eligible), and the share of transfers in it.
 TOGGLE_P = 0.1
-COMPOSITE = (1, 1, 1, 1, 1, 2, 2, 2, 3, 3)
-NEAR = 5
-
-Item = tuple[str | None, Any]  # (patient, step) or (None, marker index)
+TRANSFER_P = 0.5
+#: The other proposals and their probabilities (:mod:`~models.reconstruct.chain_moves`).
+MOVES = ("permutation", "event_hops", "event_pair")
+MOVE_WEIGHTS = (0.5, 0.25, 0.25)
 
 
 def _config_key(gvhd: frozenset[str], anon: dict[tuple[frozenset[str], str], int]) -> tuple:
@@ -146,17 +145,34 @@ class ChainStats:
     accepted: int = 0
     toggles: int = 0
     toggles_accepted: int = 0
+    moves: dict[str, list[int]] = field(default_factory=dict)  # kind -> [proposed, accepted]
     start_seconds: float = 0.0
     start: str = "independent randomised search"
     trace: list[tuple[float, ...]] = field(default_factory=list)
-    configurations: set[str] = field(default_factory=set)
+    configurations: set[tuple] = field(default_factory=set)  # configuration keys (GvHD set and subgroup split)
     signatures: set[tuple] = field(default_factory=set)
 
 
 class OrderingChain:
-    """Metropolis chains over the consistent orderings of one GvHD definition (module docstring)."""
+    """Metropolis chains over the consistent orderings of one GvHD definition (module docstring).
 
-    def __init__(self, cons: Constraints, *, qualifying: tuple[str, ...] | None, reading: str) -> None:
+    ``moves`` weighs the proposal kinds other than the GvHD toggle (default :data:`MOVE_WEIGHTS`;
+    the agreement tests run chains with some kinds only).
+    """
+
+    def __init__(
+        self,
+        cons: Constraints,
+        *,
+        qualifying: tuple[str, ...] | None,
+        reading: str,
+        moves: dict[str, float] | None = None,
+    ) -> None:
+        weights = dict(zip(MOVES, MOVE_WEIGHTS, strict=True)) if moves is None else moves
+        if not weights or set(weights) - set(MOVES) or min(weights.values()) < 0 or sum(weights.values()) <= 0:
+            raise ValueError(f"moves: weights of some of {MOVES}, got {moves}")
+        self.move_kinds = list(weights)
+        self.move_weights = list(weights.values())
         self.cons = cons
         self.qualifying = qualifying
         self.reading = reading
@@ -379,81 +395,48 @@ class OrderingChain:
     # ------------------------------------------------------------------ moves
 
     def _permute(self, x: _State, rng: random.Random) -> tuple[list[Item], dict[str, str], int, int, set[str]]:
-        """One draw of the symmetric kernel: the ordering, paths, first and last changed position."""
-        seq, paths = list(x.seq), x.paths
-        first, last, who = len(seq), -1, set()
-        for _ in range(rng.choice(COMPOSITE)):
-            kind = rng.random()
-            if kind < 0.2 and len(self.anon) >= 2:
-                a, b = rng.sample(self.anon, 2)
-                if paths is x.paths:
-                    paths = dict(paths)
-                paths[a], paths[b] = paths[b], paths[a]
-                swap = {a: b, b: a}
-                for k, (pid, step) in enumerate(seq):
-                    if pid in swap:
-                        seq[k] = (swap[pid], step)
-                        first, last = min(first, k), max(last, k)
-                who |= {a, b}
-                continue
-            i = rng.randrange(len(seq))
-            if rng.random() < 0.5:
-                j = i + rng.choice((-1, 1)) * rng.randint(1, NEAR)
-                if not 0 <= j < len(seq):
-                    continue  # a null move keeps the kernel symmetric
-            else:
-                j = rng.randrange(len(seq))
-                if j == i:
-                    continue
-            if kind < 0.6:
-                seq[i], seq[j] = seq[j], seq[i]
-            else:
-                seq.insert(j, seq.pop(i))
-            first, last = min(first, i, j), max(last, i, j)
-            who |= {p for p in (seq[i][0], seq[j][0]) if p is not None}
-        return seq, paths, first, last, who
-
-    def _toggle(self, x: _State, rng: random.Random) -> tuple[list[Item], dict[str, str], int, float] | None:
-        """A GvHD gain or loss and the log Hastings factor of its proposal."""
-        p = rng.choice(self.eligible)
-        paths = dict(x.paths)
-        seq = list(x.seq)
-        if paths[p].startswith(G):
-            k = seq.index((p, G))
-            del seq[k]
-            paths[p] = paths[p][1:]
-            first = next(i for i, it in enumerate(seq) if it[0] == p)
-            return seq, paths, k, -math.log(first + 1)
-        first = next(i for i, it in enumerate(seq) if it[0] == p)
-        k = rng.randint(0, first)
-        seq.insert(k, (p, G))
-        paths[p] = G + paths[p]
-        return seq, paths, k, math.log(first + 1)
+        """One draw of the symmetric permutation kernel (:func:`~models.reconstruct.chain_moves.permute`)."""
+        return permute(x.seq, x.paths, self.anon, rng)
 
     def step(self, x: _State, rng: random.Random, stats: ChainStats) -> _State:
         """One Metropolis(-Hastings) proposal from ``x``; the next state."""
         stats.proposals += 1
-        toggle = bool(self.eligible) and rng.random() < TOGGLE_P
-        if toggle:
+        is_toggle = bool(self.eligible) and rng.random() < TOGGLE_P
+        if is_toggle:
+            kind = "gvhd_toggle" if rng.random() < 1 - TRANSFER_P else "gvhd_transfer"
+        else:
+            kind = rng.choices(self.move_kinds, self.move_weights)[0]
+        count = stats.moves.setdefault(kind, [0, 0])
+        count[0] += 1
+        last: int | None = None
+        if is_toggle:
             stats.toggles += 1
-            prop = self._toggle(x, rng)
+            prop = (toggle if kind == "gvhd_toggle" else transfer)(x.seq, x.paths, self.eligible, rng)
             if prop is None:
                 return x
             seq, paths, first, log_q = prop
             if not self._in_order(seq, paths, {p for p in paths if paths[p] != x.paths.get(p)}):
                 return x
         else:
-            seq, paths, first, last, who = self._permute(x, rng)
+            if kind == "event_hops":
+                seq, first, last, who = hop(x.seq, rng)
+                paths = x.paths
+            elif kind == "event_pair":
+                seq, first, last, who = pair(x.seq, rng)
+                paths = x.paths
+            else:
+                seq, paths, first, last, who = self._permute(x, rng)
             log_q = 0.0
             if first >= len(seq) or (who and not self._in_order(seq, paths, who)):
                 return x
-        y = self._make(seq, paths, first, x, last=last if not toggle else None)
+        y = self._make(seq, paths, first, x, last=last)
         if y is None:
             return x
         log_a = self.log_pi(y) - self.log_pi(x) + log_q
         if log_a >= 0 or rng.random() < math.exp(log_a):
             stats.accepted += 1
-            stats.toggles_accepted += toggle
+            stats.toggles_accepted += is_toggle
+            count[1] += 1
             return y
         return x
 
@@ -500,6 +483,40 @@ def split_rhat(traces: list[list[float]]) -> float:
     return math.sqrt(((n - 1) / n * w + b_over_n) / w)
 
 
+def _open(
+    chain: OrderingChain, c: int, rng: random.Random, first: Any, copy: Callable[[], Any]
+) -> tuple[Any, ChainStats]:
+    """Chain ``c``'s start (``first`` for chain 0 if given; ``copy()``, chain 1's burnt-in state, when
+    no independent start is found) and its stats, before burn-in."""
+    stats = ChainStats()
+    t0 = time.perf_counter()
+    if c == 0 and first is not None:
+        x = first
+        stats.start = "the randomised search that showed a table exists"
+    else:
+        try:
+            x = chain.start(rng, restarts=None if c == 0 else LATER_START_RESTARTS)
+        except ReconstructionError:
+            if c == 0:
+                raise
+            x = copy()
+            stats.start = f"copy of chain 1 after its burn-in (no independent start in {LATER_START_RESTARTS} restarts)"
+    stats.start_seconds = time.perf_counter() - t0
+    return x, stats
+
+
+def _advance(chain: OrderingChain, x: Any, rng: random.Random, stats: ChainStats, thin: int) -> Any:
+    """``thin`` proposals from ``x``, tracing the summaries ten times; the state reached."""
+    every = max(1, thin // 10)
+    for k in range(thin):
+        x = chain.step(x, rng, stats)
+        if (k + 1) % every == 0:
+            stats.trace.append(chain.summary(x))
+    stats.configurations.add(chain._key_of_paths(x.paths))
+    stats.signatures.add((x.layout.config.gvhd_patients, x.states[-1][2]))
+    return x
+
+
 def run_chains(
     chain: OrderingChain,
     rng: random.Random,
@@ -509,55 +526,48 @@ def run_chains(
     thin_per_item: int = THIN_PER_ITEM,
     progress: Callable[[str], None] | None = None,
     first: Any = None,
+    parallel: bool | None = None,
 ) -> Iterator[tuple[int, Any, ChainStats]]:
     """Endless states ``(chain index, state, stats)``: chains in turn, each thinned after burn-in.
 
     Each chain has its own stream (seeded from ``rng``) and starts from its own randomised search;
     ``first``, a consistent state already found (the driver's check that a table exists), is the
     first chain's start. Summary statistics are traced every tenth of a thinning interval.
+
+    With ``parallel`` (default: when there are several chains and processes can be forked) each
+    chain runs in its own process, at most :data:`PREFETCH` states ahead of the consumer. A chain's
+    states depend only on its stream and its start, so both ways give the same states, statistics
+    and tables; only the time differs. Without ``first``, chain 1's start is searched here first
+    (its failure is the caller's error).
     """
-    seeds = [rng.getrandbits(64) for _ in range(chains)]
-    rngs = [random.Random(s) for s in seeds]
+    rngs = [random.Random(rng.getrandbits(64)) for _ in range(chains)]
+    if parallel is None:
+        parallel = chains > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if parallel:
+        from models.reconstruct.chain_start import run_parallel
+
+        yield from run_parallel(
+            chain, rngs, _open(chain, 0, rngs[0], first, lambda: None), burn_per_item, thin_per_item, progress
+        )
+        return
     states: list[Any] = []
-    stats = [ChainStats() for _ in range(chains)]
+    stats: list[ChainStats] = []
     for c in range(chains):
-        t0 = time.perf_counter()
         if progress:
             progress(f"chain {c + 1}/{chains}: searching a start")
-        try:
-            if c == 0 and first is not None:
-                x = first
-                stats[c].start = "the randomised search that showed a table exists"
-            else:
-                x = chain.start(rngs[c], restarts=None if c == 0 else LATER_START_RESTARTS)
-        except ReconstructionError:
-            if c == 0:
-                raise
-            x = states[0]
-            stats[
-                c
-            ].start = f"copy of chain 1 after its burn-in (no independent start in {LATER_START_RESTARTS} restarts)"
-        stats[c].start_seconds = time.perf_counter() - t0
+        x, st = _open(chain, c, rngs[c], first, lambda: states[0])
+        stats.append(st)
         burn = burn_per_item * len(x.seq)
         for _ in range(burn):
-            x = chain.step(x, rngs[c], stats[c])
+            x = chain.step(x, rngs[c], st)
         states.append(x)
         if progress:
-            acc = stats[c].accepted / max(1, stats[c].proposals)
+            acc = st.accepted / max(1, st.proposals)
             progress(f"chain {c + 1}/{chains}: started and burnt in ({burn} proposals, acceptance {acc:.2f})")
     while True:
         for c in range(chains):
-            x = states[c]
-            thin = thin_per_item * len(x.seq)
-            every = max(1, thin // 10)
-            for k in range(thin):
-                x = chain.step(x, rngs[c], stats[c])
-                if (k + 1) % every == 0:
-                    stats[c].trace.append(chain.summary(x))
-            states[c] = x
-            stats[c].configurations.add(x.layout.config.label())
-            stats[c].signatures.add((x.layout.config.gvhd_patients, x.states[-1][2]))
-            yield c, x, stats[c]
+            states[c] = _advance(chain, states[c], rngs[c], stats[c], thin_per_item * len(states[c].seq))
+            yield c, states[c], stats[c]
 
 
 def chain_report(stats: list[ChainStats], draws_per_chain: list[int]) -> dict[str, Any]:
@@ -569,6 +579,7 @@ def chain_report(stats: list[ChainStats], draws_per_chain: list[int]) -> dict[st
                 "proposals": s.proposals,
                 "acceptance_rate": round(s.accepted / max(1, s.proposals), 4),
                 "gvhd_toggle_acceptance": round(s.toggles_accepted / max(1, s.toggles), 4),
+                "acceptance_by_move": {k: round(v[1] / max(1, v[0]), 4) for k, v in sorted(s.moves.items())},
                 "states_drawn": d,
                 "start": s.start,
                 "start_seconds": round(s.start_seconds, 2),
