@@ -52,3 +52,21 @@ def test_split_rhat_above_the_threshold_is_a_warning(chain_result, values, warns
         worst = max(values.values(), key=lambda v: math.inf if math.isnan(v) else v)
         line = next(s for s in text.splitlines() if s.startswith("warning:"))
         assert f"{worst:.2f} > {RHAT_MAX}" in line and "raise --thin" in line
+
+
+def test_a_chain_process_that_dies_is_a_one_line_error(tmp_path, monkeypatch):
+    """A chain process killed mid-run (e.g. for memory) ends the reconstruction with one line, not a hang."""
+    import os
+
+    from models.errors import ReconstructionError
+    from models.reconstruct import chain_start
+
+    def dies(*_args, **_kw):
+        os._exit(3)
+
+    monkeypatch.setattr(chain_start, "_worker", dies)
+    paths = publish(simulate_outcomes(8, 6), tmp_path, seed=6, subgroup=True)
+    with pytest.raises(ReconstructionError) as exc:
+        reconstruct_study(ReconstructSettings(study=paths["study"].parent, draws=2, seed=3, method="chain", chains=2))
+    text = str(exc.value)
+    assert "\n" not in text and "chain 1" in text and "exit code 3" in text

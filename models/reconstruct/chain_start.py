@@ -245,7 +245,12 @@ def run_parallel(
                 return pickle.loads(outs[c].get(timeout=1.0))
             except queue.Empty:
                 if not procs[c].is_alive():
-                    raise RuntimeError(f"chain {c + 1}: its process ended (exit code {procs[c].exitcode})") from None
+                    raise ReconstructionError(
+                        chain.cons.source,
+                        where=f"chain {c + 1}",
+                        found=f"its process ended (exit code {procs[c].exitcode}) before the draws were taken",
+                        expected="a chain process that runs to the end (was it killed, e.g. for memory?)",
+                    ) from None
 
     burnt: list[tuple[list[Item], dict[str, str]]] = []
     try:
