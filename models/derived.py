@@ -101,9 +101,10 @@ class Curves:
 
 
 def _competing_cifs(
-    lam_rel: np.ndarray, lam_nrm: np.ndarray, cuts: np.ndarray, horizon: int
+    lam_rel: np.ndarray, lam_nrm: np.ndarray, cuts: np.ndarray, horizon: int, *, last_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Exact :math:`S_0` and CIFs of relapse and NRM at days ``0..horizon``, per draw.
+    r"""Exact :math:`S_0` and CIFs of relapse and NRM at days ``0..horizon`` (``last_only``: at
+    ``horizon`` alone, the same values), per draw.
 
     With :math:`j` the interval containing day :math:`t` and :math:`\lambda_0 = \lambda_{rel} +
     \lambda_{nrm}`: :math:`S_0(t) = S_0(c_j) e^{-\lambda_{0j}(t - c_j)}` and
@@ -125,7 +126,7 @@ def _competing_cifs(
     mass = s_cut[:, :-1] * exit_frac
     rel_cut[:, 1:] = np.cumsum(mass * share[:, :-1], axis=1)
     nrm_cut[:, 1:] = np.cumsum(mass * (1.0 - share[:, :-1]), axis=1)
-    days = np.arange(horizon + 1, dtype=float)
+    days = np.array([float(horizon)]) if last_only else np.arange(horizon + 1, dtype=float)
     j = _interval_index(c, days)
     stay = np.exp(-l0[:, j] * (days - c[j]))  # (n, T)
     s_at = s_cut[:, j]

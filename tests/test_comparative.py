@@ -269,3 +269,10 @@ def test_tipping_point_found_and_equal_hazards_never_claimed():
     assert tipping_point(treated(6.0), ctl) == (pytest.approx(float("nan"), nan_ok=True), "never")
     res = compare(treated(1.0), ctl, 1.0, draws=2000, rng=np.random.default_rng(0))
     assert res.hr_row("relapse")["p_below_1"] > 0.9 and res.cif_row("difference", "relapse")["median"] < 0
+    # A sweep keeps full curves at one a0 only; the 1-year values are the same numbers either way.
+    short = compare(treated(1.0), ctl, 1.0, draws=2000, rng=np.random.default_rng(0), full_curves=False)
+    for arm in ("treated", "control"):
+        for k in ("relapse", "nrm"):
+            assert short.cif[arm][k].shape == (2000, 1)
+            assert np.array_equal(short.cif[arm][k][:, 0], res.cif[arm][k][:, -1])
+    assert short.cif_row("difference", "relapse") == res.cif_row("difference", "relapse")

@@ -131,9 +131,16 @@ class Comparison:
 
 
 def conditional_incidence(
-    lam_rel: np.ndarray, lam_nrm: np.ndarray, cuts: np.ndarray, landmark: int, days: int = HORIZON_DAYS
+    lam_rel: np.ndarray,
+    lam_nrm: np.ndarray,
+    cuts: np.ndarray,
+    landmark: int,
+    days: int = HORIZON_DAYS,
+    *,
+    last_only: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Conditional cumulative incidences of relapse and NRM at days ``landmark..landmark+days``, per draw.
+    """Conditional cumulative incidences of relapse and NRM at days ``landmark..landmark+days``, per draw
+    (``last_only``: at ``landmark+days`` alone, shape ``(n, 1)``, the same values).
 
     The hazards are restarted at the landmark (cut points shifted by ``-landmark``, the interval holding
     the landmark first), so the incidence given event-free at the landmark is computed directly,
@@ -144,7 +151,9 @@ def conditional_incidence(
     c = np.asarray(cuts, float)
     j0 = int(np.searchsorted(c, landmark, side="right") - 1)
     shifted = np.concatenate([[0.0], c[j0 + 1 :] - landmark])
-    _, rel, nrm = _competing_cifs(np.atleast_2d(lam_rel)[:, j0:], np.atleast_2d(lam_nrm)[:, j0:], shifted, int(days))
+    _, rel, nrm = _competing_cifs(
+        np.atleast_2d(lam_rel)[:, j0:], np.atleast_2d(lam_nrm)[:, j0:], shifted, int(days), last_only=last_only
+    )
     return {"relapse": rel, "nrm": nrm}
 
 
@@ -157,8 +166,14 @@ def compare(
     draws: int = 4000,
     rng: np.random.Generator,
     name: str = "",
+    full_curves: bool = True,
 ) -> Comparison:
-    """The comparison of ``treated`` with ``control`` at power-prior weight ``a0`` (module docstring)."""
+    """The comparison of ``treated`` with ``control`` at power-prior weight ``a0`` (module docstring).
+
+    Without ``full_curves`` only the last day of each incidence is kept (``cif[arm][k]`` ``(n, 1)``,
+    the same values): what the tables need, at 1/366 of the memory (a sweep holds one per control
+    and :math:`a_0`; 63 full sets took 3 GB).
+    """
     m = next(iter(treated.events.values())).shape[0]
     n_per = max(1, draws // m)
     grid = Grid.for_prior(sd)
@@ -171,7 +186,9 @@ def compare(
         haz["treated"][k] = lam
         haz["control"][k] = lam * np.exp(-beta)[:, None]
     cif = {
-        arm: conditional_incidence(haz[arm]["relapse"], haz[arm]["nrm"], treated.cuts, treated.landmark)
+        arm: conditional_incidence(
+            haz[arm]["relapse"], haz[arm]["nrm"], treated.cuts, treated.landmark, last_only=not full_curves
+        )
         for arm in ("treated", "control")
     }
     return Comparison(name or control.label, float(a0), hr, cif, haz, treated.landmark)
@@ -241,13 +258,21 @@ def sweep(
     sd: float = HR_PRIOR_SD,
     draws: int = 4000,
     seed: int = 0,
+    curves_at: float | None = None,
 ) -> dict[tuple[str, float], Comparison]:
-    """:func:`compare` for every control and :math:`a_0`; each pair has its own seed stream (reproducible)."""
+    """:func:`compare` for every control and :math:`a_0`; each pair has its own seed stream (reproducible).
+
+    Full incidence curves are kept only at :math:`a_0` = ``curves_at`` (every level when None); the
+    other levels keep the 1-year values the tables use.
+    """
     if len(a0_grid) == 0:
         raise ConfigError("control_a0_grid", found="no values", expected="at least one a0 in [0, 1]")
     out = {}
     for ci, (name, data) in enumerate(controls.items()):
         for ai, a0 in enumerate(a0_grid):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), ci, ai]))
-            out[(name, float(a0))] = compare(treated, data, float(a0), sd=sd, draws=draws, rng=rng, name=name)
+            full = curves_at is None or float(a0) == float(curves_at)
+            out[(name, float(a0))] = compare(
+                treated, data, float(a0), sd=sd, draws=draws, rng=rng, name=name, full_curves=full
+            )
     return out

@@ -106,7 +106,7 @@ def run_comparative(
     treated = Treated.from_model(model, landmark)
     data = {k: p.data(treated.cuts) for k, p in packs.items()}
     a0s = tuple(sorted({round(float(x), 6) for x in grid} | {round(float(a0), 6)}))
-    res = sweep(treated, data, a0s, sd=sd_, draws=draws, seed=seed)
+    res = sweep(treated, data, a0s, sd=sd_, draws=draws, seed=seed, curves_at=round(float(a0), 6))
     tips = {}
     for k, d in data.items():
         probs = [res[(k, x)].hr["relapse"].prob_below(1.0) for x in a0s]
