@@ -58,26 +58,22 @@ def comparison_rows(head: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def population_notes(fit_dir: Path, study: Any) -> list[str]:
+def population_notes(controls: list[dict[str, Any]], study: Any, sources: Any = None) -> list[str]:
     """Per control of the fit: who its patients were, its own caveats and how this study differs.
 
-    The controls are those the fit's ``manifest.json`` records (their ``control.toml`` files);
-    the differences are the study's ``[comparison] differences`` for that control's folder name.
+    ``controls`` are the records of the fit's ``manifest.json`` (``controls``: each names its
+    ``control.toml``), ``sources`` the loaded ``sources.toml`` (read here when None); the differences
+    are the study's ``[comparison] differences`` for that control's folder name.
     """
-    import json
-
     from models.comparative.packs import load_control
     from models.errors import ToolkitError
     from models.io import resolve_input_key
 
-    path = fit_dir / "manifest.json"
-    if not path.is_file():
-        return []
     out = []
-    for rec in json.loads(path.read_text(encoding="utf-8")).get("controls", []):
+    for rec in controls:
         file = resolve_input_key(rec["file"])
         try:
-            pop = load_control(file.parent).spec.population
+            pop = load_control(file.parent, sources=sources).spec.population
         except (ToolkitError, OSError):
             out.append(f"{rec['title']}: its pack ({rec['file']}) is no longer readable; see the fit's manifest.")
             continue
@@ -106,7 +102,9 @@ def comparative(out: Any) -> Section | None:
     best = borrowed.loc[borrowed["hr_relapse_p_below_1"].idxmax()]
     titles = dict(zip(head["control"], head["title"], strict=True))
     figs = fit_dir / "figures"
-    notes = population_notes(fit_dir, getattr(out, "study", None))
+    notes = population_notes(
+        out.manifests["fit"].get("controls", []), getattr(out, "study", None), getattr(out, "sources", None)
+    )
     body = (
         p(
             esc(

@@ -150,7 +150,8 @@ def test_report_section_reads_the_fits_comparison(tmp_path, folder):
 
     code, out = _run(tmp_path, folder, "--prior", "weak", "--control", "chang2020_msd")
     assert code == 0
-    section = comparative(SimpleNamespace(step_dir=lambda name: out))
+    manifests = {"fit": json.loads((out / "manifest.json").read_text())}
+    section = comparative(SimpleNamespace(step_dir=lambda name: out, manifests=manifests))
     assert section is not None
     head = pd.read_csv(out / "comparative.csv").set_index("quantity")
     hr = head.loc["hr_relapse"]
@@ -164,7 +165,7 @@ def test_report_section_reads_the_fits_comparison(tmp_path, folder):
     pop = load_control("chang2020_msd").spec.population
     assert esc(pop.caveats[0]) in section.body and "Against this study" not in section.body
     study = default_study()
-    with_study = comparative(SimpleNamespace(step_dir=lambda name: out, study=study))
+    with_study = comparative(SimpleNamespace(step_dir=lambda name: out, manifests=manifests, study=study))
     assert with_study is not None
     assert esc("Against this study: " + study.control_differences["chang2020_msd"][0]) in with_study.body
     from models.html_check import check_html
@@ -172,7 +173,7 @@ def test_report_section_reads_the_fits_comparison(tmp_path, folder):
 
     assert check_html(page("t", "s", [section], generated="now")) == []
     (out / "comparative.csv").unlink()
-    assert comparative(SimpleNamespace(step_dir=lambda name: out)) is None
+    assert comparative(SimpleNamespace(step_dir=lambda name: out, manifests=manifests)) is None
 
 
 def test_comparative_figures_have_no_overlapping_text(folder):
