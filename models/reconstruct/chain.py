@@ -106,6 +106,7 @@ START_SECONDS = 60.0
 #: Probability of a GvHD move (when some patient is eligible), and the share of transfers in it.
 TOGGLE_P = 0.1
 TRANSFER_P = 0.5
+GVHD_MOVES = ("gvhd_toggle", "gvhd_transfer")
 #: The other proposals and their probabilities (:mod:`~models.reconstruct.chain_moves`).
 MOVES = ("permutation", "event_hops", "event_pair")
 MOVE_WEIGHTS = (0.5, 0.25, 0.25)
@@ -143,8 +144,6 @@ class ChainStats:
 
     proposals: int = 0
     accepted: int = 0
-    toggles: int = 0
-    toggles_accepted: int = 0
     moves: dict[str, list[int]] = field(default_factory=dict)  # kind -> [proposed, accepted]
     start_seconds: float = 0.0
     start: str = "independent randomised search"
@@ -403,15 +402,14 @@ class OrderingChain:
         stats.proposals += 1
         is_toggle = bool(self.eligible) and rng.random() < TOGGLE_P
         if is_toggle:
-            kind = "gvhd_toggle" if rng.random() < 1 - TRANSFER_P else "gvhd_transfer"
+            kind = GVHD_MOVES[0] if rng.random() < 1 - TRANSFER_P else GVHD_MOVES[1]
         else:
             kind = rng.choices(self.move_kinds, self.move_weights)[0]
         count = stats.moves.setdefault(kind, [0, 0])
         count[0] += 1
         last: int | None = None
         if is_toggle:
-            stats.toggles += 1
-            prop = (toggle if kind == "gvhd_toggle" else transfer)(x.seq, x.paths, self.eligible, rng)
+            prop = (toggle if kind == GVHD_MOVES[0] else transfer)(x.seq, x.paths, self.eligible, rng)
             if prop is None:
                 return x
             seq, paths, first, log_q = prop
@@ -435,7 +433,6 @@ class OrderingChain:
         log_a = self.log_pi(y) - self.log_pi(x) + log_q
         if log_a >= 0 or rng.random() < math.exp(log_a):
             stats.accepted += 1
-            stats.toggles_accepted += is_toggle
             count[1] += 1
             return y
         return x
@@ -505,6 +502,13 @@ def _open(
     return x, stats
 
 
+def _burn_in(chain: OrderingChain, x: Any, rng: random.Random, stats: ChainStats, per_item: int) -> Any:
+    """``per_item`` proposals per item of ``x``'s ordering, untraced; the state reached."""
+    for _ in range(per_item * len(x.seq)):
+        x = chain.step(x, rng, stats)
+    return x
+
+
 def _advance(chain: OrderingChain, x: Any, rng: random.Random, stats: ChainStats, thin: int) -> Any:
     """``thin`` proposals from ``x``, tracing the summaries ten times; the state reached."""
     every = max(1, thin // 10)
@@ -558,8 +562,7 @@ def run_chains(
         x, st = _open(chain, c, rngs[c], first, lambda: states[0])
         stats.append(st)
         burn = burn_per_item * len(x.seq)
-        for _ in range(burn):
-            x = chain.step(x, rngs[c], st)
+        x = _burn_in(chain, x, rngs[c], st, burn_per_item)
         states.append(x)
         if progress:
             acc = st.accepted / max(1, st.proposals)
@@ -574,11 +577,12 @@ def chain_report(stats: list[ChainStats], draws_per_chain: list[int]) -> dict[st
     """The manifest's record of the chains: acceptance, proposals per draw, starts and split R-hat."""
     per = []
     for s, d in zip(stats, draws_per_chain, strict=True):
+        gvhd = [sum(s.moves.get(k, (0, 0))[i] for k in GVHD_MOVES) for i in (0, 1)]  # [proposed, accepted]
         per.append(
             {
                 "proposals": s.proposals,
                 "acceptance_rate": round(s.accepted / max(1, s.proposals), 4),
-                "gvhd_toggle_acceptance": round(s.toggles_accepted / max(1, s.toggles), 4),
+                "gvhd_toggle_acceptance": round(gvhd[1] / max(1, gvhd[0]), 4),
                 "acceptance_by_move": {k: round(v[1] / max(1, v[0]), 4) for k, v in sorted(s.moves.items())},
                 "states_drawn": d,
                 "start": s.start,

@@ -198,7 +198,7 @@ def _worker(
 ) -> None:  # pragma: no cover - runs in a forked process (its states are checked in the parent)
     """Chain ``c`` in its own process: start (unless ``opened``), burn-in, then its states, sent
     to ``out`` one by one."""
-    from models.reconstruct.chain import _advance, _open
+    from models.reconstruct.chain import _advance, _burn_in, _open
 
     def copy() -> Any:
         out.put(pickle.dumps(("copy", None, None, None)))
@@ -206,8 +206,7 @@ def _worker(
         return chain._make(seq, paths, 0, None)
 
     x, stats = opened if opened is not None else _open(chain, c, rng, None, copy)
-    for _ in range(burn * len(x.seq)):
-        x = chain.step(x, rng, stats)
+    x = _burn_in(chain, x, rng, stats, burn)
     while True:
         out.put(pickle.dumps(("state", x.seq, x.paths, stats)))  # now: the queue pickles later
         x = _advance(chain, x, rng, stats, thin * len(x.seq))
