@@ -183,6 +183,24 @@ def huang():
     return cons, qual, solve(cons, qualifying=qual, definition="severe")
 
 
+def huang_chain_counts(chain: OrderingChain, thin: int) -> tuple[Counter[str], Counter[tuple]]:
+    """GvHD-set labels and risk-set signatures of 2 x 1,500 states (seeds 11, 12; 5,000 burn-in, ``thin`` apart)."""
+    sets: Counter[str] = Counter()
+    sigs: Counter[tuple] = Counter()
+    for seed in (11, 12):
+        rng = random.Random(seed)
+        x = chain.start(rng)
+        stats = ChainStats()
+        for _ in range(5000):
+            x = chain.step(x, rng, stats)
+        for _ in range(1500):
+            for _ in range(thin):
+                x = chain.step(x, rng, stats)
+            sets[x.layout.config.label()] += 1
+            sigs[(x.layout.config.gvhd_patients, x.states[-1][2])] += 1
+    return sets, sigs
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("moves", "thin"),
@@ -201,19 +219,7 @@ def test_huang_gvhd_sets_and_signatures_match_the_exact_method(huang, moves, thi
     mixing, not a different law)."""
     cons, qual, sol = huang
     chain = OrderingChain(cons, qualifying=qual, reading=cons.followup_reading, moves=moves)
-    sets: Counter[str] = Counter()
-    sigs: Counter[tuple] = Counter()
-    for seed in (11, 12):
-        rng = random.Random(seed)
-        x = chain.start(rng)
-        stats = ChainStats()
-        for _ in range(5000):
-            x = chain.step(x, rng, stats)
-        for _ in range(1500):
-            for _ in range(thin):
-                x = chain.step(x, rng, stats)
-            sets[x.layout.config.label()] += 1
-            sigs[(x.layout.config.gvhd_patients, x.states[-1][2])] += 1
+    sets, sigs = huang_chain_counts(chain, thin)
     exact = sol.by_gvhd_set()
     labels = sorted(exact)
     n = sum(sets.values())

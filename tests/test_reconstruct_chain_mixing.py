@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 from scipy.stats import chisquare
-from test_reconstruct_chain import THIN, _run, brute, huang  # noqa: F401  (brute force and Huang fixtures)
+from test_reconstruct_chain import THIN, _run, brute, huang, huang_chain_counts  # noqa: F401  (fixtures)
 from test_reconstruct_spread import ALPHA, tiny  # noqa: F401  (the 8-patient study fixture)
 
 from models.reconstruct import chain as chain_module
 from models.reconstruct import chain_moves
-from models.reconstruct.chain import ChainStats, OrderingChain, run_chains
+from models.reconstruct.chain import OrderingChain, run_chains
 from models.reconstruct.chain_moves import hop, pair, toggle, transfer
 
 
@@ -198,17 +198,7 @@ def test_the_gvhd_set_test_rejects_gvhd_moves_without_their_hastings_factor(huan
     monkeypatch.setattr(chain_module, "transfer", symmetric(transfer))
     cons, qual, sol = huang
     chain = OrderingChain(cons, qualifying=qual, reading=cons.followup_reading)
-    sets: Counter[str] = Counter()
-    for seed in (11, 12):
-        rng = random.Random(seed)
-        x = chain.start(rng)
-        stats = ChainStats()
-        for _ in range(5000):
-            x = chain.step(x, rng, stats)
-        for _ in range(1500):
-            for _ in range(THIN):
-                x = chain.step(x, rng, stats)
-            sets[x.layout.config.label()] += 1
+    sets, _sigs = huang_chain_counts(chain, THIN)
     exact = sol.by_gvhd_set()
     labels = sorted(exact)
     n = sum(sets.values())
