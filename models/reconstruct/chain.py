@@ -56,13 +56,14 @@ What is and is not proven
 -------------------------
 Invariance of :math:`\pi` is exact. Irreducibility — that the moves connect every consistent
 ordering — is not proven: orderings reachable only through a long run of inconsistent intermediate
-states may be rarely or never visited. Several chains from random starts
-(:mod:`~models.reconstruct.chain_start`; a chain that finds no independent start within
-:data:`LATER_START_RESTARTS` annealing restarts starts from a copy of the first chain, as the
-manifest records), burn-in, thinning and the split :math:`\hat R` of summary statistics across
-chains (Gelman et al. 2013, *Bayesian Data Analysis*, 3rd ed., §11.4; Vehtari et al. 2021,
-*Bayesian Analysis* 16:667) are recorded to make poor mixing visible; where
-the exact method also runs, the tests compare the two by chi-square goodness of fit.
+states may be rarely or never visited. Each chain runs with relaxed companions
+(:mod:`~models.reconstruct.chain_tempering`, replica exchange), from its own random start
+(:mod:`~models.reconstruct.chain_start`), and :mod:`~models.reconstruct.chain_run` keeps running
+the chains until the rank-normalised split :math:`\hat R` and bulk ESS of summary statistics
+(:meth:`OrderingChain.summary`) pass over the second half of the run (Gelman et al. 2013,
+*Bayesian Data Analysis*, 3rd ed., §11.4; Vehtari et al. 2021, *Bayesian Analysis* 16:667), or a
+budget ends, which the manifest records; where the exact method also runs, the tests compare the
+two by chi-square goodness of fit.
 
 References
 ----------
@@ -73,15 +74,11 @@ applications. Biometrika 1970;57:97–109.
 
 from __future__ import annotations
 
+import copy
 import math
-import multiprocessing
 import random
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
-from models.errors import ReconstructionError
 from models.reconstruct.chain_moves import Item, hop, pair, permute, toggle, transfer
 from models.reconstruct.configurations import Configuration, configurations
 from models.reconstruct.constraints import Constraints, KMTarget
@@ -89,18 +86,6 @@ from models.reconstruct.figures import _km_ok
 from models.reconstruct.search import _Search
 from models.reconstruct.vocabulary import G
 
-#: Chains (draws are taken from them in turn); one per core of the 2-core reference machine.
-DEFAULT_CHAINS = 2
-#: Annealing restarts (60,000 proposals each) allowed to the independent start of every chain
-#: after the first; past them the chain starts from a copy of the first chain's burnt-in state
-#: (recorded in the manifest). A bound in steps, not seconds, so the draws do not depend on the
-#: machine's speed.
-LATER_START_RESTARTS = 2
-#: States a chain process may run ahead of the draws (:func:`run_chains`).
-PREFETCH = 1
-#: Proposals before a chain's first draw and between its draws, per item of the ordering.
-BURN_PER_ITEM = 200
-THIN_PER_ITEM = 60
 #: Time limit of the search for a chain's start (seconds; :mod:`~models.reconstruct.chain_start`).
 START_SECONDS = 60.0
 #: Probability of a GvHD move (when some patient is eligible), and the share of transfers in it.
@@ -150,6 +135,10 @@ class ChainStats:
     trace: list[tuple[float, ...]] = field(default_factory=list)
     configurations: set[tuple] = field(default_factory=set)  # configuration keys (GvHD set and subgroup split)
     signatures: set[tuple] = field(default_factory=set)
+    #: Replica exchange (:mod:`~models.reconstruct.chain_tempering`): per companion
+    #: [proposals, accepted], per adjacent pair of replicas [exchanges proposed, accepted].
+    companions: list[list[int]] = field(default_factory=list)
+    exchanges: list[list[int]] = field(default_factory=list)
 
 
 class OrderingChain:
@@ -187,6 +176,18 @@ class OrderingChain:
         self.eligible = sorted({p for c in self.configs.values() for p in c.gvhd_patients})
         if any(c.anonymous_gvhd for c in self.configs.values()):
             self.eligible = sorted(set(self.eligible) | set(self.anon))
+
+    def relaxed(self, slack: float) -> OrderingChain:
+        """A companion of this chain on the same configurations whose KM and incidence figures have
+        ``slack`` times their tolerance (:mod:`~models.reconstruct.chain_tempering`); it has its own
+        searches, and a state passes between the two by a replay (:meth:`_make`)."""
+        cons = Constraints(**{**self.cons.__dict__})
+        cons.km = tuple(replace(f, tol=f.tol * slack) for f in self.cons.km)
+        cons.cif = tuple(replace(f, tol=f.tol * slack) for f in self.cons.cif)
+        other = copy.copy(self)
+        other.cons = cons
+        other.layouts, other.lenient_layouts, other._km_cache = {}, {}, {}
+        return other
 
     # ------------------------------------------------------------------ configurations and layouts
 
@@ -449,152 +450,19 @@ class OrderingChain:
         return out
 
     def summary(self, x: _State) -> tuple[float, ...]:
-        """Scalar summaries traced for :math:`\\hat R`: items before the first marker, mean event rank."""
+        """Scalar summaries traced for :math:`\\hat R` (:meth:`summary_names`): the share of items
+        before the first marker, the mean event rank (share of the ordering) and, per KM figure, the
+        sum of its final risk sets (the slowest coordinates, :mod:`~models.reconstruct.chain_tempering`)."""
         n = len(x.seq)
         before = next((k for k, it in enumerate(x.seq) if it[0] is None), n)
         ranks = [k for k, it in enumerate(x.seq) if it[0] is not None and it[1] != "C"]
-        return (before / n, (sum(ranks) / len(ranks) / n) if ranks else 0.0)
-
-
-def split_rhat(traces: list[list[float]]) -> float:
-    r"""Split :math:`\hat R` (Gelman et al. 2013, §11.4) of several chains' traces of one statistic.
-
-    Each trace is cut in halves; with :math:`W` the mean within-half variance and :math:`B/n` the
-    variance of the half means, :math:`\hat R = \sqrt{((n-1)/n\,W + B/n)/W}`. Constant traces give 1.
-    """
-    halves = []
-    for t in traces:
-        h = len(t) // 2
-        if h >= 2:
-            halves += [t[:h], t[h : 2 * h]]
-    if len(halves) < 2:
-        return math.nan
-    n = min(len(h) for h in halves)
-    halves = [h[:n] for h in halves]
-    means = [sum(h) / n for h in halves]
-    grand = sum(means) / len(means)
-    b_over_n = sum((m - grand) ** 2 for m in means) / (len(means) - 1)
-    w = sum(sum((v - m) ** 2 for v in h) / (n - 1) for h, m in zip(halves, means, strict=True)) / len(halves)
-    if w == 0:
-        return 1.0 if b_over_n == 0 else math.inf
-    return math.sqrt(((n - 1) / n * w + b_over_n) / w)
-
-
-def _open(
-    chain: OrderingChain, c: int, rng: random.Random, first: Any, copy: Callable[[], Any]
-) -> tuple[Any, ChainStats]:
-    """Chain ``c``'s start (``first`` for chain 0 if given; ``copy()``, chain 1's burnt-in state, when
-    no independent start is found) and its stats, before burn-in."""
-    stats = ChainStats()
-    t0 = time.perf_counter()
-    if c == 0 and first is not None:
-        x = first
-        stats.start = "the randomised search that showed a table exists"
-    else:
-        try:
-            x = chain.start(rng, restarts=None if c == 0 else LATER_START_RESTARTS)
-        except ReconstructionError:
-            if c == 0:
-                raise
-            x = copy()
-            stats.start = f"copy of chain 1 after its burn-in (no independent start in {LATER_START_RESTARTS} restarts)"
-    stats.start_seconds = time.perf_counter() - t0
-    return x, stats
-
-
-def _burn_in(chain: OrderingChain, x: Any, rng: random.Random, stats: ChainStats, per_item: int) -> Any:
-    """``per_item`` proposals per item of ``x``'s ordering, untraced; the state reached."""
-    for _ in range(per_item * len(x.seq)):
-        x = chain.step(x, rng, stats)
-    return x
-
-
-def _advance(chain: OrderingChain, x: Any, rng: random.Random, stats: ChainStats, thin: int) -> Any:
-    """``thin`` proposals from ``x``, tracing the summaries ten times; the state reached."""
-    every = max(1, thin // 10)
-    for k in range(thin):
-        x = chain.step(x, rng, stats)
-        if (k + 1) % every == 0:
-            stats.trace.append(chain.summary(x))
-    stats.configurations.add(chain._key_of_paths(x.paths))
-    stats.signatures.add((x.layout.config.gvhd_patients, x.states[-1][2]))
-    return x
-
-
-def run_chains(
-    chain: OrderingChain,
-    rng: random.Random,
-    *,
-    chains: int = DEFAULT_CHAINS,
-    burn_per_item: int = BURN_PER_ITEM,
-    thin_per_item: int = THIN_PER_ITEM,
-    progress: Callable[[str], None] | None = None,
-    first: Any = None,
-    parallel: bool | None = None,
-) -> Iterator[tuple[int, Any, ChainStats]]:
-    """Endless states ``(chain index, state, stats)``: chains in turn, each thinned after burn-in.
-
-    Each chain has its own stream (seeded from ``rng``) and starts from its own randomised search;
-    ``first``, a consistent state already found (the driver's check that a table exists), is the
-    first chain's start. Summary statistics are traced every tenth of a thinning interval.
-
-    With ``parallel`` (default: when there are several chains and processes can be forked) each
-    chain runs in its own process, at most :data:`PREFETCH` states ahead of the consumer. A chain's
-    states depend only on its stream and its start, so both ways give the same states, statistics
-    and tables; only the time differs. Without ``first``, chain 1's start is searched here first
-    (its failure is the caller's error).
-    """
-    rngs = [random.Random(rng.getrandbits(64)) for _ in range(chains)]
-    if parallel is None:
-        parallel = chains > 1 and "fork" in multiprocessing.get_all_start_methods()
-    if parallel:
-        from models.reconstruct.chain_start import run_parallel
-
-        yield from run_parallel(
-            chain, rngs, _open(chain, 0, rngs[0], first, lambda: None), burn_per_item, thin_per_item, progress
+        figs = x.states[-1][2]
+        return (
+            before / n,
+            (sum(ranks) / len(ranks) / n) if ranks else 0.0,
+            *(float(sum(figs[j])) for j, _f in x.layout.km),
         )
-        return
-    states: list[Any] = []
-    stats: list[ChainStats] = []
-    for c in range(chains):
-        if progress:
-            progress(f"chain {c + 1}/{chains}: searching a start")
-        x, st = _open(chain, c, rngs[c], first, lambda: states[0])
-        stats.append(st)
-        burn = burn_per_item * len(x.seq)
-        x = _burn_in(chain, x, rngs[c], st, burn_per_item)
-        states.append(x)
-        if progress:
-            acc = st.accepted / max(1, st.proposals)
-            progress(f"chain {c + 1}/{chains}: started and burnt in ({burn} proposals, acceptance {acc:.2f})")
-    while True:
-        for c in range(chains):
-            states[c] = _advance(chain, states[c], rngs[c], stats[c], thin_per_item * len(states[c].seq))
-            yield c, states[c], stats[c]
 
-
-def chain_report(stats: list[ChainStats], draws_per_chain: list[int]) -> dict[str, Any]:
-    """The manifest's record of the chains: acceptance, proposals per draw, starts and split R-hat."""
-    per = []
-    for s, d in zip(stats, draws_per_chain, strict=True):
-        gvhd = [sum(s.moves.get(k, (0, 0))[i] for k in GVHD_MOVES) for i in (0, 1)]  # [proposed, accepted]
-        per.append(
-            {
-                "proposals": s.proposals,
-                "acceptance_rate": round(s.accepted / max(1, s.proposals), 4),
-                "gvhd_toggle_acceptance": round(gvhd[1] / max(1, gvhd[0]), 4),
-                "acceptance_by_move": {k: round(v[1] / max(1, v[0]), 4) for k, v in sorted(s.moves.items())},
-                "states_drawn": d,
-                "start": s.start,
-                "start_seconds": round(s.start_seconds, 2),
-                "configurations_visited": len(s.configurations),
-                "risk_set_signatures_visited": len(s.signatures),
-            }
-        )
-    width = min((len(s.trace[0]) for s in stats if s.trace), default=0)
-    rhat = [round(split_rhat([[t[i] for t in s.trace] for s in stats]), 3) for i in range(width)]
-    return {
-        "chains": per,
-        "split_rhat": dict(zip(("items_before_first_marker", "mean_event_rank"), rhat, strict=False)),
-        "signatures_visited": len(set().union(*(s.signatures for s in stats))) if stats else 0,
-    }
+    def summary_names(self) -> tuple[str, ...]:
+        """Names of :meth:`summary`'s statistics."""
+        return ("items_before_first_marker", "mean_event_rank", *(f"risk_set_sum_{f.name}" for f in self.cons.km))
