@@ -27,7 +27,7 @@ from models.cli import (
     positive_int,
     run_guarded,
 )
-from models.reconstruct.chain import DEFAULT_CHAINS, THIN_PER_ITEM
+from models.reconstruct.chain_run import BUDGET_PER_ITEM, DEFAULT_CHAINS, THIN_PER_ITEM
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
 from models.workflows.reconstruct import RECONSTRUCT_DRAWS, RECONSTRUCT_SEED
 
@@ -81,8 +81,15 @@ def build_parser() -> ArgumentParser:
         "--thin",
         type=positive_int,
         default=THIN_PER_ITEM,
-        help=f"chain proposals per item of the ordering between draws (default {THIN_PER_ITEM}; "
-        "more mixes better and takes longer)",
+        help=f"chain proposals per item of the ordering in a round, one state per chain (default {THIN_PER_ITEM})",
+    )
+    p.add_argument(
+        "--chain-budget",
+        type=positive_int,
+        default=BUDGET_PER_ITEM,
+        metavar="N",
+        help="the chains run until split R-hat <= 1.01 and bulk ESS suffice, or N proposals per item "
+        f"of the ordering per chain (default {BUDGET_PER_ITEM}); past N the text warns",
     )
     p.add_argument("--max-states", type=positive_int, default=DEFAULT_MAX_STATES, help="search bound per configuration")
     p.add_argument("--max-tries", type=positive_int, default=DEFAULT_MAX_TRIES, help="day-sampling attempts bound")
@@ -110,6 +117,7 @@ def settings_from(args: argparse.Namespace):
         method=args.method,
         chains=args.chains,
         thin=args.thin,
+        chain_budget=args.chain_budget,
     )
 
 

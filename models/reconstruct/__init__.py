@@ -33,7 +33,8 @@ The submodules, in the order the method uses them:
   days, entries and GvHD roster, retried for the same ordering so tables stay uniform over orderings);
 * :mod:`~models.reconstruct.chain` — Metropolis chains over consistent orderings for studies too
   large to count (:class:`OrderingChain`), with :mod:`~models.reconstruct.chain_start` finding their
-  starting orderings;
+  starting orderings, :mod:`~models.reconstruct.chain_tempering` their relaxed companions (replica
+  exchange) and :mod:`~models.reconstruct.chain_run` running them until their diagnostics pass;
 * :mod:`~models.reconstruct.verify` — independent re-checks with lifelines (:func:`verify_table`);
 * :mod:`~models.reconstruct.driver` — :func:`reconstruct` (``method="auto" | "exact" | "chain"``),
   follow-up readings, the manifest's report and progress.

@@ -21,13 +21,6 @@ or :data:`~models.reconstruct.chain.START_SECONDS` pass:
    means every printed figure is reproduced; the ordering is then re-checked by the chain's own
    rules before it is used.
 
-**Processes.** With several chains, :func:`run_parallel` runs each in a forked process (its start
-search, burn-in and thinning), so a later chain's start search overlaps the first chain's work.
-Each process sends its states one at a time (pickled at once, at most
-:data:`~models.reconstruct.chain.PREFETCH` ahead); a chain that finds no start asks for the first
-chain's burnt-in state. A chain's states depend only on its stream and start, so the states, the
-statistics and the tables are those of running the chains in turn.
-
 Neither search affects the law the chain samples (only its starting point); burn-in and several
 independent starts address the dependence on it. Past the time limit without a start, a one-line
 :class:`~models.errors.ReconstructionError` names the bound.
@@ -41,20 +34,16 @@ Kirkpatrick S, Gelatt CD, Vecchi MP. Optimization by simulated annealing. Scienc
 from __future__ import annotations
 
 import math
-import multiprocessing
-import pickle
-import queue
 import random
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from models.errors import ReconstructionError
 from models.reconstruct.constraints import KMTarget
 from models.reconstruct.figures import cif_value, km_summary
 
 if TYPE_CHECKING:
-    from models.reconstruct.chain import ChainStats, Item, OrderingChain, _Layout, _State
+    from models.reconstruct.chain import OrderingChain, _Layout, _State
 
 #: States a strict depth-first search may visit per configuration, and configurations tried.
 DFS_STATES = 5_000
@@ -191,92 +180,3 @@ def anneal(chain: OrderingChain, x: _State, rng: random.Random, deadline: float)
         if ey <= e or rng.random() < math.exp(-(ey - e) / temp):
             x, e = y, ey
     return None
-
-
-def _worker(
-    chain: OrderingChain, c: int, rng: random.Random, opened: Any, burn: int, thin: int, out: Any, inbox: Any
-) -> None:  # pragma: no cover - runs in a forked process (its states are checked in the parent)
-    """Chain ``c`` in its own process: start (unless ``opened``), burn-in, then its states, sent
-    to ``out`` one by one."""
-    from models.reconstruct.chain import _advance, _burn_in, _open
-
-    def copy() -> Any:
-        out.put(pickle.dumps(("copy", None, None, None)))
-        seq, paths = inbox.get()
-        return chain._make(seq, paths, 0, None)
-
-    x, stats = opened if opened is not None else _open(chain, c, rng, None, copy)
-    x = _burn_in(chain, x, rng, stats, burn)
-    while True:
-        out.put(pickle.dumps(("state", x.seq, x.paths, stats)))  # now: the queue pickles later
-        x = _advance(chain, x, rng, stats, thin * len(x.seq))
-
-
-def run_parallel(
-    chain: OrderingChain,
-    rngs: list[random.Random],
-    opened: tuple[Any, ChainStats],
-    burn: int,
-    thin: int,
-    progress: Callable[[str], None] | None,
-) -> Iterator[tuple[int, Any, ChainStats]]:
-    """:func:`~models.reconstruct.chain.run_chains` with each chain in a forked process (the same
-    states, see there); ``opened`` is chain 1's start and stats, found by the caller."""
-    from models.reconstruct.chain import PREFETCH, ChainStats
-
-    ctx = multiprocessing.get_context("fork")
-    outs = [ctx.Queue(maxsize=PREFETCH) for _ in rngs]
-    inboxes = [ctx.Queue() for _ in rngs]
-    procs = [
-        ctx.Process(
-            target=_worker,
-            args=(chain, c, rng, opened if c == 0 else None, burn, thin, outs[c], inboxes[c]),
-            daemon=True,
-        )
-        for c, rng in enumerate(rngs)
-    ]
-    n = len(rngs)
-    stats = [ChainStats() for _ in rngs]
-
-    def receive(c: int) -> tuple:
-        while True:
-            try:
-                return pickle.loads(outs[c].get(timeout=1.0))
-            except queue.Empty:
-                if not procs[c].is_alive():
-                    raise ReconstructionError(
-                        chain.cons.source,
-                        where=f"chain {c + 1}",
-                        found=f"its process ended (exit code {procs[c].exitcode}) before the draws were taken",
-                        expected="a chain process that runs to the end (was it killed, e.g. for memory?)",
-                    ) from None
-
-    burnt: list[tuple[list[Item], dict[str, str]]] = []
-    try:
-        for p in procs:
-            p.start()
-        for c in range(n):
-            if progress:
-                progress(f"chain {c + 1}/{n}: searching a start")
-            msg = receive(c)
-            if msg[0] == "copy":
-                inboxes[c].put(burnt[0])
-                msg = receive(c)
-            burnt.append((msg[1], msg[2]))
-            vars(stats[c]).update(vars(msg[3]))
-            if progress:
-                acc = stats[c].accepted / max(1, stats[c].proposals)
-                progress(
-                    f"chain {c + 1}/{n}: started and burnt in ({stats[c].proposals} proposals, acceptance {acc:.2f})"
-                )
-        while True:
-            for c in range(n):
-                _kind, seq, paths, got = receive(c)
-                vars(stats[c]).update(vars(got))
-                x = chain._make(seq, paths, 0, None)
-                assert x is not None, "a chain process sent an inconsistent ordering"
-                yield c, x, stats[c]
-    finally:
-        for p in procs:
-            p.kill()
-            p.join()

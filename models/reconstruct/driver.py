@@ -14,7 +14,17 @@ from typing import Any
 
 from models.errors import ConfigError, ReconstructionError
 from models.executor import connect, is_client
-from models.reconstruct.chain import DEFAULT_CHAINS, THIN_PER_ITEM, OrderingChain, chain_report, run_chains
+from models.reconstruct.chain import OrderingChain
+from models.reconstruct.chain_run import (
+    BUDGET_PER_ITEM,
+    DEFAULT_CHAINS,
+    MIN_ESS,
+    THIN_PER_ITEM,
+    chain_report,
+    check_chain_budget,
+    collect,
+)
+from models.reconstruct.chain_tempering import LADDER, SWAP_EVERY
 from models.reconstruct.constraints import Constraints
 from models.reconstruct.sampling import DAY_TRIES, Draw, _draw_once, draw_for_labels
 from models.reconstruct.solve import SearchBoundError, Solution, diagnose, diagnose_unstarted, solve
@@ -71,14 +81,17 @@ def reconstruct(
     method: str = "auto",
     chains: int = DEFAULT_CHAINS,
     thin: int = THIN_PER_ITEM,
+    budget: int = BUDGET_PER_ITEM,
 ) -> Reconstruction:
     """Find every consistent ordering, then draw ``draws`` distinct verified tables.
 
     ``method`` is ``"exact"`` (count every ordering, :mod:`~models.reconstruct.search`), ``"chain"``
     (Metropolis chains over the orderings, ``chains`` of them, :mod:`~models.reconstruct.chain`) or
     ``"auto"``: exact within :data:`AUTO_EXACT_STATES` states (and ``max_states``), the chain when
-    that bound is hit. ``thin`` is the chain's proposals per item of the ordering between draws
-    (burn-in: :data:`~models.reconstruct.chain.BURN_PER_ITEM` per item). Both draw uniformly over
+    that bound is hit. The chains run in rounds of ``thin`` proposals per item of the ordering
+    (burn-in: :data:`~models.reconstruct.chain_run.BURN_PER_ITEM` per item) until their diagnostics
+    pass or ``budget`` proposals per item have run (:func:`~models.reconstruct.chain_run.collect`),
+    and the draws come from the second half of the rounds. Both draw uniformly over
     (configuration, ordering) pairs; the report's ``method`` says which ran and why.
 
     GvHD definitions are tried in the file's order; all are solved and reported, the draws come
@@ -92,11 +105,12 @@ def reconstruct(
     """
     if method not in METHODS:
         raise ConfigError("method", found=method, expected=f"one of {list(METHODS)}")
-    for key, value in (("chains", chains), ("thin", thin)):
+    for key, value in (("chains", chains), ("thin", thin), ("chain_budget", budget)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(key, found=value, expected="a whole number >= 1")
+    check_chain_budget(budget, thin)
     if method == "chain":
-        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin, max_states)
+        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin, max_states, budget)
         rec.report["method"] = {"used": "chain", "requested": method}
         return rec
     bound = (min(max_states, AUTO_EXACT_STATES), AUTO_EXACT_STATES) if method == "auto" else None
@@ -113,7 +127,7 @@ def reconstruct(
         if method == "exact":
             raise
         _say(progress, f"exact search stopped ({exc.found}); sampling with Metropolis chains")
-        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin, max_states)
+        rec = _reconstruct_chain(cons, draws, seed, max_tries, progress, chains, thin, max_states, budget)
         rec.report["method"] = {"used": "chain", "requested": method, "reason": f"exact search: {exc.found}"}
         return rec
     rec.report["method"] = {"used": "exact", "requested": method}
@@ -295,6 +309,7 @@ def _reconstruct_chain(
     chains: int,
     thin: int = THIN_PER_ITEM,
     max_states: int = DEFAULT_MAX_STATES,
+    budget: int = BUDGET_PER_ITEM,
 ) -> Reconstruction:
     """The chain method: the same report shape as the exact one, orderings not counted (None).
 
@@ -342,25 +357,27 @@ def _reconstruct_chain(
     report["chosen_definition"] = name
     report["orderings"] = None
     report["anonymous_gvhd"] = cons.anonymous_gvhd
+    ran = collect(
+        chain,
+        rng,
+        draws=draws,
+        chains=chains,
+        thin_per_item=thin,
+        budget_per_item=budget,
+        progress=progress,
+        first=first,
+    )
     out: list[Draw] = []
     seen: set[str] = set()
     per_chain = [0] * chains
     tries = 0
-    stats: list[Any] = []
     signatures: set[tuple] = set()
-    for c, x, st in run_chains(chain, rng, chains=chains, thin_per_item=thin, progress=progress, first=first):
-        if len(stats) < chains:
-            stats.append(st)
+    for c, i in _candidates(ran.window, chains, draws):
         if len(out) >= draws:
             break
         tries += 1
-        if tries > max_tries * max(draws, 1):
-            raise ReconstructionError(
-                cons.source,
-                where="draws",
-                found=f"{len(out)} distinct tables after {tries - 1} chain states",
-                expected=f"{draws} distinct tables (ask for fewer draws)",
-            )
+        x = chain._make(*ran.pool[c][i], 0, None)
+        assert x is not None, "a chain state is no longer consistent"
         lay = x.layout
         d = draw_for_labels(cons, qual, chain.reading, lay.config, lay.search, chain.labels(x), x.states[-1][2], rng)
         if d is None:
@@ -373,12 +390,42 @@ def _reconstruct_chain(
         out.append(d)
         per_chain[c] += 1
         signatures.add((lay.config.gvhd_patients, lay.config.anonymous_gvhd, d.signature))
-        _say(progress, f"draw {len(out)}/{draws} (chain {c + 1})")
+        _say(progress, f"draw {len(out)}/{draws} (chain {c + 1}, round {i + 1})")
+    if len(out) < draws:
+        raise ReconstructionError(
+            cons.source,
+            where="draws",
+            found=f"{len(out)} distinct tables from the {len(ran.window) * chains} chain states of the window",
+            expected=f"{draws} distinct tables (ask for fewer draws)",
+        )
     report["draw_attempts"] = tries
-    report["chain"] = chain_report(stats, per_chain)
+    run = {
+        "ladder": [1.0, *LADDER],
+        "swap_every": SWAP_EVERY,
+        "thin_per_item": thin,
+        "budget_per_item": budget,
+        "rounds": ran.rounds,
+        "window_rounds": [ran.window.start + 1, ran.window.stop],
+        "converged": ran.converged,
+        "criterion": f"rank-normalised split R-hat <= 1.01 and bulk ESS >= {max(draws, MIN_ESS)} for every "
+        "traced statistic over the window (the second half of the rounds)",
+    }
+    report["chain"] = chain_report(ran.stats, per_chain, chain.summary_names(), ran.diagnostics, run)
     report["risk_set_signatures"] = _describe(cons, signatures)
     report["risk_set_signatures_note"] = "the distinct signatures of the draws (the chain does not enumerate them)"
     return Reconstruction(out, report)
+
+
+def _candidates(window: range, chains: int, draws: int) -> list[tuple[int, int]]:
+    """(chain, round) pairs to draw from: ``ceil(draws / chains)`` rounds per chain evenly spread over
+    the window, taken from the chains in turn, then the window's other states in order (used when a
+    state gives no new table)."""
+    k = -(-draws // chains)
+    n = len(window)
+    picks = [window.start + (j * n) // k for j in range(k)]
+    first = [(c, i) for i in picks for c in range(chains)]
+    chosen = set(first)
+    return first + [(c, i) for i in window for c in range(chains) if (c, i) not in chosen]
 
 
 def _check_draw(d: Draw, cons: Constraints, qualifying: tuple[str, ...], number: int) -> None:

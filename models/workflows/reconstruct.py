@@ -21,7 +21,7 @@ from typing import Any
 
 from models.errors import ConfigError, StudyError
 from models.progress import Progress
-from models.reconstruct.chain import DEFAULT_CHAINS, THIN_PER_ITEM
+from models.reconstruct.chain_run import BUDGET_PER_ITEM, DEFAULT_CHAINS, THIN_PER_ITEM, check_chain_budget
 from models.reconstruct.vocabulary import DEFAULT_MAX_STATES, DEFAULT_MAX_TRIES
 
 #: The draws and seed of the shipped reconstruction (``data/huang2024/reconstructed``).
@@ -58,11 +58,11 @@ class ReconstructSettings:
     workers, dask
         Local worker processes for the searches, or a Dask scheduler (an address such as
         ``tcp://10.0.0.5:8786``, or a cluster or client). The tables are the same either way.
-    method, chains, thin
+    method, chains, thin, chain_budget
         ``"exact"`` (count every ordering), ``"chain"`` (Metropolis chains over the orderings,
-        ``chains`` of them, ``thin`` proposals per item of the ordering between draws) or
-        ``"auto"`` (exact unless its bound is hit, then the chain);
-        :func:`models.reconstruct.reconstruct`.
+        ``chains`` of them, in rounds of ``thin`` proposals per item of the ordering until their
+        diagnostics pass or ``chain_budget`` proposals per item have run) or ``"auto"`` (exact
+        unless its bound is hit, then the chain); :func:`models.reconstruct.reconstruct`.
     """
 
     study: str | Path | None = None
@@ -79,6 +79,7 @@ class ReconstructSettings:
     method: str = "auto"
     chains: int = DEFAULT_CHAINS
     thin: int = THIN_PER_ITEM
+    chain_budget: int = BUDGET_PER_ITEM
 
 
 @dataclass
@@ -135,19 +136,7 @@ class ReconstructResult:
         checks = self.checks()
         chosen = rep["chosen_definition"]
         if "chain" in rep:
-            acc = [c["acceptance_rate"] for c in rep["chain"]["chains"]]
-            lines.append(
-                f"method: {len(acc)} Metropolis chains, acceptance {min(acc):.2f}-{max(acc):.2f}, "
-                f"split R-hat {rep['chain']['split_rhat']}"
-            )
-            from models.pwe import RHAT_MAX
-
-            worst = max((float(v) for v in rep["chain"]["split_rhat"].values()), default=float("nan"))
-            if not worst <= RHAT_MAX:
-                lines.append(
-                    f"warning: split R-hat {worst:.2f} > {RHAT_MAX}: the chains have not shown that they mix; "
-                    "the tables are consistent but may not be spread as the uniform law; raise --thin"
-                )
+            lines += _chain_lines(rep["chain"])
         lines.append(
             f"{n} tables drawn from {_count(self.orderings)} consistent orderings"
             + ("" if chosen is None else f" (definition {chosen})")
@@ -223,6 +212,27 @@ def _input(study: Any, given: str | Path | None, key: str, what: str) -> Path:
     return path
 
 
+def _chain_lines(ch: dict[str, Any]) -> list[str]:
+    """The chains' line of the report, and a warning when they did not show that they mix."""
+    acc = [c["acceptance_rate"] for c in ch["chains"]]
+    ex = [a for c in ch["chains"] for a in c["exchange_acceptance"]]
+    shown = lambda d: ", ".join(f"{k} {'n/a' if v is None else v}" for k, v in d.items())  # noqa: E731
+    lines = [
+        f"method: {len(acc)} Metropolis chains with relaxed companions (KM tolerance x{ch['ladder'][1:]}), "
+        f"acceptance {min(acc):.2f}-{max(acc):.2f}"
+        + (f", exchanges accepted {min(ex):.3f}-{max(ex):.3f}" if ex else "")
+        + f"; {ch['rounds'] * ch['thin_per_item']} proposals per item per chain; window rounds "
+        f"{ch['window_rounds'][0]}-{ch['window_rounds'][1]}: split R-hat {shown(ch['split_rhat'])}; "
+        f"bulk ESS {shown(ch['ess_bulk'])}"
+    ]
+    if not ch["converged"]:
+        lines.append(
+            f"warning: within --chain-budget {ch['budget_per_item']} the chains did not meet {ch['criterion']}: "
+            "the tables are consistent but not shown to be spread as the uniform law; raise --chain-budget"
+        )
+    return lines
+
+
 def _check(settings: ReconstructSettings) -> None:
     for name, least in (("draws", 1), ("seed", 0), ("max_states", 1), ("max_tries", 1)):
         value = getattr(settings, name)
@@ -230,10 +240,11 @@ def _check(settings: ReconstructSettings) -> None:
             raise ConfigError(name, found=value, expected=f"a whole number >= {least}")
     if settings.method not in ("auto", "exact", "chain"):
         raise ConfigError("method", found=settings.method, expected="one of ['auto', 'exact', 'chain']")
-    for key in ("chains", "thin"):
+    for key in ("chains", "thin", "chain_budget"):
         value = getattr(settings, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(key, found=value, expected="a whole number >= 1")
+    check_chain_budget(settings.chain_budget, settings.thin)
 
 
 def _audit(rec: Any, cons: Any, files: list[str]) -> list[dict[str, Any]]:
@@ -304,6 +315,7 @@ def reconstruct_study(
         method=s.method,
         chains=s.chains,
         thin=s.thin,
+        budget=s.chain_budget,
     )
     seconds = time.perf_counter() - t0
     files = [f"draw_{i:03d}.csv" for i in range(1, len(rec.draws) + 1)]
