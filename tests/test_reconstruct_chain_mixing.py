@@ -28,8 +28,9 @@ from test_reconstruct_spread import ALPHA, tiny  # noqa: F401  (the 8-patient st
 
 from models.reconstruct import chain as chain_module
 from models.reconstruct import chain_moves
-from models.reconstruct.chain import OrderingChain, run_chains
+from models.reconstruct.chain import OrderingChain
 from models.reconstruct.chain_moves import hop, pair, toggle, transfer
+from models.reconstruct.chain_run import run_chains
 
 
 class _Choices:
