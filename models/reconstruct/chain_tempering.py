@@ -8,9 +8,9 @@ the estimate or a bound out of its half unit; changing the *sum* of a figure's r
 keeping all three needs two or three deaths moved by different distances at once. Alone, the
 chain makes such moves so rarely that it stays with one or two values of that sum for hundreds of
 thousands of proposals: on ``letter_n54`` (``data/benchmarks``), 300,000 proposals from either of
-two independent starts visited OS risk-set sums 491–492 only, where chains with the companions
-below visit 490–496; on ``letter_n38`` the EFS sum stayed at 501 for 312,000 proposals, where the
-companions find 498–501.
+two independent starts visited OS risk-set sums 491–492 only, where a chain with one companion
+at 1.5 times the KM tolerances visits 490–496; on ``letter_n38`` the EFS sum stayed at 501 for
+312,000 proposals, where a chain with one companion at 2 times finds 498–501.
 
 Method
 ------
