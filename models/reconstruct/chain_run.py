@@ -34,7 +34,7 @@ from typing import Any
 
 from models.errors import ReconstructionError
 from models.reconstruct.chain import ChainStats, OrderingChain
-from models.reconstruct.chain_tempering import LADDER, Ladder, Walker
+from models.reconstruct.chain_tempering import LADDER, SWAP_EVERY, Ladder, Walker
 
 #: Chains (draws are taken from them in turn); one per core of the 2-core reference machine.
 DEFAULT_CHAINS = 2
@@ -353,11 +353,31 @@ class Rounds:
     rounds: int
     diagnostics: dict[str, dict[str, float]]
     converged: bool
+    need_ess: float
+    ladder: tuple[float, ...]
+    thin_per_item: int
+    budget_per_item: int
 
     @property
     def window(self) -> range:
         """The rounds the draws come from: the second half (the first is warm-up)."""
         return range(self.rounds // 2, self.rounds)
+
+    def record(self) -> dict[str, Any]:
+        """How the chains ran, for the manifest (:func:`chain_report`'s ``run``)."""
+        from models.pwe import RHAT_MAX
+
+        return {
+            "ladder": [1.0, *self.ladder],
+            "swap_every": SWAP_EVERY,
+            "thin_per_item": self.thin_per_item,
+            "budget_per_item": self.budget_per_item,
+            "rounds": self.rounds,
+            "window_rounds": [self.window.start + 1, self.window.stop],
+            "converged": self.converged,
+            "criterion": f"rank-normalised split R-hat <= {RHAT_MAX} and bulk ESS >= {self.need_ess} for every "
+            "traced statistic over the window (the second half of the rounds)",
+        }
 
 
 def passes(diagnostics: dict[str, dict[str, float]], need_ess: float) -> bool:
@@ -392,6 +412,8 @@ def collect(
     that the window's states include ``draws`` nearly independent ones, or when the chains have run
     ``budget_per_item`` proposals per item (``converged`` False).
     """
+    from models.pwe import RHAT_MAX
+
     names = chain.summary_names()
     need = max(draws, MIN_ESS)
     k = math.ceil(draws / chains)
@@ -400,7 +422,6 @@ def collect(
     pool: list[list[tuple[list, dict[str, str]]]] = [[] for _ in range(chains)]
     marks: list[list[int]] = [[] for _ in range(chains)]
     stats: list[ChainStats] = []
-    diag: dict[str, dict[str, float]] = window_diagnostics([], names)
     rounds = 0
     it = run_chains(
         chain,
@@ -426,16 +447,16 @@ def collect(
             h = rounds // 2
             traces = [s.trace[(m[h - 1] if h else 0) : m[-1]] for s, m in zip(stats, marks, strict=True)]
             diag = window_diagnostics(traces, names)
-            if passes(diag, need):
-                return Rounds(pool, stats, rounds, diag, True)
-            if rounds >= most:
-                return Rounds(pool, stats, rounds, diag, False)
+            ok = passes(diag, need)
+            if ok or rounds >= most:
+                return Rounds(pool, stats, rounds, diag, ok, need, ladder, thin_per_item, budget_per_item)
             if progress and rounds % 10 == 0:
-                worst = max(names, key=lambda k: diag["rhat"][k])
-                thin = min(names, key=lambda k: diag["ess_bulk"][k])
+                worst = max(names, key=lambda name: diag["rhat"][name])
+                thin = min(names, key=lambda name: diag["ess_bulk"][name])
                 progress(
                     f"chains: {rounds * thin_per_item} proposals per item, window R-hat {diag['rhat'][worst]:.3f} "
-                    f"({worst}), ESS {diag['ess_bulk'][thin]:.0f} ({thin}) (needed: R-hat <= 1.01, ESS >= {need})"
+                    f"({worst}), ESS {diag['ess_bulk'][thin]:.0f} ({thin}) (needed: R-hat <= {RHAT_MAX}, "
+                    f"ESS >= {need})"
                 )
     finally:
         close = getattr(it, "close", None)

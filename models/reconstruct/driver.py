@@ -18,13 +18,11 @@ from models.reconstruct.chain import OrderingChain
 from models.reconstruct.chain_run import (
     BUDGET_PER_ITEM,
     DEFAULT_CHAINS,
-    MIN_ESS,
     THIN_PER_ITEM,
     chain_report,
     check_chain_budget,
     collect,
 )
-from models.reconstruct.chain_tempering import LADDER, SWAP_EVERY
 from models.reconstruct.constraints import Constraints
 from models.reconstruct.sampling import DAY_TRIES, Draw, _draw_once, draw_for_labels
 from models.reconstruct.solve import SearchBoundError, Solution, diagnose, diagnose_unstarted, solve
@@ -399,18 +397,7 @@ def _reconstruct_chain(
             expected=f"{draws} distinct tables (ask for fewer draws)",
         )
     report["draw_attempts"] = tries
-    run = {
-        "ladder": [1.0, *LADDER],
-        "swap_every": SWAP_EVERY,
-        "thin_per_item": thin,
-        "budget_per_item": budget,
-        "rounds": ran.rounds,
-        "window_rounds": [ran.window.start + 1, ran.window.stop],
-        "converged": ran.converged,
-        "criterion": f"rank-normalised split R-hat <= 1.01 and bulk ESS >= {max(draws, MIN_ESS)} for every "
-        "traced statistic over the window (the second half of the rounds)",
-    }
-    report["chain"] = chain_report(ran.stats, per_chain, chain.summary_names(), ran.diagnostics, run)
+    report["chain"] = chain_report(ran.stats, per_chain, chain.summary_names(), ran.diagnostics, ran.record())
     report["risk_set_signatures"] = _describe(cons, signatures)
     report["risk_set_signatures_note"] = "the distinct signatures of the draws (the chain does not enumerate them)"
     return Reconstruction(out, report)

@@ -218,7 +218,7 @@ def _chain_lines(ch: dict[str, Any]) -> list[str]:
     ex = [a for c in ch["chains"] for a in c["exchange_acceptance"]]
     shown = lambda d: ", ".join(f"{k} {'n/a' if v is None else v}" for k, v in d.items())  # noqa: E731
     lines = [
-        f"method: {len(acc)} Metropolis chains with relaxed companions (KM tolerance x{ch['ladder'][1:]}), "
+        f"method: {len(acc)} Metropolis chains with relaxed companions (figure tolerances x{ch['ladder'][1:]}), "
         f"acceptance {min(acc):.2f}-{max(acc):.2f}"
         + (f", exchanges accepted {min(ex):.3f}-{max(ex):.3f}" if ex else "")
         + f"; {ch['rounds'] * ch['thin_per_item']} proposals per item per chain; window rounds "
