@@ -41,8 +41,9 @@ DEFAULT_CHAINS = 2
 #: Annealing restarts (60,000 proposals each) allowed to the independent start of every chain
 #: after the first; past them the chain starts from a copy of the first chain's burnt-in state
 #: (recorded in the manifest). A bound in steps, not seconds, so the draws do not depend on the
-#: machine's speed.
-LATER_START_RESTARTS = 2
+#: machine's speed. On ``letter_n54`` one annealing search took 1, 3, 1 and 2 restarts on four seeds
+#: (3–29 s); at 2 the second chain of the seed-1 benchmark started as a copy.
+LATER_START_RESTARTS = 6
 #: States a chain process may run ahead of the draws (:func:`run_chains`).
 PREFETCH = 1
 #: Proposals before a chain's first state, and between two of its states, per item of the ordering.
@@ -51,7 +52,11 @@ THIN_PER_ITEM = 30
 #: At most this many proposals per item of the ordering per chain after burn-in (a bound in steps,
 #: so that a run gives the same tables on any machine); past it the draws are taken from the last
 #: window and the manifest and the script's text say that the chains did not show they mix.
-BUDGET_PER_ITEM = 10_000
+#: Measured on the benchmark letters (docs/reconstruction.md): ``letter_n80`` passes after 4,200,
+#: ``letter_n38`` after 10,530; ``letter_n54`` passed after 36,840 with its second chain a copy of
+#: the first, and from two independent starts it does not pass within 40,000 (R-hat 1.016). At the
+#: former default of 10,000 neither of the two passed.
+BUDGET_PER_ITEM = 40_000
 #: Least bulk ESS of every traced statistic over the window, besides one per draw.
 MIN_ESS = 100
 #: Most rounds a budget may ask for (each round keeps one small ordering per chain).
