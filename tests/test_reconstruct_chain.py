@@ -197,7 +197,7 @@ def huang_chain_counts(chain: OrderingChain, thin: int) -> tuple[Counter[str], C
             for _ in range(thin):
                 x = chain.step(x, rng, stats)
             sets[x.layout.config.label()] += 1
-            sigs[(x.layout.config.gvhd_patients, x.states[-1][2])] += 1
+            sigs[(x.layout.config.gvhd_patients, chain.final_figs(x))] += 1
     return sets, sigs
 
 

@@ -79,6 +79,9 @@ import math
 import random
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
+from models.reconstruct.chain_kernel import Packed, initial_row, log_table, pack, replay
 from models.reconstruct.chain_moves import Item, hop, pair, permute, toggle, transfer
 from models.reconstruct.configurations import Configuration, configurations
 from models.reconstruct.constraints import Constraints, KMTarget
@@ -99,6 +102,8 @@ GVHD_MOVES = ("gvhd_toggle", "gvhd_transfer")
 #: The other proposals and their probabilities (:mod:`~models.reconstruct.chain_moves`).
 MOVES = ("permutation", "event_hops", "event_pair")
 MOVE_WEIGHTS = (0.5, 0.25, 0.25)
+#: Label code of an item with no slot in a layout (the compiled replay rejects it).
+_NO_LABEL = -(10**9)
 
 
 def _config_key(gvhd: frozenset[str], anon: dict[tuple[frozenset[str], str], int]) -> tuple:
@@ -116,6 +121,7 @@ class _Layout:
     log_m: float
     km: list[tuple[int, KMTarget]]  # the search's KM figures, checked here (see OrderingChain.layout)
     lenient: bool = False  # no figure is checked (start-up only: chain_start)
+    packed: Packed | None = None  # tables of the compiled replay (chain_kernel), where it applies
 
 
 @dataclass
@@ -123,8 +129,17 @@ class _State:
     seq: list[Item]
     paths: dict[str, str]
     layout: _Layout
-    states: list[tuple]  # states[k]: the search state before item k (len(seq) + 1 entries)
-    logw: list[float]  # log W of the first k items
+    states: list[tuple]  # states[k]: the search state before item k (Python replay; else empty)
+    logw: list[float]  # log W of the first k items (Python replay; else empty)
+    rows: np.ndarray | None = None  # the compiled replay's rows (chain_kernel), one per position
+    codes: dict[Item, int] | None = None  # item -> label code of the compiled replay (these paths)
+
+    @property
+    def log_w(self) -> float:
+        """log W of the whole ordering."""
+        if self.rows is None or self.layout.packed is None:
+            return self.logw[-1]
+        return float(self.rows[-1][self.layout.packed.slots + 1])
 
 
 @dataclass
@@ -159,7 +174,10 @@ class OrderingChain:
         qualifying: tuple[str, ...] | None,
         reading: str,
         moves: dict[str, float] | None = None,
+        compiled: bool = True,
     ) -> None:
+        self.compiled = compiled
+        self._log_n = log_table(len(cons.patients))
         weights = dict(zip(MOVES, MOVE_WEIGHTS, strict=True)) if moves is None else moves
         if not weights or set(weights) - set(MOVES) or min(weights.values()) < 0 or sum(weights.values()) <= 0:
             raise ValueError(f"moves: weights of some of {MOVES}, got {moves}")
@@ -238,7 +256,8 @@ class OrderingChain:
                 sizes.setdefault(cl.populations, []).append(len(cl.members))
         log_m = sum(math.lgamma(sum(v) + 1) - sum(math.lgamma(m + 1) for m in v) for v in sizes.values())
         km = [(j, f) for j, f in enumerate(search.figures) if isinstance(f, KMTarget)]
-        out = _Layout(config, search, class_of, slot, log_m, km, lenient)
+        packed = None if lenient or not self.compiled else pack(search, [j for j, _f in km], self._log_n)
+        out = _Layout(config, search, class_of, slot, log_m, km, lenient, packed)
         cache[key] = out
         return out
 
@@ -330,6 +349,20 @@ class OrderingChain:
             return None
         return st, lw
 
+    @staticmethod
+    def _in_order_within(seq: list[Item], paths: dict[str, str], who: set[str], first: int, last: int) -> bool:
+        """:meth:`_in_order` for a proposal that only rearranged items within positions
+        ``first..last`` of a consistent ordering: each patient's items there are a run of its path
+        (those before and after did not move), so they need only be in increasing path order."""
+        seen: dict[str, int] = {}
+        for pid, step in seq[first : last + 1]:
+            if pid in who:
+                k = paths[pid].index(step)
+                if k < seen.get(pid, -1):
+                    return False
+                seen[pid] = k
+        return True
+
     def _in_order(self, seq: list[Item], paths: dict[str, str], who: set[str]) -> bool:
         seen: dict[str, int] = {}
         for pid, step in seq:
@@ -355,6 +388,8 @@ class OrderingChain:
         lay = old.layout if same and old is not None else self.layout(self._key_of_paths(paths), lenient)
         if lay is None:
             return None
+        if lay.packed is not None:
+            return self._make_packed(lay, seq, paths, start, old)
         if old is None or lay is not old.layout:
             start, states, logw, last = 0, [lay.search.initial()], [0.0], None
         else:
@@ -364,9 +399,62 @@ class OrderingChain:
             return None
         return _State(seq, paths, lay, out[0], out[1])
 
+    def _make_packed(
+        self, lay: _Layout, seq: list[Item], paths: dict[str, str], start: int, old: _State | None
+    ) -> _State | None:
+        """:meth:`_make` by the compiled replay (:func:`~models.reconstruct.chain_kernel.replay`)."""
+        assert lay.packed is not None
+        if old is None or lay is not old.layout or old.rows is None:
+            start, rows = 0, initial_row(lay.search, lay.packed)
+        else:
+            rows = old.rows
+        if old is None or old.codes is None or lay is not old.layout:
+            codes = self._codes(lay, paths, None)
+        elif paths is old.paths:
+            codes = old.codes
+        else:
+            codes = self._codes(lay, paths, old)
+        labels = np.array(list(map(codes.__getitem__, seq[start:])), np.int64)
+        out = replay(rows, start, labels, lay.packed.tables)
+        if out.shape[0] == 0:
+            return None
+        return _State(seq, paths, lay, [], [], out, codes)
+
+    def _codes(self, lay: _Layout, paths: dict[str, str], old: _State | None) -> dict[Item, int]:
+        """Each item's label code under ``paths``: its slot, ``-(m + 1)`` for marker ``m``,
+        :data:`_NO_LABEL` if it has no slot; from ``old``'s codes (same layout) where only some
+        patients' paths changed (an item's code depends on its own patient's path only)."""
+        if old is None or old.codes is None:
+            out: dict[Item, int] = {(None, m): -(m + 1) for m in range(len(lay.search.landmarks) + 1)}
+            who = list(paths)
+        else:
+            out = dict(old.codes)
+            who = [p for p in paths if paths[p] != old.paths[p]]
+            for p in who:
+                for step in old.paths[p]:
+                    del out[(p, step)]
+        for pid in who:
+            for step in paths[pid]:
+                lab = self._slot_of(lay, paths, (pid, step))
+                out[(pid, step)] = _NO_LABEL if lab is None else lab[1]
+        return out
+
+    def final_figs(self, x: _State) -> tuple:
+        """The figures' part of ``x``'s terminal search state (risk-set tuples; for the compiled
+        replay, replayed here in Python from the labels)."""
+        if x.states:
+            return x.states[-1][2]
+        search = x.layout.search
+        state = search.initial()
+        for lab in self.labels(x):
+            nxt = search.child(state, lab)
+            assert nxt is not None, "a chain state is no longer consistent"
+            state = nxt
+        return state[2]
+
     @staticmethod
     def log_pi(x: _State) -> float:
-        return -(x.layout.log_m + x.logw[-1])
+        return -(x.layout.log_m + x.log_w)
 
     # ------------------------------------------------------------------ starts
 
@@ -430,7 +518,7 @@ class OrderingChain:
             else:
                 seq, paths, first, last, who = self._permute(x, rng)
             log_q = 0.0
-            if first >= len(seq) or (who and not self._in_order(seq, paths, who)):
+            if first >= len(seq) or (who and not self._in_order_within(seq, paths, who, first, last)):
                 return x
         y = self._make(seq, paths, first, x, last=last)
         if y is None:
@@ -460,12 +548,13 @@ class OrderingChain:
         n = len(x.seq)
         before = next((k for k, it in enumerate(x.seq) if it[0] is None), n)
         ranks = [k for k, it in enumerate(x.seq) if it[0] is not None and it[1] != "C"]
-        figs = x.states[-1][2]
-        return (
-            before / n,
-            (sum(ranks) / len(ranks) / n) if ranks else 0.0,
-            *(float(sum(figs[j])) for j, _f in x.layout.km),
-        )
+        if x.rows is not None:
+            base = len(x.layout.search.slots) + 2
+            sums = [float(x.rows[-1, base + 4 * j + 3]) for j, _f in x.layout.km]
+        else:
+            figs = x.states[-1][2]
+            sums = [float(sum(figs[j])) for j, _f in x.layout.km]
+        return (before / n, (sum(ranks) / len(ranks) / n) if ranks else 0.0, *sums)
 
     def summary_names(self) -> tuple[str, ...]:
         """Names of :meth:`summary`'s statistics."""

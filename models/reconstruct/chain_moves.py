@@ -144,7 +144,7 @@ def permute(
 def hop(seq: list[Item], rng: random.Random) -> Moved:
     """:math:`k` event hops (module docstring)."""
     seq = list(seq)
-    events = [k for k, it in enumerate(seq) if is_event(it)]
+    events = [k for k, it in enumerate(seq) if it[0] is not None and it[1] != C]  # is_event, inlined
     first, last = len(seq), -1
     who: set[str] = set()
     if not events:
@@ -169,7 +169,7 @@ def pair(seq: list[Item], rng: random.Random) -> Moved:
     """Two event items of one step kind move one place each, in opposite directions (module docstring)."""
     kinds: dict[Any, list[Item]] = {}
     for it in seq:
-        if is_event(it):
+        if it[0] is not None and it[1] != C:  # is_event, inlined (it runs for every item of every proposal)
             kinds.setdefault(it[1], []).append(it)
     choices = sorted(k for k, v in kinds.items() if len(v) >= 2)
     out = list(seq)

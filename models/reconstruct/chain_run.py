@@ -117,7 +117,7 @@ def _advance(ladder: Ladder, w: Walker, rng: random.Random, stats: ChainStats, t
             stats.trace.append(chain.summary(w.x))
     x = w.x
     stats.configurations.add(chain._key_of_paths(x.paths))
-    stats.signatures.add((x.layout.config.gvhd_patients, x.states[-1][2]))
+    stats.signatures.add((x.layout.config.gvhd_patients, chain.final_figs(x)))
     stats.companions = [[s.proposals, s.accepted] for s in w.companion_stats]
     return w
 

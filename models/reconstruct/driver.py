@@ -292,7 +292,9 @@ def _chain_table(
         return None, None
     lay = x.layout
     for _ in range(max(1, max_tries // DAY_TRIES)):
-        d = draw_for_labels(cons, qual, chain.reading, lay.config, lay.search, chain.labels(x), x.states[-1][2], rng)
+        d = draw_for_labels(
+            cons, qual, chain.reading, lay.config, lay.search, chain.labels(x), chain.final_figs(x), rng
+        )
         if d is not None and all(c.ok for c in verify_table(d.table, cons, qualifying=qual)):
             return d, x
     return None, x
@@ -377,7 +379,9 @@ def _reconstruct_chain(
         x = chain._make(*ran.pool[c][i], 0, None)
         assert x is not None, "a chain state is no longer consistent"
         lay = x.layout
-        d = draw_for_labels(cons, qual, chain.reading, lay.config, lay.search, chain.labels(x), x.states[-1][2], rng)
+        d = draw_for_labels(
+            cons, qual, chain.reading, lay.config, lay.search, chain.labels(x), chain.final_figs(x), rng
+        )
         if d is None:
             continue
         key = d.table.to_csv(index=False)
