@@ -23,7 +23,7 @@ from test_reconstruct_spread import tiny  # noqa: F401
 
 from models.reconstruct import load_constraints
 from models.reconstruct.chain import ChainStats, OrderingChain
-from models.reconstruct.chain_kernel import log_table
+from models.reconstruct.chain_kernel import TABLES, log_table
 from models.study import load_study
 from models.synthetic_study import generate
 
@@ -100,8 +100,8 @@ def test_a_wrong_tolerance_in_the_compiled_tables_is_caught(tiny):  # noqa: F811
         lay = yc.layout
         assert lay.packed is not None
         tables = list(lay.packed.tables)
-        tol = tables[11].copy()
-        tables[11] = tol / 2 * np.array([0.0 if km else 1.0 for km in tables[9]]) + tol * tables[9]
+        tol, is_km = tables[TABLES.index("tol")], tables[TABLES.index("is_km")]
+        tables[TABLES.index("tol")] = np.where(is_km, tol, tol / 2)
         from models.reconstruct.chain_kernel import initial_row, replay
 
         codes = cc._codes(lay, y.paths, None)

@@ -55,6 +55,11 @@ if TYPE_CHECKING:
 
 _EPS = 1e-9
 _REL = {"eq": 0, "le": 1, "ge": 2}
+#: The order of :attr:`Packed.tables` (as :func:`replay` unpacks them).
+TABLES = (
+    "next_slot final ev_ptr ev_fig ev_code at_risk active r_ahead r_after is_km value tol has_ci ci_lo ci_hi "
+    "land at_end done_min todo_max landmarks a_day a_k a_rel exit_weight log_n"
+).split()
 
 
 @dataclass(frozen=True)
@@ -97,42 +102,36 @@ def pack(search: _Search, km_index: list[int], log_n: np.ndarray) -> Packed | No
     )  # a relapse after the slot's next step
     where = {day: m for m, day in enumerate(search.landmarks)}
     land = np.array([where.get(f.landmark, -1) if f.landmark is not None else -1 for f in figs], np.int64)
-    value = np.array([f.value for f in figs], np.float64)
-    tol = np.array([f.tol for f in figs], np.float64)
     ci = [f.ci if isinstance(f, KMTarget) else None for f in figs]
-    has_ci = np.array([c is not None for c in ci], np.bool_)
-    ci_lo = np.array([c[0] if c is not None else 0.0 for c in ci], np.float64)
-    ci_hi = np.array([c[1] if c is not None else 0.0 for c in ci], np.float64)
-    is_km = np.array([isinstance(f, KMTarget) for f in figs], np.bool_)
-    at_end = np.array([isinstance(f, CIFTarget) and f.landmark is None for f in figs], np.bool_)
     anchors = search.anchors
-    tables = (
-        np.array(search.next_slot, np.int64),
-        np.array(search.final, np.bool_),
-        ev_ptr,
-        np.array(ev_fig, np.int64),
-        np.array(ev_code, np.int64),
-        at_risk,
-        active,
-        np.array(search.r_ahead, np.bool_),
-        r_after,
-        is_km,
-        value,
-        tol,
-        has_ci,
-        ci_lo,
-        ci_hi,
-        land,
-        at_end,
-        np.array(search.done_min, np.float64),
-        np.array(search.todo_max, np.float64),
-        np.array(search.landmarks, np.float64),
-        np.array([a.day for a in anchors], np.float64),
-        np.array([a.k for a in anchors], np.int64),
-        np.array([_REL[a.relation] for a in anchors], np.int64),
-        np.array(search.exit_weight, np.int64),
-        log_n,
-    )
+    named = {
+        "next_slot": np.array(search.next_slot, np.int64),
+        "final": np.array(search.final, np.bool_),
+        "ev_ptr": ev_ptr,
+        "ev_fig": np.array(ev_fig, np.int64),
+        "ev_code": np.array(ev_code, np.int64),
+        "at_risk": at_risk,
+        "active": active,
+        "r_ahead": np.array(search.r_ahead, np.bool_),
+        "r_after": r_after,
+        "is_km": np.array([isinstance(f, KMTarget) for f in figs], np.bool_),
+        "value": np.array([f.value for f in figs], np.float64),
+        "tol": np.array([f.tol for f in figs], np.float64),
+        "has_ci": np.array([c is not None for c in ci], np.bool_),
+        "ci_lo": np.array([c[0] if c is not None else 0.0 for c in ci], np.float64),
+        "ci_hi": np.array([c[1] if c is not None else 0.0 for c in ci], np.float64),
+        "land": land,
+        "at_end": np.array([isinstance(f, CIFTarget) and f.landmark is None for f in figs], np.bool_),
+        "done_min": np.array(search.done_min, np.float64),
+        "todo_max": np.array(search.todo_max, np.float64),
+        "landmarks": np.array(search.landmarks, np.float64),
+        "a_day": np.array([a.day for a in anchors], np.float64),
+        "a_k": np.array([a.k for a in anchors], np.int64),
+        "a_rel": np.array([_REL[a.relation] for a in anchors], np.int64),
+        "exit_weight": np.array(search.exit_weight, np.int64),
+        "log_n": log_n,
+    }
+    tables = tuple(named[k] for k in TABLES)
     return Packed(tables, n_slots + 2 + 4 * n_figs, n_slots, n_figs)
 
 
