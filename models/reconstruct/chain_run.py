@@ -52,11 +52,12 @@ THIN_PER_ITEM = 30
 #: At most this many proposals per item of the ordering per chain after burn-in (a bound in steps,
 #: so that a run gives the same tables on any machine); past it the draws are taken from the last
 #: window and the manifest and the script's text say that the chains did not show they mix.
-#: Measured on the benchmark letters (docs/reconstruction.md): ``letter_n80`` passes after 4,200,
-#: ``letter_n38`` after 10,530; ``letter_n54`` passed after 36,840 with its second chain a copy of
-#: the first, and from two independent starts it does not pass within 40,000 (R-hat 1.016). At the
-#: former default of 10,000 neither of the two passed.
-BUDGET_PER_ITEM = 40_000
+#: Measured on the benchmark letters (docs/reconstruction.md) with the compiled replay:
+#: ``letter_n38`` passes after 8,760, ``letter_n80`` after 22,440 and ``letter_n54``, from two
+#: independent starts, after 109,680 (19 min; at 40,000 its largest R-hat was 1.053). The default
+#: leaves a margin over that one run; a study that does not pass stops after about 25 minutes at
+#: ``letter_n54``'s size (the former default of 40,000 took 37 minutes on the Python replay).
+BUDGET_PER_ITEM = 150_000
 #: Least bulk ESS of every traced statistic over the window, besides one per draw.
 MIN_ESS = 100
 #: Most rounds a budget may ask for (each round keeps one small ordering per chain).
