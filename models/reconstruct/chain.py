@@ -35,8 +35,11 @@ estimate and the lower bound at or above the printed values (the monotone cut of
 :func:`~models.reconstruct.figures.risk_set_tuples`), and at the figure's landmark marker the
 estimate and both bounds must be reproduced, all risk sets at least 2 — the definition of the
 admissible tuples, which the exact search lists in advance and which at 40 patients are too many
-to list. A replay starts at the first changed position from the cached prefix states and stops
-when, after the last changed position, it meets the previous ordering's state.
+to list. A replay starts at the first changed position from the cached prefix states. Where it
+applies (no digitised curve; every strict layout of the benchmark letters) it runs compiled, on
+running sums rather than tuples (:mod:`~models.reconstruct.chain_kernel`, whose tests show the
+same decisions); otherwise in Python, stopping when, after the last changed position, it meets the
+previous ordering's state.
 
 Moves
 -----
