@@ -142,6 +142,7 @@ def test_the_default_ladder_is_increasing():
         (["--chain-budget", "0"], "--chain-budget"),
         (["--chain-budget", "300000"], "at most 200000"),
         (["--chain-budget", "200000", "--thin", "1"], "rounds"),
+        (["--thin", "5"], "raise --thin or lower --chain-budget"),  # the default budget, 150,000
     ],
 )
 def test_bad_chain_budgets_are_one_line_errors(args, says, capsys):

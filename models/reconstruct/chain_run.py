@@ -75,7 +75,9 @@ def check_chain_budget(budget: int, thin: int) -> None:
         raise ConfigError("chain_budget", found=budget, expected=f"at most {MAX_BUDGET_PER_ITEM} proposals per item")
     if budget // thin > MAX_ROUNDS:
         raise ConfigError(
-            "chain_budget", found=f"{budget} with thin {thin}", expected=f"at most {MAX_ROUNDS} rounds (raise --thin)"
+            "chain_budget",
+            found=f"{budget} with thin {thin}",
+            expected=f"at most {MAX_ROUNDS} rounds (raise --thin or lower --chain-budget)",
         )
 
 
